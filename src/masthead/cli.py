@@ -1,0 +1,73 @@
+"""Command line: parses options and calls one function per command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from masthead import __version__
+from masthead.build import BuildOptions, build
+from masthead.diagnostics import MastheadError
+from masthead.scaffold import init_site
+
+log = logging.getLogger("masthead")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="masthead", description="Static site generator for curated news.")
+    parser.add_argument("--version", action="version", version=f"masthead {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = commands.add_parser("build", help="build the site into its output folder")
+    _site_options(b)
+    b.add_argument("--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)")
+    b.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)")
+    b.add_argument("--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/")
+    b.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
+
+    i = commands.add_parser("init", help="create a new site that builds at once")
+    i.add_argument("directory", type=Path, metavar="DIR")
+    return parser
+
+
+def _site_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", type=Path, default=Path("."), metavar="DIR", help="site folder (default: .)")
+    p.add_argument("--drafts", action="store_true", help="include records with published: false")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stderr)
+    logging.getLogger().handlers[0].setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            return _build(args)
+        if args.command == "init":
+            init_site(args.directory)
+            print(f"Created a new site in {args.directory}; build it with: masthead build --site {args.directory}")
+            return 0
+    except MastheadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2  # pragma: no cover - argparse rejects unknown commands first
+
+
+def _build(args: argparse.Namespace) -> int:
+    options = BuildOptions(
+        site_dir=args.site,
+        content_dir=args.content,
+        output_dir=args.output,
+        drafts=args.drafts,
+        base_url=args.base_url,
+        strict=args.strict,
+    )
+    report = build(options)
+    for diagnostic in report.diagnostics:
+        print(diagnostic, file=sys.stderr)
+    print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
+    return 1 if report.failed else 0

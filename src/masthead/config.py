@@ -1,0 +1,161 @@
+"""Site configuration: `site.toml` read with tomllib into a frozen, validated SiteConfig."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from masthead.diagnostics import ConfigError
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "site.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPatterns:
+    """Where each kind of page lives; every pattern starts and ends with `/`."""
+
+    article: str = "/news/{year}/{month}/{day}/{slug}/"
+    """Article pages; placeholders {year} {month} {day} {slug}."""
+    topics: str = "/topics/"
+    """The topic index; one topic is `<topics>{slug}/`."""
+    providers: str = "/providers/"
+    """The provider index; one provider is `<providers>{slug}/`."""
+    page: str = "page/{n}/"
+    """Appended to a list's URL for its pages after the first."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """Everything a build needs to know about the site besides its records."""
+
+    title: str = "News digest"
+    """The site's name, shown in the header and in every page title."""
+    description: str = "A curated digest of the news."
+    """Used for the front page's meta description and the feeds."""
+    base_url: str = "http://localhost:8000/"
+    """Absolute URL the site is published at; a sub-path such as /digest/ is honoured."""
+    language: str = "en"
+    """BCP 47 language tag for `<html lang>`."""
+    timezone: str = "UTC"
+    """IANA zone in which dates are shown and article URLs are dated."""
+    page_size: int = 20
+    """Stories per page on every paginated list."""
+    content_dir: str = "content"
+    """Records folder, relative to the site folder."""
+    output_dir: str = "public"
+    """Output folder, relative to the site folder."""
+    iframe_hosts: tuple[str, ...] = (
+        "www.youtube.com",
+        "youtube.com",
+        "www.youtube-nocookie.com",
+        "player.vimeo.com",
+    )
+    """Hosts whose https iframes survive in `featuredContent`; all other embeds are dropped."""
+    max_record_bytes: int = 1_048_576
+    """Records larger than this are refused unread."""
+    urls: UrlPatterns = field(default_factory=UrlPatterns)
+    """URL patterns, the `[urls]` table."""
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, always ending in `/` (`/digest/` or `/`)."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_config(site_dir: Path, overrides: dict[str, Any] | None = None) -> SiteConfig:
+    """Read `site_dir/site.toml` (absent means all defaults) and apply command-line overrides."""
+    path = site_dir / CONFIG_FILE
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    config = _from_table(SiteConfig, data, str(path), prefix="")
+    _check(config, str(path))
+    return config
+
+
+def _from_table(cls: type, data: dict[str, Any], source: str, prefix: str) -> Any:
+    """Build dataclass `cls` from a TOML table, warning on unknown keys, failing on bad types."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            log.warning("%s: unknown key %r ignored", source, prefix + key)
+    values: dict[str, Any] = {}
+    for name in known & data.keys():
+        hint, value = hints[name], data[name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: {prefix}{name} must be a table")
+            values[name] = _from_table(hint, value, source, prefix=f"{prefix}{name}.")
+        else:
+            values[name] = _coerce(value, hint, f"{prefix}{name}", source)
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{source}: {key} must be a list of strings, not {_kind(value)}")
+    if origin in (types.UnionType, typing.Union):  # pragma: no cover - no optional keys yet
+        hint = next(h for h in typing.get_args(hint) if h is not type(None))
+    # bool is an int in Python; a TOML `true` is not a page size.
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{source}: {key} must be {_article(hint)}, not {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", str: "a string", list: "a list"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+def _article(hint: Any) -> str:
+    return {int: "an integer", str: "a string", bool: "a boolean"}.get(hint, str(hint))
+
+
+def _check(config: SiteConfig, source: str) -> None:
+    """Reject values that have the right type but cannot work."""
+    parts = urlsplit(config.base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{source}: base_url must be an absolute http(s) URL, not {config.base_url!r}")
+    if config.page_size < 1:
+        raise ConfigError(f"{source}: page_size must be at least 1")
+    if config.max_record_bytes < 1024:
+        raise ConfigError(f"{source}: max_record_bytes must be at least 1024")
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{source}: timezone {config.timezone!r} is not a known IANA zone") from exc
+    for name in ("article", "topics", "providers"):
+        pattern = getattr(config.urls, name)
+        if not (pattern.startswith("/") and pattern.endswith("/")) or ".." in pattern:
+            raise ConfigError(f"{source}: urls.{name} must start and end with '/'")
+    if "{slug}" not in config.urls.article:
+        raise ConfigError(f"{source}: urls.article must contain {{slug}}")
+    if "{n}" not in config.urls.page or config.urls.page.startswith("/"):
+        raise ConfigError(f"{source}: urls.page must be relative and contain {{n}}")
+    for host in config.iframe_hosts:
+        if not host or "/" in host or ":" in host:
+            raise ConfigError(f"{source}: iframe_hosts entry {host!r} is not a host name")

@@ -1,0 +1,141 @@
+"""The writer: stages changed files, swaps them in at the end, removes only its own stale files.
+
+A build writes into `<output>/.masthead-staging/` first. Nothing in the live output
+changes until `commit()`, so a build that fails part-way leaves the previous site as it
+was. `.masthead-manifest.json` lists every file masthead wrote, with its hash; only those
+files are ever deleted, and only while they still hold the bytes masthead wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+from masthead.diagnostics import OutputError
+
+log = logging.getLogger(__name__)
+
+MANIFEST = ".masthead-manifest.json"
+STAGING = ".masthead-staging"
+_MANIFEST_VERSION = 1
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class OutputWriter:
+    """Collects one build's files; `commit()` makes them live, `abort()` forgets them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staging = root / STAGING
+        self.previous = self._read_manifest()
+        self.current: dict[str, str] = {}
+        self.staged: list[str] = []
+        self.removed: list[str] = []
+        if root.exists() and not root.is_dir():
+            raise OutputError(f"output {root} exists and is not a folder")
+        if self.previous is None and root.is_dir() and any(p.name != STAGING for p in root.iterdir()):
+            raise OutputError(
+                f"output folder {root} is not empty and was not written by masthead "
+                f"(no {MANIFEST}); empty it or choose another --output"
+            )
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _read_manifest(self) -> dict[str, str] | None:
+        path = self.root / MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            files = data["files"]
+            if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
+                raise ValueError("unknown manifest version")
+            return {str(k): str(v) for k, v in files.items() if _is_safe_rel(str(k))}
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            # A manifest we cannot read means we cannot tell our files from the user's.
+            raise OutputError(f"{path}: unreadable manifest ({exc}); remove the output folder to rebuild") from exc
+
+    def write(self, rel: str, data: bytes) -> bool:
+        """Queue `data` for output path `rel`; return True when it differs from what is there."""
+        if not _is_safe_rel(rel) or rel in (MANIFEST,) or rel.startswith(STAGING):
+            raise OutputError(f"refusing to write outside the output folder: {rel!r}")
+        if rel in self.current:
+            raise OutputError(f"two pages want the same output file: {rel}")
+        digest = _digest(data)
+        self.current[rel] = digest
+        target = self.root / rel
+        if (self.previous or {}).get(rel) == digest and _same_bytes(target, data):
+            return False
+        staged = self.staging / rel
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(data)
+        self.staged.append(rel)
+        return True
+
+    def commit(self) -> None:
+        """Move staged files into place, delete stale files of earlier builds, save the manifest."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        real_root = self.root.resolve()
+        for rel in self.staged:
+            target = self.root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # A symlinked folder inside the output must not carry a write elsewhere.
+            if not target.parent.resolve().is_relative_to(real_root) or target.is_symlink():
+                raise OutputError(f"{target} leads outside the output folder (symlink); not written")
+            if target.is_dir():
+                raise OutputError(f"{target} is a folder where a file belongs")
+            os.replace(self.staging / rel, target)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self._remove_stale()
+        tmp = self.root / (MANIFEST + ".tmp")
+        tmp.write_text(
+            json.dumps({"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))}, indent=0),
+            encoding="utf-8",
+        )
+        os.replace(tmp, self.root / MANIFEST)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _remove_stale(self) -> None:
+        for rel in sorted(set(self.previous or {}) - set(self.current)):
+            path = self.root / rel
+            try:
+                if path.is_symlink() or not path.is_file():
+                    continue
+                if _digest(path.read_bytes()) != (self.previous or {})[rel]:
+                    log.warning("%s: changed since masthead wrote it; left in place", path)
+                    continue
+                path.unlink()
+            except OSError as exc:
+                log.warning("%s: could not remove stale file: %s", path, exc)
+                continue
+            self.removed.append(rel)
+            _prune_empty_dirs(path.parent, self.root)
+
+
+def _is_safe_rel(rel: str) -> bool:
+    p = PurePosixPath(rel)
+    return bool(rel) and not p.is_absolute() and ".." not in p.parts and "\\" not in rel and str(p) == rel
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _prune_empty_dirs(folder: Path, root: Path) -> None:
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

@@ -1,0 +1,460 @@
+"""The loader: record files with YAML front matter in, validated immutable Records out."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+
+from masthead.config import SiteConfig
+from masthead.diagnostics import Diagnostic, RecordError
+from masthead.embeds import sanitize_embed
+from masthead.safeurl import safe_url
+from masthead.urls import slug_from_filename
+from masthead.yamlload import YamlError, key_line, load_yaml
+
+log = logging.getLogger(__name__)
+
+RECORD_SUFFIXES = (".md", ".markdown")
+MAX_TITLE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    domain: str | None = None
+    images: tuple[Image, ...] = ()
+
+    @property
+    def logo(self) -> Image | None:
+        return self.images[0] if self.images else None
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another story a record points to; it may or may not be a page of this site."""
+
+    title: str
+    url: str | None
+    excerpt: str = ""
+    published_at: datetime | None = None
+    type: str = "article"
+    provider: Provider | None = None
+    quality: int | None = None
+    images: tuple[Image, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One story as its file describes it, validated; `path` is relative to content/."""
+
+    path: str
+    title: str
+    published_at: datetime
+    excerpt: str = ""
+    original_url: str | None = None
+    web_url: str | None = None
+    amp_url: str | None = None
+    cdn_amp_url: str | None = None
+    type: str = "article"
+    category: str = "news"
+    quality: int = 0
+    heat: int | None = None
+    published: bool = True
+    embed_html: str = ""
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple[Related, ...] = ()
+    body_html: str = ""
+    slug_hint: str = ""
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def url(self) -> str | None:
+        """The story's own address: webUrl, else originalUrl."""
+        return self.web_url or self.original_url
+
+    @property
+    def image(self) -> Image | None:
+        return self.images[0] if self.images else None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    records: tuple[Record, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    files: int
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+
+def find_record_files(content_dir: Path) -> list[Path]:
+    """Every record file under content_dir, recursively, in a stable order; dotfiles skipped."""
+    found = [
+        p
+        for p in content_dir.rglob("*")
+        if p.suffix in RECORD_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(content_dir).parts)
+        and p.is_file()
+    ]
+    return sorted(found, key=lambda p: p.relative_to(content_dir).as_posix())
+
+
+def load_records(content_dir: Path, config: SiteConfig) -> LoadResult:
+    """Load every record; bad ones become diagnostics instead of stopping the build."""
+    records: list[Record] = []
+    diagnostics: list[Diagnostic] = []
+    files = find_record_files(content_dir)
+    for path in files:
+        rel = path.relative_to(content_dir).as_posix()
+        warnings: list[Diagnostic] = []
+        try:
+            records.append(load_record(path, rel, config, warnings))
+        except RecordError as exc:
+            diagnostics.append(exc.diagnostic)
+        diagnostics.extend(warnings)
+    return LoadResult(tuple(records), tuple(diagnostics), len(files))
+
+
+def load_record(
+    path: Path, rel: str, config: SiteConfig, warnings: list[Diagnostic] | None = None
+) -> Record:
+    """Read and validate one record file; raises RecordError naming the file and line."""
+    try:
+        size = path.stat().st_size
+        if size > config.max_record_bytes:
+            raise _error(rel, None, f"file is {size} bytes", f"at most {config.max_record_bytes}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _error(rel, None, f"cannot read file: {exc.strerror}") from exc
+    return parse_record(raw, rel, config, warnings if warnings is not None else [])
+
+
+def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagnostic]) -> Record:
+    text = _decode(raw, rel)
+    front, body, offset = split_front_matter(text, rel)
+    try:
+        data = load_yaml(front)
+    except YamlError as exc:
+        raise _error(rel, offset + exc.line if exc.line else offset, exc.message) from exc
+    if data is None:
+        raise _error(rel, offset, "front matter is empty", "a mapping with title and publishedDateTime")
+    if not isinstance(data, dict):
+        raise _error(rel, offset, f"front matter is {_kind(data)}", "a mapping of fields")
+    fields = _Fields(data, rel, front, offset, config, warnings)
+    return fields.record(body, Path(rel).stem)
+
+
+def _decode(raw: bytes, rel: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise _error(rel, line, f"invalid UTF-8 at byte {exc.start}", "UTF-8 text") from None
+    if "\x00" in text:
+        raise _error(rel, text.count("\n", 0, text.index("\x00")) + 1, "NUL byte", "text")
+    return text.replace("\r\n", "\n")
+
+
+def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
+    """Split `---` front matter from the body; return (front, body, line before front)."""
+    if not (text.startswith("---\n") or text.rstrip("\n") == "---"):
+        raise _error(rel, 1, "no front matter", "a first line of '---'")
+    end = _closing_fence(text)
+    if end is None:
+        raise _error(rel, 1, "front matter is never closed", "a closing '---' line")
+    start_body = text.find("\n", end)
+    body = "" if start_body < 0 else text[start_body + 1 :]
+    return text[4:end], body, 1
+
+
+def _closing_fence(text: str) -> int | None:
+    """Offset of the closing `---` (or `...`) line, or None."""
+    pos = 3
+    while (pos := text.find("\n", pos)) >= 0:
+        line_start = pos + 1
+        for fence in ("---", "..."):
+            if text.startswith(fence, line_start):
+                after = line_start + 3
+                if after == len(text) or text[after] == "\n" or text[after:].split("\n", 1)[0].strip() == "":
+                    return line_start
+        pos = line_start
+    return None
+
+
+def _kind(value: Any) -> str:
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        datetime: "a date-time",
+        date: "a date",
+        type(None): "empty",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _error(rel: str, line: int | None, message: str, expected: str | None = None) -> RecordError:
+    return RecordError(Diagnostic(rel, line, message, expected))
+
+
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+KNOWN_FIELDS = frozenset(
+    {
+        "category", "title", "excerpt", "publishedDateTime", "originalUrl", "webUrl",
+        "ampWebUrl", "cdnAmpWebUrl", "type", "quality", "heat", "published",
+        "featuredContent", "provider", "topics", "images", "related", "secured",
+    }
+)  # fmt: skip
+
+
+class _Fields:
+    """Validation of one record's front matter, with line numbers looked up on demand."""
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        rel: str,
+        front: str,
+        offset: int,
+        config: SiteConfig,
+        warnings: list[Diagnostic],
+    ) -> None:
+        self.data, self.rel, self.front, self.offset = data, rel, front, offset
+        self.config, self.warnings = config, warnings
+
+    def line(self, *keys: str | int) -> int | None:
+        found = key_line(self.front, keys)
+        return self.offset + found if found is not None else self.offset
+
+    def fail(self, keys: tuple[str | int, ...], message: str, expected: str | None = None) -> RecordError:
+        return _error(self.rel, self.line(*keys), message, expected)
+
+    def warn(self, keys: tuple[str | int, ...], message: str, expected: str | None = None) -> None:
+        self.warnings.append(Diagnostic(self.rel, self.line(*keys), message, expected, "warning"))
+
+    def record(self, body: str, stem: str) -> Record:
+        d = self.data
+        for key in d:
+            if not isinstance(key, str):
+                raise self.fail((), f"field name {key!r} is {_kind(key)}", "string field names")
+        title = self.text(d, ("title",), required=True)
+        if len(title) > MAX_TITLE:
+            raise self.fail(("title",), f"title is {len(title)} characters", f"at most {MAX_TITLE}")
+        web_url = self.url(d, ("webUrl",))
+        original_url = self.url(d, ("originalUrl",))
+        type_ = self.text(d, ("type",)) or "article"
+        embed = self.text(d, ("featuredContent",))
+        embed_html = sanitize_embed(embed, self.config.iframe_hosts) if embed else ""
+        if embed and not embed_html:
+            self.warn(("featuredContent",), "embed dropped", f"an https iframe from {', '.join(self.config.iframe_hosts)}")
+        return Record(
+            path=self.rel,
+            title=title,
+            published_at=self.when(d, ("publishedDateTime",), required=True),
+            excerpt=self.plain(d, ("excerpt",)),
+            original_url=original_url,
+            web_url=web_url,
+            amp_url=self.url(d, ("ampWebUrl",)),
+            cdn_amp_url=self.url(d, ("cdnAmpWebUrl",)),
+            type=type_,
+            category=self.text(d, ("category",)) or "news",
+            quality=self.integer(d, ("quality",)) or 0,
+            heat=self.integer(d, ("heat",)),
+            published=self.published(d),
+            embed_html=embed_html,
+            provider=self.provider(d.get("provider"), ("provider",)),
+            topics=self.topics(d),
+            images=self.images(d.get("images"), ("images",)),
+            related=self.related(d),
+            body_html=_markdown.render(body) if body.strip() else "",
+            slug_hint=slug_from_filename(stem),
+            extra=MappingProxyType({k: v for k, v in d.items() if k not in KNOWN_FIELDS}),
+        )
+
+    # scalars -----------------------------------------------------------------
+
+    def text(self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False) -> str:
+        value = d.get(keys[-1])
+        if value is None:
+            if required:
+                raise self.fail(keys[:-1], f"missing field {_dotted(keys)}", "a non-empty string")
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a string")
+        value = value.strip()
+        if required and not value:
+            raise self.fail(keys, f"{_dotted(keys)} is empty", "a non-empty string")
+        return value
+
+    def plain(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str:
+        """Text that feeds sometimes deliver as HTML: tags stripped, entities decoded."""
+        value = self.text(d, keys)
+        if "<" in value or "&" in value:
+            value = html.unescape(nh3.clean(value, tags=set()))
+        return " ".join(value.split())
+
+    def integer(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> int | None:
+        value = d.get(keys[-1])
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)} {value!r}", "an integer")
+        return value
+
+    def url(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str | None:
+        value = self.text(d, keys)
+        if not value:
+            return None
+        checked = safe_url(value)
+        if checked is None:
+            self.warn(keys, f"{_dotted(keys)} dropped: {value[:80]!r}", "an http(s) URL")
+        return checked
+
+    def when(self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False) -> Any:
+        value = d.get(keys[-1])
+        if value is None:
+            if required:
+                raise self.fail(keys[:-1], f"missing field {_dotted(keys)}", "an ISO 8601 date-time")
+            return None
+        parsed = _to_datetime(value, self.config.tz)
+        if parsed is None:
+            raise self.fail(keys, f"{_dotted(keys)} is not a date-time: {value!r}", "ISO 8601 such as 2024-05-01T09:30:00Z")
+        return parsed
+
+    def published(self, d: Mapping[str, Any]) -> bool:
+        value = d.get("published", True)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("false", "true", "yes", "no"):
+            flag = value.strip().lower() in ("true", "yes")
+            self.warn(("published",), f"published is the string {value!r}, read as {str(flag).lower()}", "true or false without quotes")
+            return flag
+        raise self.fail(("published",), f"published is {_kind(value)}", "true or false")
+
+    # structures --------------------------------------------------------------
+
+    def mapping(self, value: Any, keys: tuple[str | int, ...]) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a mapping")
+        return value
+
+    def sequence(self, value: Any, keys: tuple[str | int, ...], expected: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", expected)
+        return value
+
+    def provider(self, value: Any, keys: tuple[str | int, ...]) -> Provider | None:
+        if value is None:
+            return None
+        m = self.mapping(value, keys)
+        name = self.text(m, (*keys, "name"), required=True)
+        return Provider(
+            name=" ".join(name.split()),
+            domain=self.text(m, (*keys, "domain")) or None,
+            images=self.images(m.get("images"), (*keys, "images")),
+        )
+
+    def topics(self, d: Mapping[str, Any]) -> tuple[str, ...]:
+        items = self.sequence(d.get("topics"), ("topics",), "a list of topic names")
+        topics: list[str] = []
+        for i, item in enumerate(items):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(("topics", i), f"topics[{i}] is {_kind(item)}", "a topic name")
+            name = " ".join(item.split())
+            if name not in topics:
+                topics.append(name)
+        return tuple(topics)
+
+    def images(self, value: Any, keys: tuple[str | int, ...]) -> tuple[Image, ...]:
+        images: list[Image] = []
+        for i, item in enumerate(self.sequence(value, keys, "a list of images")):
+            where = (*keys, i)
+            m = self.mapping(item, where)
+            url = self.url(m, (*where, "url"))
+            if url:
+                images.append(
+                    Image(
+                        url=url,
+                        width=self.dimension(m, (*where, "width")),
+                        height=self.dimension(m, (*where, "height")),
+                        cached=m.get("isCached") is True,
+                    )
+                )
+        return tuple(images)
+
+    def dimension(self, m: Mapping[str, Any], keys: tuple[str | int, ...]) -> int | None:
+        value = self.integer(m, keys)
+        if value is not None and not 0 < value <= 100_000:
+            raise self.fail(keys, f"{_dotted(keys)} is {value}", "a size between 1 and 100000")
+        return value
+
+    def related(self, d: Mapping[str, Any]) -> tuple[Related, ...]:
+        related: list[Related] = []
+        for i, item in enumerate(self.sequence(d.get("related"), ("related",), "a list of stories")):
+            keys: tuple[str | int, ...] = ("related", i)
+            m = self.mapping(item, keys)
+            related.append(
+                Related(
+                    title=self.text(m, (*keys, "title"), required=True),
+                    url=self.url(m, (*keys, "webUrl")) or self.url(m, (*keys, "originalUrl")),
+                    excerpt=self.plain(m, (*keys, "excerpt")),
+                    published_at=self.when(m, (*keys, "publishedDateTime")),
+                    type=self.text(m, (*keys, "type")) or "article",
+                    provider=self.provider(m.get("provider"), (*keys, "provider")),
+                    quality=self.integer(m, (*keys, "quality")),
+                    images=self.images(m.get("images"), (*keys, "images")),
+                )
+            )
+        return tuple(related)
+
+
+def _dotted(keys: tuple[str | int, ...]) -> str:
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else key)
+    return out
+
+
+def _to_datetime(value: Any, tz: tzinfo) -> datetime | None:
+    """An aware datetime from a YAML timestamp, a date or an ISO 8601 string.
+
+    Times without a zone are taken to be in the site's timezone, as Hugo does.
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=tz)
+    return None

@@ -1,0 +1,299 @@
+"""The site model: records become ordered articles, taxonomies and pages of lists.
+
+Nothing here knows about files or HTML; it turns records into the structure that the
+page plan walks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from masthead.config import SiteConfig
+from masthead.diagnostics import Diagnostic
+from masthead.records import Image, Provider, Record
+from masthead.urls import article_url, page_url, slugify, term_index_url, term_url
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TermRef:
+    """A topic or provider as an article links to it."""
+
+    taxonomy: str
+    name: str
+    slug: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedLink:
+    """A related story, pointing at its page here when the site has it."""
+
+    title: str
+    url: str | None
+    internal: bool
+    excerpt: str
+    published_at: datetime | None
+    provider: Provider | None
+    image: Image | None
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    record: Record
+    slug: str
+    url: str
+    date: datetime
+    """publishedDateTime in the site's timezone."""
+    topics: tuple[TermRef, ...]
+    provider: TermRef | None
+    related: tuple[RelatedLink, ...]
+    merged: tuple[str, ...] = ()
+    """Paths of records merged into this one as the same story."""
+
+    @property
+    def title(self) -> str:
+        return self.record.title
+
+    @property
+    def excerpt(self) -> str:
+        return self.record.excerpt
+
+    @property
+    def draft(self) -> bool:
+        return not self.record.published
+
+    @property
+    def original_url(self) -> str | None:
+        return self.record.url
+
+    @property
+    def image(self) -> Image | None:
+        return self.record.image
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    ref: TermRef
+    articles: tuple[Article, ...]
+    logo: Image | None = None
+    domain: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def url(self) -> str:
+        return self.ref.url
+
+
+@dataclass(frozen=True, slots=True)
+class TaxonomySpec:
+    """A taxonomy declared as data: how to read a record's terms."""
+
+    name: str
+    singular: str
+    title: str
+    terms_of: Callable[[Record], tuple[str, ...]]
+
+
+TAXONOMIES: tuple[TaxonomySpec, ...] = (
+    TaxonomySpec("topics", "topic", "Topics", lambda r: r.topics),
+    TaxonomySpec("providers", "provider", "Providers", lambda r: (r.provider.name,) if r.provider else ()),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    name: str
+    singular: str
+    title: str
+    url: str
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    config: SiteConfig
+    articles: tuple[Article, ...]
+    taxonomies: tuple[Taxonomy, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    def taxonomy(self, name: str) -> Taxonomy:
+        return next(t for t in self.taxonomies if t.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class Pager(Generic[T]):
+    """One page of a paginated list."""
+
+    number: int
+    count: int
+    items: tuple[T, ...]
+    url: str
+    first_url: str
+    prev_url: str | None
+    next_url: str | None
+    total: int
+
+
+def paginate(items: Sequence[T], size: int, first_url: str, config: SiteConfig) -> list[Pager[T]]:
+    """Split `items` into pages of `size`; an empty list still has one (empty) page."""
+    count = max(1, -(-len(items) // size))
+    urls = [page_url(config, first_url, n) for n in range(1, count + 1)]
+    return [
+        Pager(
+            number=n + 1,
+            count=count,
+            items=tuple(items[n * size : (n + 1) * size]),
+            url=urls[n],
+            first_url=first_url,
+            prev_url=urls[n - 1] if n > 0 else None,
+            next_url=urls[n + 1] if n + 1 < count else None,
+            total=len(items),
+        )
+        for n in range(count)
+    ]
+
+
+def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = False) -> Site:
+    """Assemble the site from loaded records: select, merge, order, link and classify."""
+    diagnostics: list[Diagnostic] = []
+    chosen = [r for r in records if r.published or drafts]
+    stories = _merge_duplicates(chosen, diagnostics)
+    tz = config.tz
+    slugs = _assign_urls(stories, config, diagnostics)
+    term_refs = {spec.name: _term_refs(spec, [r for r, _ in stories], config) for spec in TAXONOMIES}
+    by_identity = {
+        key: slugs[r.path][1]
+        for r, _ in stories
+        for key in (r.web_url, r.original_url)
+        if key
+    }
+    articles = [
+        Article(
+            record=r,
+            slug=slugs[r.path][0],
+            url=slugs[r.path][1],
+            date=r.published_at.astimezone(tz),
+            topics=tuple(term_refs["topics"][name] for name in r.topics),
+            provider=term_refs["providers"][r.provider.name] if r.provider else None,
+            related=_related_links(r, slugs[r.path][1], by_identity),
+            merged=merged,
+        )
+        for r, merged in stories
+    ]
+    articles.sort(key=lambda a: (-a.record.published_at.timestamp(), -a.record.quality, a.slug, a.record.path))
+    taxonomies = tuple(_taxonomy(spec, articles, term_refs[spec.name], config) for spec in TAXONOMIES)
+    return Site(config, tuple(articles), taxonomies, tuple(diagnostics))
+
+
+def _merge_duplicates(
+    records: Sequence[Record], diagnostics: list[Diagnostic]
+) -> list[tuple[Record, tuple[str, ...]]]:
+    """One record per story (same webUrl, else originalUrl): published, best quality, first path."""
+    groups: dict[str, list[Record]] = defaultdict(list)
+    singles: list[Record] = []
+    for r in records:
+        if r.url:
+            groups[r.url].append(r)
+        else:
+            singles.append(r)
+    stories = [(r, ()) for r in singles]
+    for group in groups.values():
+        group.sort(key=lambda r: (not r.published, -r.quality, r.path))
+        keep, rest = group[0], group[1:]
+        for dup in rest:
+            diagnostics.append(
+                Diagnostic(dup.path, None, f"same story as {keep.path}; merged into it", severity="warning")
+            )
+        stories.append((keep, tuple(d.path for d in rest)))
+    stories.sort(key=lambda s: s[0].path)
+    return stories
+
+
+def _assign_urls(
+    stories: Sequence[tuple[Record, tuple[str, ...]]], config: SiteConfig, diagnostics: list[Diagnostic]
+) -> dict[str, tuple[str, str]]:
+    """Slug and URL per record path; a URL taken by an earlier path gets `-2`, `-3`, ..."""
+    tz = config.tz
+    taken: set[str] = set()
+    out: dict[str, tuple[str, str]] = {}
+    for r, _ in stories:  # sorted by path, so the suffixes are deterministic
+        base = r.slug_hint or slugify(r.title)
+        when = r.published_at.astimezone(tz)
+        slug, n = base, 1
+        while (url := article_url(config, slug, when)) in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        if n > 1:
+            diagnostics.append(
+                Diagnostic(r.path, None, f"URL of slug {base!r} already taken; using {slug!r}", severity="warning")
+            )
+        taken.add(url)
+        out[r.path] = (slug, url)
+    return out
+
+
+def _term_refs(spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig) -> dict[str, TermRef]:
+    """Name -> TermRef; names that slugify alike ("AI", "ai") share the most used spelling."""
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in records:
+        for name in spec.terms_of(r):
+            spellings[slugify(name)][name] += 1
+    refs: dict[str, TermRef] = {}
+    for slug, names in spellings.items():
+        display = min(names, key=lambda n: (-names[n], n))
+        ref = TermRef(spec.name, display, slug, term_url(config, spec.name, slug))
+        refs.update(dict.fromkeys(names, ref))
+    return refs
+
+
+def _taxonomy(
+    spec: TaxonomySpec, articles: Sequence[Article], refs: dict[str, TermRef], config: SiteConfig
+) -> Taxonomy:
+    members: dict[TermRef, list[Article]] = defaultdict(list)
+    for a in articles:
+        for name in dict.fromkeys(refs[n] for n in spec.terms_of(a.record)):
+            members[name].append(a)
+    terms = [
+        Term(ref, tuple(items), *_provider_details(items) if spec.name == "providers" else (None, None))
+        for ref, items in members.items()
+    ]
+    terms.sort(key=lambda t: (t.name.casefold(), t.ref.slug))
+    return Taxonomy(spec.name, spec.singular, spec.title, term_index_url(config, spec.name), tuple(terms))
+
+
+def _provider_details(articles: Sequence[Article]) -> tuple[Image | None, str | None]:
+    """Logo and domain from the newest record that gives them."""
+    logo = next((a.record.provider.logo for a in articles if a.record.provider and a.record.provider.logo), None)
+    domain = next((a.record.provider.domain for a in articles if a.record.provider and a.record.provider.domain), None)
+    return logo, domain
+
+
+def _related_links(record: Record, own_url: str, by_identity: dict[str, str]) -> tuple[RelatedLink, ...]:
+    links = []
+    for rel in record.related:
+        internal = by_identity.get(rel.url) if rel.url else None
+        if internal == own_url:
+            continue
+        links.append(
+            RelatedLink(
+                title=rel.title,
+                url=internal or rel.url,
+                internal=internal is not None,
+                excerpt=rel.excerpt,
+                published_at=rel.published_at,
+                provider=rel.provider,
+                image=rel.images[0] if rel.images else None,
+                type=rel.type,
+            )
+        )
+    return tuple(links)

@@ -1,0 +1,85 @@
+"""Slugs, URLs and output paths: the only module that decides where a page lives."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from datetime import datetime
+
+from slugify import slugify as _slugify
+
+from masthead.config import SiteConfig
+
+MAX_SLUG = 80
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+_SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def slugify(text: str) -> str:
+    """Return a URL slug of `text` in `[a-z0-9-]`, transliterating Unicode; never empty.
+
+    Text with nothing to transliterate (emoji, punctuation) gets a short hash so that two
+    such titles still get different, stable slugs instead of colliding on a placeholder.
+    """
+    slug = _slugify(text, max_length=MAX_SLUG, word_boundary=True, save_order=True)
+    if slug:
+        return slug
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"n-{digest}"
+
+
+def is_slug(text: str) -> bool:
+    return bool(_SLUG_OK.match(text))
+
+
+def slug_from_filename(stem: str) -> str:
+    """The slug a record's file name asks for: its stem after a `YYYY-MM-DD-` prefix."""
+    rest = _DATE_PREFIX.sub("", stem)
+    return slugify(rest) if rest else ""
+
+
+def article_url(config: SiteConfig, slug: str, when: datetime) -> str:
+    """Site-relative URL of an article, dated by `when` (already in the site's timezone)."""
+    return config.urls.article.format(
+        year=f"{when.year:04d}", month=f"{when.month:02d}", day=f"{when.day:02d}", slug=slug
+    )
+
+
+def term_index_url(config: SiteConfig, taxonomy: str) -> str:
+    return getattr(config.urls, taxonomy)
+
+
+def term_url(config: SiteConfig, taxonomy: str, slug: str) -> str:
+    return f"{term_index_url(config, taxonomy)}{slug}/"
+
+
+def page_url(config: SiteConfig, first: str, number: int) -> str:
+    """URL of page `number` (1-based) of a list whose first page is at `first`."""
+    return first if number == 1 else first + config.urls.page.format(n=number)
+
+
+def output_path(url: str) -> str:
+    """Output file, relative to the output folder, for a site-relative URL.
+
+    `/news/x/` becomes `news/x/index.html`; `/feed.xml` stays a file. Raises ValueError for
+    anything that would leave the output folder.
+    """
+    if not url.startswith("/") or "\\" in url or "\x00" in url:
+        raise ValueError(f"not a site-relative URL: {url!r}")
+    rel = url.lstrip("/")
+    if url.endswith("/"):
+        rel += "index.html"
+    norm = posixpath.normpath(rel)
+    if norm != rel or norm.startswith("../") or norm == ".." or norm.startswith("/"):
+        raise ValueError(f"URL escapes the output folder or is not normalised: {url!r}")
+    return norm
+
+
+def url_for_output(path: str) -> str:
+    """Inverse of output_path: the URL that serves output file `path`."""
+    if path == "index.html":
+        return "/"
+    if path.endswith("/index.html"):
+        return "/" + path[: -len("index.html")]
+    return "/" + path
