@@ -17,15 +17,23 @@ log = logging.getLogger("masthead")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="masthead", description="Static site generator for curated news.")
+    parser = argparse.ArgumentParser(
+        prog="masthead", description="Static site generator for curated news."
+    )
     parser.add_argument("--version", action="version", version=f"masthead {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = commands.add_parser("build", help="build the site into its output folder")
     _site_options(b)
-    b.add_argument("--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)")
-    b.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)")
-    b.add_argument("--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/")
+    b.add_argument(
+        "--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)"
+    )
+    b.add_argument(
+        "--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)"
+    )
+    b.add_argument(
+        "--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/"
+    )
     b.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
 
     i = commands.add_parser("init", help="create a new site that builds at once")
@@ -34,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _site_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--site", type=Path, default=Path("."), metavar="DIR", help="site folder (default: .)")
+    p.add_argument(
+        "--site", type=Path, default=Path("."), metavar="DIR", help="site folder (default: .)"
+    )
     p.add_argument("--drafts", action="store_true", help="include records with published: false")
 
 
@@ -47,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _build(args)
         if args.command == "init":
             init_site(args.directory)
-            print(f"Created a new site in {args.directory}; build it with: masthead build --site {args.directory}")
+            print(
+                f"Created a new site in {args.directory}; build it with: masthead build --site {args.directory}"
+            )
             return 0
     except MastheadError as exc:
         print(f"error: {exc}", file=sys.stderr)

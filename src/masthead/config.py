@@ -139,7 +139,9 @@ def _check(config: SiteConfig, source: str) -> None:
     """Reject values that have the right type but cannot work."""
     parts = urlsplit(config.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{source}: base_url must be an absolute http(s) URL, not {config.base_url!r}")
+        raise ConfigError(
+            f"{source}: base_url must be an absolute http(s) URL, not {config.base_url!r}"
+        )
     if config.page_size < 1:
         raise ConfigError(f"{source}: page_size must be at least 1")
     if config.max_record_bytes < 1024:
@@ -147,7 +149,9 @@ def _check(config: SiteConfig, source: str) -> None:
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{source}: timezone {config.timezone!r} is not a known IANA zone") from exc
+        raise ConfigError(
+            f"{source}: timezone {config.timezone!r} is not a known IANA zone"
+        ) from exc
     for name in ("article", "topics", "providers"):
         pattern = getattr(config.urls, name)
         if not (pattern.startswith("/") and pattern.endswith("/")) or ".." in pattern:

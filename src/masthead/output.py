@@ -40,7 +40,11 @@ class OutputWriter:
         self.removed: list[str] = []
         if root.exists() and not root.is_dir():
             raise OutputError(f"output {root} exists and is not a folder")
-        if self.previous is None and root.is_dir() and any(p.name != STAGING for p in root.iterdir()):
+        if (
+            self.previous is None
+            and root.is_dir()
+            and any(p.name != STAGING for p in root.iterdir())
+        ):
             raise OutputError(
                 f"output folder {root} is not empty and was not written by masthead "
                 f"(no {MANIFEST}); empty it or choose another --output"
@@ -59,7 +63,9 @@ class OutputWriter:
             return {str(k): str(v) for k, v in files.items() if _is_safe_rel(str(k))}
         except (ValueError, KeyError, TypeError, OSError) as exc:
             # A manifest we cannot read means we cannot tell our files from the user's.
-            raise OutputError(f"{path}: unreadable manifest ({exc}); remove the output folder to rebuild") from exc
+            raise OutputError(
+                f"{path}: unreadable manifest ({exc}); remove the output folder to rebuild"
+            ) from exc
 
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for output path `rel`; return True when it differs from what is there."""
@@ -87,7 +93,9 @@ class OutputWriter:
             target.parent.mkdir(parents=True, exist_ok=True)
             # A symlinked folder inside the output must not carry a write elsewhere.
             if not target.parent.resolve().is_relative_to(real_root) or target.is_symlink():
-                raise OutputError(f"{target} leads outside the output folder (symlink); not written")
+                raise OutputError(
+                    f"{target} leads outside the output folder (symlink); not written"
+                )
             if target.is_dir():
                 raise OutputError(f"{target} is a folder where a file belongs")
             os.replace(self.staging / rel, target)
@@ -95,7 +103,10 @@ class OutputWriter:
         self._remove_stale()
         tmp = self.root / (MANIFEST + ".tmp")
         tmp.write_text(
-            json.dumps({"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))}, indent=0),
+            json.dumps(
+                {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
+                indent=0,
+            ),
             encoding="utf-8",
         )
         os.replace(tmp, self.root / MANIFEST)
@@ -122,7 +133,13 @@ class OutputWriter:
 
 def _is_safe_rel(rel: str) -> bool:
     p = PurePosixPath(rel)
-    return bool(rel) and not p.is_absolute() and ".." not in p.parts and "\\" not in rel and str(p) == rel
+    return (
+        bool(rel)
+        and not p.is_absolute()
+        and ".." not in p.parts
+        and "\\" not in rel
+        and str(p) == rel
+    )
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

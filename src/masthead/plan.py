@@ -26,7 +26,9 @@ def plan_pages(site: Site) -> Iterator[PageSpec]:
         yield PageSpec(pager.url, ("index.html",), {"kind": "home", "pager": pager}, everything)
     for article in site.articles:
         deps = {f"record:{article.record.path}", *(f"record:{p}" for p in article.merged)}
-        yield PageSpec(article.url, ("article.html",), {"kind": "article", "article": article}, frozenset(deps))
+        yield PageSpec(
+            article.url, ("article.html",), {"kind": "article", "article": article}, frozenset(deps)
+        )
     for taxonomy in site.taxonomies:
         key = frozenset({f"list:{taxonomy.name}"})
         yield PageSpec(

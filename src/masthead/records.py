@@ -157,7 +157,9 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     except YamlError as exc:
         raise _error(rel, offset + exc.line if exc.line else offset, exc.message) from exc
     if data is None:
-        raise _error(rel, offset, "front matter is empty", "a mapping with title and publishedDateTime")
+        raise _error(
+            rel, offset, "front matter is empty", "a mapping with title and publishedDateTime"
+        )
     if not isinstance(data, dict):
         raise _error(rel, offset, f"front matter is {_kind(data)}", "a mapping of fields")
     fields = _Fields(data, rel, front, offset, config, warnings)
@@ -197,7 +199,11 @@ def _closing_fence(text: str) -> int | None:
         for fence in ("---", "..."):
             if text.startswith(fence, line_start):
                 after = line_start + 3
-                if after == len(text) or text[after] == "\n" or text[after:].split("\n", 1)[0].strip() == "":
+                if (
+                    after == len(text)
+                    or text[after] == "\n"
+                    or text[after:].split("\n", 1)[0].strip() == ""
+                ):
                     return line_start
         pos = line_start
     return None
@@ -252,7 +258,9 @@ class _Fields:
         found = key_line(self.front, keys)
         return self.offset + found if found is not None else self.offset
 
-    def fail(self, keys: tuple[str | int, ...], message: str, expected: str | None = None) -> RecordError:
+    def fail(
+        self, keys: tuple[str | int, ...], message: str, expected: str | None = None
+    ) -> RecordError:
         return _error(self.rel, self.line(*keys), message, expected)
 
     def warn(self, keys: tuple[str | int, ...], message: str, expected: str | None = None) -> None:
@@ -272,7 +280,11 @@ class _Fields:
         embed = self.text(d, ("featuredContent",))
         embed_html = sanitize_embed(embed, self.config.iframe_hosts) if embed else ""
         if embed and not embed_html:
-            self.warn(("featuredContent",), "embed dropped", f"an https iframe from {', '.join(self.config.iframe_hosts)}")
+            self.warn(
+                ("featuredContent",),
+                "embed dropped",
+                f"an https iframe from {', '.join(self.config.iframe_hosts)}",
+            )
         return Record(
             path=self.rel,
             title=title,
@@ -299,7 +311,9 @@ class _Fields:
 
     # scalars -----------------------------------------------------------------
 
-    def text(self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False) -> str:
+    def text(
+        self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False
+    ) -> str:
         value = d.get(keys[-1])
         if value is None:
             if required:
@@ -336,15 +350,23 @@ class _Fields:
             self.warn(keys, f"{_dotted(keys)} dropped: {value[:80]!r}", "an http(s) URL")
         return checked
 
-    def when(self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False) -> Any:
+    def when(
+        self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False
+    ) -> Any:
         value = d.get(keys[-1])
         if value is None:
             if required:
-                raise self.fail(keys[:-1], f"missing field {_dotted(keys)}", "an ISO 8601 date-time")
+                raise self.fail(
+                    keys[:-1], f"missing field {_dotted(keys)}", "an ISO 8601 date-time"
+                )
             return None
         parsed = _to_datetime(value, self.config.tz)
         if parsed is None:
-            raise self.fail(keys, f"{_dotted(keys)} is not a date-time: {value!r}", "ISO 8601 such as 2024-05-01T09:30:00Z")
+            raise self.fail(
+                keys,
+                f"{_dotted(keys)} is not a date-time: {value!r}",
+                "ISO 8601 such as 2024-05-01T09:30:00Z",
+            )
         return parsed
 
     def published(self, d: Mapping[str, Any]) -> bool:
@@ -353,7 +375,11 @@ class _Fields:
             return value
         if isinstance(value, str) and value.strip().lower() in ("false", "true", "yes", "no"):
             flag = value.strip().lower() in ("true", "yes")
-            self.warn(("published",), f"published is the string {value!r}, read as {str(flag).lower()}", "true or false without quotes")
+            self.warn(
+                ("published",),
+                f"published is the string {value!r}, read as {str(flag).lower()}",
+                "true or false without quotes",
+            )
             return flag
         raise self.fail(("published",), f"published is {_kind(value)}", "true or false")
 
@@ -418,7 +444,9 @@ class _Fields:
 
     def related(self, d: Mapping[str, Any]) -> tuple[Related, ...]:
         related: list[Related] = []
-        for i, item in enumerate(self.sequence(d.get("related"), ("related",), "a list of stories")):
+        for i, item in enumerate(
+            self.sequence(d.get("related"), ("related",), "a list of stories")
+        ):
             keys: tuple[str | int, ...] = ("related", i)
             m = self.mapping(item, keys)
             related.append(

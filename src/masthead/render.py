@@ -60,7 +60,9 @@ def human_date(when: datetime, with_time: bool = False) -> str:
     return f"{text}, {when:%H:%M}" if with_time else text
 
 
-def render_page(env: jinja2.Environment, templates: Sequence[str], context: Mapping[str, Any]) -> str:
+def render_page(
+    env: jinja2.Environment, templates: Sequence[str], context: Mapping[str, Any]
+) -> str:
     """Render the first of `templates` that exists (a site can add a more specific one)."""
     try:
         template = env.select_template(list(templates))

@@ -106,7 +106,9 @@ class TaxonomySpec:
 
 TAXONOMIES: tuple[TaxonomySpec, ...] = (
     TaxonomySpec("topics", "topic", "Topics", lambda r: r.topics),
-    TaxonomySpec("providers", "provider", "Providers", lambda r: (r.provider.name,) if r.provider else ()),
+    TaxonomySpec(
+        "providers", "provider", "Providers", lambda r: (r.provider.name,) if r.provider else ()
+    ),
 )
 
 
@@ -170,12 +172,11 @@ def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = Fal
     stories = _merge_duplicates(chosen, diagnostics)
     tz = config.tz
     slugs = _assign_urls(stories, config, diagnostics)
-    term_refs = {spec.name: _term_refs(spec, [r for r, _ in stories], config) for spec in TAXONOMIES}
+    term_refs = {
+        spec.name: _term_refs(spec, [r for r, _ in stories], config) for spec in TAXONOMIES
+    }
     by_identity = {
-        key: slugs[r.path][1]
-        for r, _ in stories
-        for key in (r.web_url, r.original_url)
-        if key
+        key: slugs[r.path][1] for r, _ in stories for key in (r.web_url, r.original_url) if key
     }
     articles = [
         Article(
@@ -190,8 +191,12 @@ def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = Fal
         )
         for r, merged in stories
     ]
-    articles.sort(key=lambda a: (-a.record.published_at.timestamp(), -a.record.quality, a.slug, a.record.path))
-    taxonomies = tuple(_taxonomy(spec, articles, term_refs[spec.name], config) for spec in TAXONOMIES)
+    articles.sort(
+        key=lambda a: (-a.record.published_at.timestamp(), -a.record.quality, a.slug, a.record.path)
+    )
+    taxonomies = tuple(
+        _taxonomy(spec, articles, term_refs[spec.name], config) for spec in TAXONOMIES
+    )
     return Site(config, tuple(articles), taxonomies, tuple(diagnostics))
 
 
@@ -212,7 +217,9 @@ def _merge_duplicates(
         keep, rest = group[0], group[1:]
         for dup in rest:
             diagnostics.append(
-                Diagnostic(dup.path, None, f"same story as {keep.path}; merged into it", severity="warning")
+                Diagnostic(
+                    dup.path, None, f"same story as {keep.path}; merged into it", severity="warning"
+                )
             )
         stories.append((keep, tuple(d.path for d in rest)))
     stories.sort(key=lambda s: s[0].path)
@@ -220,7 +227,9 @@ def _merge_duplicates(
 
 
 def _assign_urls(
-    stories: Sequence[tuple[Record, tuple[str, ...]]], config: SiteConfig, diagnostics: list[Diagnostic]
+    stories: Sequence[tuple[Record, tuple[str, ...]]],
+    config: SiteConfig,
+    diagnostics: list[Diagnostic],
 ) -> dict[str, tuple[str, str]]:
     """Slug and URL per record path; a URL taken by an earlier path gets `-2`, `-3`, ..."""
     tz = config.tz
@@ -235,14 +244,21 @@ def _assign_urls(
             slug = f"{base}-{n}"
         if n > 1:
             diagnostics.append(
-                Diagnostic(r.path, None, f"URL of slug {base!r} already taken; using {slug!r}", severity="warning")
+                Diagnostic(
+                    r.path,
+                    None,
+                    f"URL of slug {base!r} already taken; using {slug!r}",
+                    severity="warning",
+                )
             )
         taken.add(url)
         out[r.path] = (slug, url)
     return out
 
 
-def _term_refs(spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig) -> dict[str, TermRef]:
+def _term_refs(
+    spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig
+) -> dict[str, TermRef]:
     """Name -> TermRef; names that slugify alike ("AI", "ai") share the most used spelling."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for r in records:
@@ -264,21 +280,39 @@ def _taxonomy(
         for name in dict.fromkeys(refs[n] for n in spec.terms_of(a.record)):
             members[name].append(a)
     terms = [
-        Term(ref, tuple(items), *_provider_details(items) if spec.name == "providers" else (None, None))
+        Term(
+            ref,
+            tuple(items),
+            *_provider_details(items) if spec.name == "providers" else (None, None),
+        )
         for ref, items in members.items()
     ]
     terms.sort(key=lambda t: (t.name.casefold(), t.ref.slug))
-    return Taxonomy(spec.name, spec.singular, spec.title, term_index_url(config, spec.name), tuple(terms))
+    return Taxonomy(
+        spec.name, spec.singular, spec.title, term_index_url(config, spec.name), tuple(terms)
+    )
 
 
 def _provider_details(articles: Sequence[Article]) -> tuple[Image | None, str | None]:
     """Logo and domain from the newest record that gives them."""
-    logo = next((a.record.provider.logo for a in articles if a.record.provider and a.record.provider.logo), None)
-    domain = next((a.record.provider.domain for a in articles if a.record.provider and a.record.provider.domain), None)
+    logo = next(
+        (a.record.provider.logo for a in articles if a.record.provider and a.record.provider.logo),
+        None,
+    )
+    domain = next(
+        (
+            a.record.provider.domain
+            for a in articles
+            if a.record.provider and a.record.provider.domain
+        ),
+        None,
+    )
     return logo, domain
 
 
-def _related_links(record: Record, own_url: str, by_identity: dict[str, str]) -> tuple[RelatedLink, ...]:
+def _related_links(
+    record: Record, own_url: str, by_identity: dict[str, str]
+) -> tuple[RelatedLink, ...]:
     links = []
     for rel in record.related:
         internal = by_identity.get(rel.url) if rel.url else None

@@ -39,7 +39,9 @@ class _StrictLoader(_Base):  # type: ignore[misc, valid-type]
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 if key_node.value in seen:
-                    raise YamlError(f"duplicate key {key_node.value!r}", key_node.start_mark.line + 1)
+                    raise YamlError(
+                        f"duplicate key {key_node.value!r}", key_node.start_mark.line + 1
+                    )
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 

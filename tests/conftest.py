@@ -1,0 +1,92 @@
+"""Shared fixtures: scratch sites written by the tests themselves, and built outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from masthead.build import BuildOptions, BuildReport, build
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SITES = Path(__file__).resolve().parent / "sites"
+
+
+def record_text(
+    title: str = "A story about the harbour",
+    when: str = "2026-11-18T09:30:00Z",
+    url: str | None = None,
+    topics: tuple[str, ...] = ("Climate",),
+    provider: str = "Harbour Ledger",
+    published: bool = True,
+    quality: int = 50,
+    extra: str = "",
+    body: str = "",
+) -> str:
+    """A record in the corpus format, with made-up text; `extra` is raw YAML appended."""
+    url = url or "https://news.example/" + hashlib.md5(f"{title}{when}".encode()).hexdigest()[:10]
+    topic_lines = "\n".join(f"  - {t}" for t in topics)
+    front = textwrap.dedent(
+        f"""\
+        category: news
+        title: "{title}"
+        excerpt: "Excerpt of {title}."
+        publishedDateTime: {when}
+        originalUrl: "{url}"
+        webUrl: "{url}"
+        type: article
+        quality: {quality}
+        heat: 10
+        published: {str(published).lower()}
+        provider:
+          name: {provider}
+          domain: {provider.lower().replace(" ", "")}.example
+        topics:
+        """
+    )
+    return f"---\n{front}{topic_lines}\n{extra}---\n{body}"
+
+
+class Scratch:
+    """A throwaway site folder under tmp_path, with helpers to add records and build."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.content = root / "content"
+        self.content.mkdir(parents=True)
+        self.output = root / "public"
+
+    def config(self, text: str) -> None:
+        (self.root / "site.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+    def add(self, name: str, text: str | bytes | None = None, **fields: object) -> Path:
+        path = self.content / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = text if text is not None else record_text(**fields)  # type: ignore[arg-type]
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+        return path
+
+    def template(self, name: str, text: str) -> None:
+        folder = self.root / "templates"
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+
+    def build(self, **options: object) -> BuildReport:
+        return build(BuildOptions(site_dir=self.root, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Scratch:
+    return Scratch(tmp_path / "site")
+
+
+@pytest.fixture
+def make_scratch(tmp_path: Path) -> Callable[[str], Scratch]:
+    return lambda name: Scratch(tmp_path / name)
