@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from masthead.build import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared beside the clone; MASTHEAD_SHARED points elsewhere (e.g. from a git worktree).
+SHARED = Path(os.environ.get("MASTHEAD_SHARED") or REPO.parent / "shared")
 SITES = Path(__file__).resolve().parent / "sites"
 
 

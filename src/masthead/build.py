@@ -14,6 +14,7 @@ from masthead.plan import plan_pages
 from masthead.records import LoadResult, load_records
 from masthead.render import make_env, render_page, theme_dir
 from masthead.safety import check_folders
+from masthead.search import SearchIndexer, find_pagefind, resolve_search
 from masthead.site import Site, build_site
 from masthead.urls import output_path
 
@@ -26,6 +27,8 @@ class BuildOptions:
     drafts: bool = False
     base_url: str | None = None
     strict: bool = False
+    search: bool = True
+    """Build the Pagefind search index (when site.toml's `search` is on too)."""
 
 
 @dataclass(slots=True)
@@ -86,7 +89,8 @@ def build(options: BuildOptions) -> BuildReport:
         report.failed = True
         report.seconds = time.perf_counter() - started
         return report
-    site = build_site(loaded.records, inputs.config, drafts=options.drafts)
+    config = resolve_search(inputs.config, options.search)
+    site = build_site(loaded.records, config, drafts=options.drafts)
     report.diagnostics.extend(site.diagnostics)
     report.merged = sum(len(a.merged) for a in site.articles)
     writer = OutputWriter(inputs.output_dir)
@@ -114,11 +118,21 @@ def _count_records(report: BuildReport, loaded: LoadResult, drafts: bool) -> Non
 
 def _render_all(site: Site, inputs: Inputs) -> Iterator[tuple[str, bytes, bool]]:
     """Every output file as (path, bytes, is_html_page): pages first, then assets."""
-    env = make_env(inputs.config, inputs.site_dir / "templates")
+    env = make_env(site.config, inputs.site_dir / "templates")
+    binary = find_pagefind() if site.config.search else None
+    indexer = SearchIndexer(binary) if binary else None
     for spec in plan_pages(site):
-        html = render_page(env, spec.templates, {**spec.context, "site": site})
+        if spec.serializer is not None:
+            data = spec.serializer(spec.context["data"], site.config)
+        else:
+            data = render_page(env, spec.templates, {**spec.context, "site": site}).encode()
         path = output_path(spec.url)
-        yield path, html.encode("utf-8"), path.endswith(".html")
+        if indexer:
+            indexer.add(path, data)
+        yield path, data, path.endswith(".html")
+    if indexer:
+        for rel, data in indexer.files():
+            yield rel, data, False
     for rel, source in sorted(_assets(inputs).items()):
         yield rel, source.read_bytes(), False
 

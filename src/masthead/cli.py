@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         "--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/"
     )
     b.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
+    b.add_argument(
+        "--no-search", dest="search", action="store_false", help="skip the Pagefind search index"
+    )
 
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
@@ -77,6 +80,7 @@ def _build(args: argparse.Namespace) -> int:
         drafts=args.drafts,
         base_url=args.base_url,
         strict=args.strict,
+        search=args.search,
     )
     report = build(options)
     for diagnostic in report.diagnostics:

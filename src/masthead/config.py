@@ -32,6 +32,14 @@ class UrlPatterns:
     """The provider index; one provider is `<providers>{slug}/`."""
     page: str = "page/{n}/"
     """Appended to a list's URL for its pages after the first."""
+    editions: str = "/editions/"
+    """The list of daily editions; one edition is `<editions>YYYY-MM-DD/`."""
+    archive: str = "/archive/"
+    """The archive of years; a year is `<archive>YYYY/`, a month `<archive>YYYY/MM/`."""
+    search: str = "/search/"
+    """The search page."""
+    api: str = "/api/news/"
+    """The JSON API: `<api>index.json`, and `<api>topics/<slug>/index.json` per topic etc."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,14 @@ class SiteConfig:
     """Hosts whose https iframes survive in `featuredContent`; all other embeds are dropped."""
     max_record_bytes: int = 1_048_576
     """Records larger than this are refused unread."""
+    feed_size: int = 20
+    """Newest stories in each Atom, RSS and JSON feed."""
+    lead_stories: int = 5
+    """Top stories of the latest edition that lead the front page; 0 leaves the lead out."""
+    api_page_size: int = 100
+    """Stories per page of the JSON API."""
+    search: bool = True
+    """Build the Pagefind search index and the search page (`--no-search` turns it off once)."""
     urls: UrlPatterns = field(default_factory=UrlPatterns)
     """URL patterns, the `[urls]` table."""
 
@@ -142,8 +158,11 @@ def _check(config: SiteConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: base_url must be an absolute http(s) URL, not {config.base_url!r}"
         )
-    if config.page_size < 1:
-        raise ConfigError(f"{source}: page_size must be at least 1")
+    for name in ("page_size", "feed_size", "api_page_size"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{source}: {name} must be at least 1")
+    if config.lead_stories < 0:
+        raise ConfigError(f"{source}: lead_stories must not be negative")
     if config.max_record_bytes < 1024:
         raise ConfigError(f"{source}: max_record_bytes must be at least 1024")
     try:
@@ -152,7 +171,7 @@ def _check(config: SiteConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: timezone {config.timezone!r} is not a known IANA zone"
         ) from exc
-    for name in ("article", "topics", "providers"):
+    for name in ("article", "topics", "providers", "editions", "archive", "search", "api"):
         pattern = getattr(config.urls, name)
         if not (pattern.startswith("/") and pattern.endswith("/")) or ".." in pattern:
             raise ConfigError(f"{source}: urls.{name} must start and end with '/'")

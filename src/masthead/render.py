@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 
+from masthead import jsonld
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
+from masthead.urls import absolute_link, absolute_url, feed_url, site_path
 
 
 class TemplateError(MastheadError):
@@ -40,17 +42,15 @@ def make_env(config: SiteConfig, site_templates: Path | None) -> jinja2.Environm
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    origin = urlsplit(config.base_url)
-    base_path = config.base_path
-
-    def url(path: str) -> str:
-        """Site-relative path (`/news/...`) to a link that works under base_url's sub-path."""
-        return base_path + path.lstrip("/")
-
-    def abs_url(path: str) -> str:
-        return f"{origin.scheme}://{origin.netloc}{url(path)}"
-
-    env.globals.update(config=config, url=url, abs_url=abs_url)
+    env.globals.update(
+        config=config,
+        url=partial(site_path, config),
+        abs_url=partial(absolute_url, config),
+        abs_link=partial(absolute_link, config),
+        feed_url=feed_url,
+        news_article_ld=partial(jsonld.news_article, config),
+        item_list_ld=partial(jsonld.item_list, config),
+    )
     env.filters.update(human_date=human_date, iso=lambda d: d.isoformat())
     return env
 

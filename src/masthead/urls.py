@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from datetime import datetime
+from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from slugify import slugify as _slugify
 
 from masthead.config import SiteConfig
 
 MAX_SLUG = 80
+FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
+"""Feed file names, appended to the URL of the list a feed follows (`/topics/x/feed.xml`)."""
+API_FILE = "index.json"
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -57,6 +61,45 @@ def term_url(config: SiteConfig, taxonomy: str, slug: str) -> str:
 def page_url(config: SiteConfig, first: str, number: int) -> str:
     """URL of page `number` (1-based) of a list whose first page is at `first`."""
     return first if number == 1 else first + config.urls.page.format(n=number)
+
+
+def edition_url(config: SiteConfig, day: date) -> str:
+    return f"{config.urls.editions}{day.isoformat()}/"
+
+
+def year_url(config: SiteConfig, year: int) -> str:
+    return f"{config.urls.archive}{year:04d}/"
+
+
+def month_url(config: SiteConfig, year: int, month: int) -> str:
+    return f"{year_url(config, year)}{month:02d}/"
+
+
+def feed_url(list_url: str, kind: str) -> str:
+    """URL of the `kind` feed (atom, rss, json) of the list page at `list_url`."""
+    return list_url + FEED_FILES[kind]
+
+
+def api_url(config: SiteConfig, taxonomy: str | None = None, slug: str | None = None) -> str:
+    """Folder of a JSON API list: all news, or one term of a taxonomy."""
+    base = config.urls.api
+    return base if taxonomy is None else f"{base}{taxonomy}/{slug}/"
+
+
+def site_path(config: SiteConfig, path: str) -> str:
+    """Site-relative path (`/news/...`) to a link that works under base_url's sub-path."""
+    return config.base_path + path.lstrip("/")
+
+
+def absolute_url(config: SiteConfig, path: str) -> str:
+    """Site-relative path to an absolute URL under base_url, for feeds, sitemaps and metadata."""
+    origin = urlsplit(config.base_url)
+    return f"{origin.scheme}://{origin.netloc}{site_path(config, path)}"
+
+
+def absolute_link(config: SiteConfig, target: str) -> str:
+    """A record's URL made absolute: `/path` is on this site, anything else is already absolute."""
+    return absolute_url(config, target) if target.startswith("/") else target
 
 
 def output_path(url: str) -> str:

@@ -1,0 +1,74 @@
+"""The JSON API: the news as paginated JSON documents, for the site and for each term.
+
+Each page lives at `<folder>index.json`, where the folder follows the same pagination
+pattern as the HTML lists (`/api/news/`, `/api/news/page/2/`, ...), and links to its
+neighbours with absolute `next` and `prev` URLs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from masthead.config import SiteConfig
+from masthead.site import Article, Pager
+from masthead.urls import API_FILE, absolute_link, absolute_url
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPage:
+    title: str
+    pager: Pager[Article]
+
+
+def file_url(folder_url: str) -> str:
+    return folder_url + API_FILE
+
+
+def api_page(page: ApiPage, config: SiteConfig) -> bytes:
+    pager = page.pager
+
+    def link(folder: str | None) -> str | None:
+        return absolute_url(config, file_url(folder)) if folder else None
+
+    data = {
+        "title": page.title,
+        "url": link(pager.url),
+        "page": pager.number,
+        "pages": pager.count,
+        "total": pager.total,
+        "prev": link(pager.prev_url),
+        "next": link(pager.next_url),
+        "items": [_item(a, config) for a in pager.items],
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def _item(article: Article, config: SiteConfig) -> dict[str, Any]:
+    record = article.record
+    provider = None
+    if article.provider and record.provider:
+        provider = {
+            "name": article.provider.name,
+            "domain": record.provider.domain,
+            "url": absolute_url(config, article.provider.url),
+        }
+    return {
+        "title": article.title,
+        "url": absolute_url(config, article.url),
+        "original_url": absolute_link(config, article.original_url)
+        if article.original_url
+        else None,
+        "excerpt": article.excerpt,
+        "date_published": article.date.isoformat(),
+        "type": record.type,
+        "provider": provider,
+        "topics": [{"name": t.name, "url": absolute_url(config, t.url)} for t in article.topics],
+        "images": [
+            {"url": absolute_link(config, i.url), "width": i.width, "height": i.height}
+            for i in record.images
+        ],
+        "quality": record.quality,
+        "heat": record.heat if record.heat is not None and record.heat >= 0 else None,
+    }

@@ -1,0 +1,96 @@
+"""Client-side search with Pagefind: the built article pages are indexed into `/pagefind/`.
+
+Pagefind is a separate binary (PyPI `pagefind[bin]` ships it). Pages are copied into a
+temporary folder as they are rendered, Pagefind indexes that folder, and its bundle
+comes back as ordinary output files, so the writer stages, swaps and cleans them up like
+any other page. Without the binary, or when it fails, the site is built without search
+and the build says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from masthead.config import SiteConfig
+from masthead.pagefind_bundle import stabilise
+
+log = logging.getLogger(__name__)
+
+BUNDLE = "pagefind"
+"""Output folder of the search bundle; the search page loads its scripts from there."""
+MARKER = b"data-pagefind-body"
+"""Only pages that mark their indexable part (the article pages) go into the index."""
+TIMEOUT = 600
+
+
+def find_pagefind() -> Path | None:
+    """The Pagefind binary: $PAGEFIND_BINARY_PATH, the pagefind_bin package, or the PATH."""
+    try:
+        from pagefind.service import get_executable
+    except ImportError:
+        return None
+    found = get_executable()
+    return found if found is not None and found.is_file() else None
+
+
+def resolve_search(config: SiteConfig, wanted: bool = True) -> SiteConfig:
+    """The config with `search` off unless it is wanted and Pagefind is there to build it."""
+    if not (config.search and wanted):
+        return dataclasses.replace(config, search=False)
+    if find_pagefind() is None:
+        log.warning(
+            "search is off: the Pagefind binary was not found "
+            "(install it with: pip install 'pagefind[bin]'); building the site without search"
+        )
+        return dataclasses.replace(config, search=False)
+    return config
+
+
+class SearchIndexer:
+    """Collects the pages to index, then runs Pagefind over them once."""
+
+    def __init__(self, binary: Path) -> None:
+        self.binary = binary
+        self._tmp = tempfile.TemporaryDirectory(prefix="masthead-search-")
+        self.root = Path(self._tmp.name)
+        self.pages = 0
+
+    def add(self, rel: str, data: bytes) -> None:
+        if rel.endswith(".html") and MARKER in data:
+            path = self.root / "site" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            self.pages += 1
+
+    def files(self) -> Iterator[tuple[str, bytes]]:
+        """The bundle as (output path, bytes) in a stable order; nothing if Pagefind fails."""
+        try:
+            bundle = self._run()
+            if bundle is not None:
+                for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+                    yield f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", path.read_bytes()
+        finally:
+            self._tmp.cleanup()
+
+    def _run(self) -> Path | None:
+        (self.root / "site").mkdir(exist_ok=True)
+        bundle = self.root / "bundle"
+        command = [str(self.binary), "--site", "site", "--output-path", str(bundle)]
+        try:
+            done = subprocess.run(
+                command, cwd=self.root, capture_output=True, text=True, timeout=TIMEOUT
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("search is off: Pagefind could not run: %s", exc)
+            return None
+        if done.returncode != 0:
+            tail = " ".join((done.stderr or done.stdout).split()[-40:])
+            log.warning("search is off: Pagefind failed (exit %s): %s", done.returncode, tail)
+            return None
+        stabilise(bundle)
+        return bundle
