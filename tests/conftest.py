@@ -28,21 +28,25 @@ def record_text(
     quality: int = 50,
     extra: str = "",
     body: str = "",
+    excerpt: str | None = None,
+    heat: int = 10,
+    story_type: str = "article",
 ) -> str:
     """A record in the corpus format, with made-up text; `extra` is raw YAML appended."""
+    excerpt = f"Excerpt of {title}." if excerpt is None else excerpt
     url = url or "https://news.example/" + hashlib.md5(f"{title}{when}".encode()).hexdigest()[:10]
     topic_lines = "\n".join(f"  - {t}" for t in topics)
     front = textwrap.dedent(
         f"""\
         category: news
         title: "{title}"
-        excerpt: "Excerpt of {title}."
+        excerpt: "{excerpt}"
         publishedDateTime: {when}
         originalUrl: "{url}"
         webUrl: "{url}"
-        type: article
+        type: {story_type}
         quality: {quality}
-        heat: 10
+        heat: {heat}
         published: {str(published).lower()}
         provider:
           name: {provider}

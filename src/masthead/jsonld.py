@@ -7,6 +7,7 @@ cannot end the `<script type="application/ld+json">` element early.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,13 +18,15 @@ from masthead.site import Article
 from masthead.urls import absolute_link, absolute_url
 
 SCHEMA = "https://schema.org"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
 
 
 def provider_home(provider: Provider | None) -> str | None:
-    """The provider's site from its domain, if the domain makes a safe https URL."""
-    if provider is None or not provider.domain:
+    """The provider's site from its domain, if the domain is a plain host name."""
+    if provider is None or not provider.domain or not _HOST.match(provider.domain):
         return None
-    return safe_url(f"https://{provider.domain}/")
+    return safe_url(f"https://{provider.domain.lower()}/")
 
 
 def news_article(config: SiteConfig, article: Article) -> dict[str, Any]:

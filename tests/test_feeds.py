@@ -1,0 +1,178 @@
+"""Atom, RSS and JSON feeds of the site, each topic and each provider, read by feedparser."""
+
+from __future__ import annotations
+
+import calendar
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from tests.conftest import Scratch
+from tests.htmlcheck import html_files, parse
+from tests.newsroom import (
+    BASE_PATH,
+    BASE_URL,
+    FEED_SIZE,
+    Story,
+    build_newsroom,
+    by_newest,
+    page_file,
+)
+
+MIME = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
+
+
+@dataclass(frozen=True)
+class ListFeeds:
+    name: str
+    stories: list[Story]
+    """Every story of the list, newest first; a feed shows the first FEED_SIZE."""
+    urls: dict[str, str]
+    """Feed URL by kind, as the list's page advertises it."""
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_newsroom(tmp_path_factory.mktemp("feeds") / "site")
+
+
+def _advertised(page: Path) -> dict[str, list[str]]:
+    """Feed links in a page's head, by MIME type."""
+    found: dict[str, list[str]] = {}
+    for link in parse(page).select("head link[rel=alternate]"):
+        found.setdefault(link["type"], []).append(link["href"])
+    return found
+
+
+def _absolute(href: str) -> str:
+    assert href.startswith(BASE_PATH), href
+    return BASE_URL + href[len(BASE_PATH) :]
+
+
+def _own_feeds(page: Path, site_feeds: dict[str, str]) -> dict[str, str]:
+    """The feeds a list page advertises besides the whole site's."""
+    own = {}
+    for kind, mime in MIME.items():
+        hrefs = [_absolute(h) for h in _advertised(page)[mime]]
+        others = [h for h in hrefs if h != site_feeds[kind]]
+        assert len(others) == 1, (page, hrefs)
+        own[kind] = others[0]
+    return own
+
+
+@pytest.fixture(scope="module")
+def lists(output: Path) -> list[ListFeeds]:
+    """The site and every topic and provider, found by following the built pages' links."""
+    home = _advertised(output / "index.html")
+    site_feeds = {kind: _absolute(home[mime][0]) for kind, mime in MIME.items()}
+    found = [ListFeeds("site", by_newest(), site_feeds)]
+    for index in ("topics", "providers"):
+        for link in parse(output / index / "index.html").select("ul.term-list a"):
+            page = page_file(output, _absolute(link["href"]))
+            name = parse(page).h1.get_text(strip=True)
+            if index == "topics":
+                stories = [s for s in by_newest() if name in s.topics]
+            else:
+                stories = [s for s in by_newest() if s.provider == name]
+            assert stories, name
+            found.append(ListFeeds(name, stories, _own_feeds(page, site_feeds)))
+    return found
+
+
+def test_every_list_has_its_feeds(lists: list[ListFeeds]) -> None:
+    names = {f.name for f in lists}
+    assert {"site", "Science", "Transport", "Harbour Ledger", "Pulse & Ward"} <= names
+    assert len(lists) == 1 + 5 + 5  # the site, five topics, five providers
+
+
+def test_every_page_advertises_the_site_feeds(output: Path, lists: list[ListFeeds]) -> None:
+    site = lists[0].urls
+    for page in html_files(output):
+        advertised = _advertised(page)
+        for kind, mime in MIME.items():
+            assert site[kind] in [_absolute(h) for h in advertised.get(mime, [])], page
+    for kind in MIME:
+        assert page_file(output, site[kind]).is_file()
+
+
+@pytest.mark.parametrize("kind", ["atom", "rss"])
+def test_xml_feeds_parse_cleanly_with_the_right_entries(
+    output: Path, lists: list[ListFeeds], kind: str
+) -> None:
+    for feed in lists:
+        parsed = feedparser.parse(page_file(output, feed.urls[kind]).read_bytes())
+        assert not parsed.bozo, (feed.name, parsed.get("bozo_exception"))
+        assert parsed.version == ("atom10" if kind == "atom" else "rss20")
+        expected = feed.stories[:FEED_SIZE]
+        assert [e.title for e in parsed.entries] == [s.title for s in expected], feed.name
+        for entry, story in zip(parsed.entries, expected, strict=True):
+            _check_entry(output, entry, story)
+        self_links = [link.href for link in parsed.feed.links if link.rel == "self"]
+        assert self_links == [feed.urls[kind]]
+
+
+def _check_entry(output: Path, entry: feedparser.FeedParserDict, story: Story) -> None:
+    assert calendar.timegm(entry.published_parsed) == story.published.timestamp()
+    page = page_file(output, entry.link)
+    assert parse(page).h1.get_text() == story.title
+    related = [link.href for link in entry.links if link.rel == "related"]
+    assert related == [story.original_url]
+    assert [tag.term for tag in entry.tags] == list(story.topics)
+    assert entry.author == story.provider
+    assert entry.summary == story.excerpt
+    images = [m["url"] for m in entry.get("media_content", [])]
+    if story.image:
+        if story.image.startswith("http"):
+            assert images == [story.image]
+        else:  # a site-relative image (/images/...) is made absolute under base_url
+            assert images == [BASE_URL + story.image[1:]]
+            assert page_file(output, images[0]).is_file()
+    else:
+        assert images == []
+
+
+def test_json_feeds_have_the_required_fields(output: Path, lists: list[ListFeeds]) -> None:
+    for feed in lists:
+        data = json.loads(page_file(output, feed.urls["json"]).read_text(encoding="utf-8"))
+        assert data["version"] == "https://jsonfeed.org/version/1.1"
+        assert data["title"] and isinstance(data["items"], list)
+        assert data["feed_url"] == feed.urls["json"]
+        assert page_file(output, data["home_page_url"]).is_file()
+        expected = feed.stories[:FEED_SIZE]
+        assert [item["title"] for item in data["items"]] == [s.title for s in expected]
+        for item, story in zip(data["items"], expected, strict=True):
+            assert isinstance(item["id"], str) and item["id"]
+            assert item["content_text"] == story.excerpt
+            assert parse(page_file(output, item["url"])).h1.get_text() == story.title
+            assert item["external_url"] == story.original_url
+            published = datetime.fromisoformat(item["date_published"])
+            assert published.utcoffset() is not None and published == story.published
+            assert item["tags"] == list(story.topics)
+            assert [a["name"] for a in item["authors"]] == [story.provider]
+
+
+def test_feeds_are_valid_with_an_empty_site(scratch: Scratch) -> None:
+    site = scratch
+    report = site.build(search=False)
+    assert not report.failed
+    for name in ("feed.xml", "rss.xml"):
+        parsed = feedparser.parse((site.output / name).read_bytes())
+        assert not parsed.bozo and parsed.entries == []
+    assert json.loads((site.output / "feed.json").read_text())["items"] == []
+
+
+def test_control_characters_are_kept_out_of_xml(scratch: Scratch) -> None:
+    scratch.add("2026-01-01-bell.md", title="Bell\\u0007 rings\\u0001 twice")
+    assert not scratch.build(search=False).failed
+    for name in ("feed.xml", "rss.xml"):
+        parsed = feedparser.parse((scratch.output / name).read_bytes())
+        assert not parsed.bozo, parsed.get("bozo_exception")
+        assert parsed.entries[0].title == "Bell rings twice"
