@@ -113,9 +113,9 @@ STORIES = (
         "Curators scanned four thousand drawings.",
     ),
     Story(
-        "2026-03-12-river-survey.md",
+        "2026-03-10-river-survey.md",
         "River survey filmed from a drone",
-        "2026-03-12T09:00:00+00:00",
+        "2026-03-10T18:00:00+00:00",
         ("Science",),
         "Fieldnote Wire",
         30,
