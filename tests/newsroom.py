@@ -146,10 +146,11 @@ STORIES = (
 )
 
 UNTAGGED_TITLE = "Untagged notice from the port office"
+UNTAGGED_WHEN = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
 UNTAGGED = f"""---
 title: "{UNTAGGED_TITLE}"
 excerpt: "A notice that carries no topic and no provider."
-publishedDateTime: 2026-01-15T06:00:00Z
+publishedDateTime: {UNTAGGED_WHEN.isoformat()}
 originalUrl: "https://port.example/notice"
 quality: 10
 ---
@@ -158,6 +159,12 @@ quality: 10
 
 def by_newest() -> list[Story]:
     return sorted(STORIES, key=lambda s: s.published, reverse=True)
+
+
+def all_titles() -> list[str]:
+    """Every story's title, the untagged notice's too, newest first."""
+    dated = [(s.published, s.title) for s in STORIES] + [(UNTAGGED_WHEN, UNTAGGED_TITLE)]
+    return [title for _, title in sorted(dated, reverse=True)]
 
 
 def write_newsroom(site: Scratch) -> None:
@@ -208,7 +215,3 @@ def page_file(output: Path, absolute_url: str) -> Path:
     assert absolute_url.startswith(BASE_URL), absolute_url
     rel = absolute_url[len(BASE_URL) :]
     return output / (rel + "index.html" if rel == "" or rel.endswith("/") else rel)
-
-
-def utc(when: datetime) -> datetime:
-    return when.astimezone(UTC)
