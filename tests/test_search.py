@@ -1,0 +1,110 @@
+"""The Pagefind search index: built by `masthead build`, reproducible, and optional."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from masthead.cli import main
+from masthead.pagefind_bundle import stabilise
+from tests.conftest import Scratch
+from tests.htmlcheck import parse
+from tests.newsroom import build_newsroom, write_newsroom
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_newsroom(tmp_path_factory.mktemp("search") / "site")
+
+
+def test_the_build_writes_a_search_bundle_with_filters(output: Path) -> None:
+    bundle = output / "pagefind"
+    assert (bundle / "pagefind-ui.js").is_file() and (bundle / "pagefind-entry.json").is_file()
+    assert len(list((bundle / "filter").glob("*.pf_filter"))) == 3  # topic, provider, type
+    # Only article pages are indexed.
+    assert len(list((bundle / "fragment").glob("*.pf_fragment"))) == len(
+        list((output / "news").rglob("index.html"))
+    )
+    search = parse(output / "search" / "index.html")
+    assert search.h1.get_text() == "Search"
+    assert parse(output / "index.html").select_one("nav a[href='/digest/search/']") is not None
+
+
+def test_two_builds_give_the_same_search_bundle(output: Path, tmp_path: Path) -> None:
+    """Pagefind 1.5 writes filter values in hash-map order; masthead puts them in order."""
+    again = build_newsroom(tmp_path / "site")
+    first, second = _files(output / "pagefind"), _files(again / "pagefind")
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+
+
+def test_an_unexpected_bundle_is_left_as_pagefind_wrote_it(
+    output: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bundle = tmp_path / "pagefind"
+    shutil.copytree(output / "pagefind", bundle)
+    broken = sorted((bundle / "filter").glob("*.pf_filter"))[0]
+    broken.write_bytes(b"not gzip")
+    before = _files(bundle)
+    with caplog.at_level(logging.WARNING):
+        stabilise(bundle)
+    assert _files(bundle) == before
+    assert "not byte-reproducible" in caplog.text
+
+
+def test_no_search_leaves_search_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    assert main(["build", "--site", str(site.root), "--no-search"]) == 0
+    assert not (site.output / "pagefind").exists()
+    assert not (site.output / "search").exists()
+    assert parse(site.output / "index.html").find("a", string="Search") is None
+    assert "search is off" not in capsys.readouterr().err
+
+
+def test_search_can_be_switched_off_in_site_toml(scratch: Scratch) -> None:
+    scratch.config("search = false\n")
+    scratch.add("2026-01-01-a.md")
+    assert not scratch.build().failed
+    assert not (scratch.output / "pagefind").exists()
+
+
+def test_without_pagefind_the_build_says_so_and_goes_on(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(scratch.root / "no-such-pagefind"))
+    scratch.add("2026-01-01-a.md")
+    with caplog.at_level(logging.WARNING):
+        report = scratch.build()
+    assert not report.failed
+    assert "Pagefind binary was not found" in caplog.text and "pagefind[bin]" in caplog.text
+    assert (scratch.output / "index.html").is_file()
+    assert not (scratch.output / "pagefind").exists()
+    assert not (scratch.output / "search").exists()
+
+
+def test_a_failing_pagefind_is_reported_and_the_site_still_built(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = scratch.root / "fake-pagefind"
+    fake.parent.mkdir(parents=True, exist_ok=True)
+    fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    scratch.add("2026-01-01-a.md")
+    with caplog.at_level(logging.WARNING):
+        report = scratch.build()
+    assert not report.failed
+    assert "Pagefind failed (exit 3): index exploded" in caplog.text
+    assert (scratch.output / "news").is_dir()
+    assert not (scratch.output / "pagefind").exists()

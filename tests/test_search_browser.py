@@ -1,0 +1,96 @@
+"""The search page in a real browser: Chromium, driven by Playwright, over plain HTTP.
+
+The site is built under a sub-path (/digest/) and served by a threaded http.server on
+a free port, as a static host would serve it: no masthead code runs while searching.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.newsroom import STORIES, build_newsroom
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("playwright is not installed", allow_module_level=True)
+
+if not CHROMIUM.is_file():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs it with apt-get")
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("served")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/digest/"
+    try:
+        build_newsroom(root / "site", output_dir=root / "digest", base_url=url)
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def _title(file: str) -> str:
+    return next(s.title for s in STORIES if s.file == file)
+
+
+def test_search_finds_a_story_by_a_word_of_its_excerpt_and_narrows_by_topic(
+    site_url: str, page: Page
+) -> None:
+    page.goto(site_url + "search/")
+    # "salinity" is in two excerpts and in neither title.
+    page.fill(".pagefind-ui__search-input", "salinity")
+    results = page.locator(".pagefind-ui__result-title")
+    expect(results).to_have_count(2)
+    found = set(results.all_inner_texts())
+    assert found == {_title("2026-03-09-tidal-gauges.md"), _title("2026-03-09-night-ferry.md")}
+
+    page.check("input[name=topic][value=Transport]")
+    expect(results).to_have_count(1)
+    assert results.all_inner_texts() == [_title("2026-03-09-night-ferry.md")]
+
+    # The result links to the story's page under the sub-path, and that page is there.
+    page.locator(".pagefind-ui__result-link").click()
+    expect(page.locator("h1")).to_have_text(_title("2026-03-09-night-ferry.md"))
+    assert page.url.startswith(site_url + "news/2026/03/09/")
+
+
+def test_a_query_in_the_address_starts_the_search(site_url: str, page: Page) -> None:
+    page.goto(site_url + "search/?q=drawings")
+    results = page.locator(".pagefind-ui__result-title")
+    expect(results).to_have_count(1)
+    assert results.all_inner_texts() == [_title("2026-03-10-cartoon-archive.md")]
