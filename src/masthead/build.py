@@ -1,20 +1,35 @@
-"""One build from site folder to output folder; the only module that imports every stage."""
+"""One build from site folder to output folder; the only module that imports every stage.
+
+A Builder keeps what the last build learned (parsed records, page fingerprints, input
+stamps) in memory and in `.masthead-cache/`, so a build after an edit parses only the
+changed files and renders only the pages whose fingerprint changed.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from masthead.config import SiteConfig, load_config
-from masthead.diagnostics import ConfigError, Diagnostic
+import jinja2
+
+from masthead import __version__
+from masthead.config import CONFIG_FILE, SiteConfig, load_config
+from masthead.diagnostics import ConfigError, Diagnostic, RecordError
+from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint
 from masthead.output import OutputWriter
-from masthead.plan import plan_pages
-from masthead.records import LoadResult, load_records
+from masthead.parallel import default_jobs, run_chunks
+from masthead.plan import PageSpec, plan_pages
+from masthead.records import Stamp, load_record, scan_records, stamp
 from masthead.render import make_env, render_page, theme_dir
 from masthead.safety import check_folders
-from masthead.site import Site, build_site
+from masthead.site import build_site
+from masthead.state import CACHE_DIR, BuildState, ParsedFile, load_state, save_state
 from masthead.urls import output_path
 
 
@@ -26,22 +41,33 @@ class BuildOptions:
     drafts: bool = False
     base_url: str | None = None
     strict: bool = False
+    cache_dir: Path | None = None
+    """Where the build cache lives; default `<site>/.masthead-cache`."""
+    use_cache: bool = True
+    jobs: int = 0
+    """Worker processes for parsing and rendering; 0 means one per core."""
+    progress: bool = False
+    """Draw a progress line on stderr (the CLI turns it on for terminals)."""
 
 
 @dataclass(slots=True)
 class BuildReport:
     output_dir: Path
     records_read: int = 0
+    parsed: int = 0
     skipped: int = 0
     merged: int = 0
     drafts_left_out: int = 0
     pages: int = 0
+    rendered: int = 0
     files: int = 0
     written: int = 0
     removed: int = 0
     seconds: float = 0.0
     failed: bool = False
+    written_paths: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         state = "Build failed" if self.failed else "Built"
@@ -61,6 +87,7 @@ class Inputs:
     site_dir: Path
     content_dir: Path
     output_dir: Path
+    cache_dir: Path
     config: SiteConfig
 
 
@@ -72,64 +99,276 @@ def resolve_inputs(options: BuildOptions) -> Inputs:
     if not content_dir.is_dir():
         raise ConfigError(f"content folder {content_dir} does not exist")
     check_folders(site_dir, content_dir, output_dir)
-    return Inputs(site_dir, content_dir, output_dir, config)
+    cache_dir = options.cache_dir or site_dir / CACHE_DIR
+    return Inputs(site_dir, content_dir, output_dir, cache_dir, config)
 
 
 def build(options: BuildOptions) -> BuildReport:
-    """Load, model, render and write; a failure before commit leaves the old output as it was."""
-    started = time.perf_counter()
-    inputs = resolve_inputs(options)
-    report = BuildReport(inputs.output_dir)
-    loaded = load_records(inputs.content_dir, inputs.config)
-    _count_records(report, loaded, options.drafts)
-    if options.strict and loaded.errors:
-        report.failed = True
+    return Builder(options).build()
+
+
+class Builder:
+    """Builds one site again and again, each time redoing only what its inputs changed."""
+
+    def __init__(self, options: BuildOptions) -> None:
+        self.options = options
+        self.state: BuildState | None = None
+
+    def build(self) -> BuildReport:
+        """Load, model, render and write; a failure before commit leaves the old output as it was."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        with _timed(timings, "scan"):
+            inputs = resolve_inputs(self.options)
+            key = self._key(inputs)
+            state = self._load_state(inputs, key)
+            stamps = scan_records(inputs.content_dir)
+            inputs_digest = _digest_inputs(inputs, stamps)
+            writer = OutputWriter(inputs.output_dir)
+        report = BuildReport(inputs.output_dir, timings=timings)
+        if state.inputs == inputs_digest and _outputs_intact(writer, state):
+            self._report_files(report, state.files)
+            report.diagnostics.extend(state.site_diagnostics)
+            report.merged = state.merged
+            report.files = len(writer.previous or {})
+            report.pages = sum(1 for rel in state.pages if rel.endswith(".html"))
+            report.seconds = time.perf_counter() - started
+            return report  # nothing changed: nothing to parse, render or write
+        with _timed(timings, "load"):
+            files = self._load(inputs, stamps, state)
+        self._report_files(report, files)
+        report.parsed = sum(1 for rel, f in files.items() if state.files.get(rel) is not f)
+        if self.options.strict and report.skipped:
+            report.failed = True
+            report.seconds = time.perf_counter() - started
+            return report
+        with _timed(timings, "model"):
+            site = build_site(
+                [f.record for _, f in sorted(files.items()) if f.record],
+                inputs.config,
+                self.options.drafts,
+            )
+            report.diagnostics.extend(site.diagnostics)
+            report.merged = sum(len(a.merged) for a in site.articles)
+            specs = list(plan_pages(site))
+        new_state = BuildState(
+            key,
+            files=files,
+            inputs=inputs_digest,
+            site_diagnostics=site.diagnostics,
+            merged=report.merged,
+        )
+        try:
+            with _timed(timings, "render"):
+                self._pages(specs, inputs, state, new_state, writer, report)
+            with _timed(timings, "write"):
+                self._assets(inputs, state, new_state, writer, report)
+                writer.commit()
+        except BaseException:
+            writer.abort()
+            self.state = None  # the output may not match any state we know of
+            raise
+        report.removed = len(writer.removed)
+        report.written_paths = sorted(writer.staged)
+        self.state = new_state
+        if self.options.use_cache:
+            save_state(inputs.cache_dir, new_state)
         report.seconds = time.perf_counter() - started
         return report
-    site = build_site(loaded.records, inputs.config, drafts=options.drafts)
-    report.diagnostics.extend(site.diagnostics)
-    report.merged = sum(len(a.merged) for a in site.articles)
-    writer = OutputWriter(inputs.output_dir)
-    try:
-        for rel, data, is_page in _render_all(site, inputs):
-            report.written += writer.write(rel, data)
+
+    # phases -----------------------------------------------------------------
+
+    def _key(self, inputs: Inputs) -> str:
+        """What invalidates the whole cache: masthead, the config, the options, the folders."""
+        parts = (
+            __version__,
+            config_digest(inputs.config),
+            self.options.drafts,
+            str(inputs.content_dir.resolve()),
+            str(inputs.output_dir.resolve()),
+        )
+        return hashlib.sha1(repr(parts).encode()).hexdigest()
+
+    def _load_state(self, inputs: Inputs, key: str) -> BuildState:
+        if self.state is not None and self.state.key == key:
+            return self.state
+        if not self.options.use_cache:
+            return BuildState(key)
+        return load_state(inputs.cache_dir, key)
+
+    def _load(
+        self, inputs: Inputs, stamps: dict[str, Stamp], state: BuildState
+    ) -> dict[str, ParsedFile]:
+        """Parsed files by path: unchanged ones from the cache, the rest parsed (in parallel)."""
+        files: dict[str, ParsedFile] = {}
+        todo: list[tuple[str, Stamp]] = []
+        for rel, current in stamps.items():
+            cached = state.files.get(rel)
+            if cached is not None and cached.stamp == current:
+                files[rel] = cached
+            else:
+                todo.append((rel, current))
+        config, root = inputs.config, inputs.content_dir
+
+        def parse(chunk: Sequence[tuple[str, Stamp]]) -> list[tuple[str, ParsedFile]]:
+            return [(rel, _parse_file(root / rel, rel, stamp, config)) for rel, stamp in chunk]
+
+        files.update(run_chunks(parse, todo, self._jobs(), min_per_job=400))
+        return files
+
+    def _pages(
+        self,
+        specs: list[PageSpec],
+        inputs: Inputs,
+        state: BuildState,
+        new_state: BuildState,
+        writer: OutputWriter,
+        report: BuildReport,
+    ) -> None:
+        """Render the pages whose fingerprint changed; carry the others over untouched."""
+        env = make_env(
+            inputs.config,
+            inputs.site_dir / "templates",
+            inputs.cache_dir if self.options.use_cache else None,
+        )
+        digests = TemplateDigests(env)
+        base = config_digest(inputs.config)
+        todo: list[tuple[PageSpec, str, str | None]] = []
+        for spec in specs:
+            rel = output_path(spec.url)
+            fp = page_fingerprint(spec.url, spec.templates, spec.context, base, digests)
+            if fp is not None and state.pages.get(rel) == fp and writer.keep(rel):
+                new_state.pages[rel] = fp
+            else:
+                todo.append((spec, rel, fp))
+        for names in dict.fromkeys(spec.templates for spec, _, _ in todo):
+            _precompile(env, names)  # once here, not once per forked worker
+
+        def render(
+            chunk: Sequence[tuple[PageSpec, str, str | None]],
+        ) -> list[tuple[str, str, bool, str | None]]:
+            out = []
+            for spec, rel, fp in chunk:
+                html = render_page(env, spec.templates, spec.context)
+                out.append((rel, *writer.stage(rel, html.encode("utf-8")), fp))
+            return out
+
+        progress = _Progress(len(todo)) if self.options.progress and len(todo) > 500 else None
+        for rel, digest, staged, fp in run_chunks(render, todo, self._jobs(), min_per_job=300):
+            writer.register(rel, digest, staged)
+            report.written += staged
+            if fp is not None:
+                new_state.pages[rel] = fp
+            if progress:
+                progress.step()
+        if progress:
+            progress.done()
+        report.rendered = len(todo)
+        report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
+        report.files = len(specs)
+
+    def _assets(
+        self,
+        inputs: Inputs,
+        state: BuildState,
+        new_state: BuildState,
+        writer: OutputWriter,
+        report: BuildReport,
+    ) -> None:
+        """Copy theme assets and the site's static/; unchanged ones by stamp are not even read."""
+        for rel, source in sorted(collect_assets(inputs).items()):
+            source_stamp = stamp(source)
+            new_state.assets[rel] = source_stamp
             report.files += 1
-            report.pages += is_page
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-    report.removed = len(writer.removed)
-    report.seconds = time.perf_counter() - started
-    return report
+            if state.assets.get(rel) == source_stamp and writer.keep(rel):
+                continue
+            report.written += writer.write(rel, source.read_bytes())
+
+    def _report_files(self, report: BuildReport, files: dict[str, ParsedFile]) -> None:
+        report.records_read = len(files)
+        for parsed in files.values():
+            report.diagnostics.extend(parsed.diagnostics)
+            if parsed.record is None:
+                report.skipped += 1
+            elif not parsed.record.published and not self.options.drafts:
+                report.drafts_left_out += 1
+
+    def _jobs(self) -> int:
+        return self.options.jobs or default_jobs()
 
 
-def _count_records(report: BuildReport, loaded: LoadResult, drafts: bool) -> None:
-    report.records_read = loaded.files
-    report.skipped = len(loaded.errors)
-    report.diagnostics.extend(loaded.diagnostics)
-    if not drafts:
-        report.drafts_left_out = sum(1 for r in loaded.records if not r.published)
+def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> ParsedFile:
+    warnings: list[Diagnostic] = []
+    try:
+        record = load_record(path, rel, config, warnings)
+    except RecordError as exc:
+        return ParsedFile(stamp, None, (exc.diagnostic, *warnings))
+    return ParsedFile(stamp, record, tuple(warnings))
 
 
-def _render_all(site: Site, inputs: Inputs) -> Iterator[tuple[str, bytes, bool]]:
-    """Every output file as (path, bytes, is_html_page): pages first, then assets."""
-    env = make_env(inputs.config, inputs.site_dir / "templates")
-    for spec in plan_pages(site):
-        html = render_page(env, spec.templates, {**spec.context, "site": site})
-        path = output_path(spec.url)
-        yield path, html.encode("utf-8"), path.endswith(".html")
-    for rel, source in sorted(_assets(inputs).items()):
-        yield rel, source.read_bytes(), False
+def _precompile(env: jinja2.Environment, names: tuple[str, ...]) -> None:
+    with contextlib.suppress(jinja2.TemplateError):  # render_page reports it, with file and line
+        env.select_template(list(names))
 
 
-def _assets(inputs: Inputs) -> dict[str, Path]:
+def collect_assets(inputs: Inputs) -> dict[str, Path]:
     """Theme assets under assets/, then the site's static/ at the root (overriding by path)."""
     files: dict[str, Path] = {}
     for prefix, folder in (("assets/", theme_dir() / "assets"), ("", inputs.site_dir / "static")):
         if folder.is_dir():
-            for path in folder.rglob("*"):
+            for path in sorted(folder.rglob("*")):
                 rel = path.relative_to(folder)
                 if path.is_file() and not any(part.startswith(".") for part in rel.parts):
                     files[prefix + rel.as_posix()] = path
     return files
+
+
+def _digest_inputs(inputs: Inputs, stamps: dict[str, Stamp]) -> str:
+    """Stamps of everything a build reads, so an unchanged site is noticed without parsing."""
+    others: list[tuple[str, Stamp]] = []
+    folders = [
+        theme_dir(),
+        inputs.site_dir / "templates",
+        inputs.site_dir / "static",
+        inputs.site_dir / "data",
+    ]
+    for folder in folders:
+        if folder.is_dir():
+            others.extend((str(p), stamp(p)) for p in sorted(folder.rglob("*")) if p.is_file())
+    config = inputs.site_dir / CONFIG_FILE
+    if config.is_file():
+        others.append((str(config), stamp(config)))
+    return hashlib.sha1(repr((sorted(stamps.items()), others)).encode()).hexdigest()
+
+
+def _outputs_intact(writer: OutputWriter, state: BuildState) -> bool:
+    previous = writer.previous or {}
+    return bool(previous) and all((writer.root / rel).is_file() for rel in previous)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+class _Progress:
+    """A one-line progress counter for terminals."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.count, self.shown = total, 0, -1
+
+    def step(self) -> None:
+        self.count += 1
+        percent = self.count * 100 // self.total
+        if percent != self.shown:
+            self.shown = percent
+            sys.stderr.write(f"\rRendering {self.count}/{self.total} pages ({percent}%)")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()

@@ -35,10 +35,29 @@ def _parser() -> argparse.ArgumentParser:
         "--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/"
     )
     b.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
+    b.add_argument(
+        "--cache-dir", type=Path, metavar="DIR", help="build cache (default: SITE/.masthead-cache)"
+    )
+    b.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache")
+    b.add_argument(
+        "--jobs",
+        type=_positive,
+        default=0,
+        metavar="N",
+        help="worker processes (default: one per core)",
+    )
+    b.add_argument("--profile", action="store_true", help="print the time spent in each stage")
 
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _site_options(p: argparse.ArgumentParser) -> None:
@@ -77,9 +96,19 @@ def _build(args: argparse.Namespace) -> int:
         drafts=args.drafts,
         base_url=args.base_url,
         strict=args.strict,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+        progress=sys.stderr.isatty(),
     )
     report = build(options)
     for diagnostic in report.diagnostics:
         print(diagnostic, file=sys.stderr)
     print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
+    if args.profile:
+        stages = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in report.timings.items())
+        print(
+            f"Profile: {stages}; parsed {report.parsed} records, rendered {report.rendered} pages",
+            file=sys.stderr,
+        )
     return 1 if report.failed else 0

@@ -69,19 +69,43 @@ class OutputWriter:
 
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for output path `rel`; return True when it differs from what is there."""
-        if not _is_safe_rel(rel) or rel in (MANIFEST,) or rel.startswith(STAGING):
+        digest, staged = self.stage(rel, data)
+        self.register(rel, digest, staged)
+        return staged
+
+    def stage(self, rel: str, data: bytes) -> tuple[str, bool]:
+        """Put `data` in the staging folder unless the live file already holds it.
+
+        Touches no bookkeeping, so forked render workers can call it; the parent then
+        calls `register()` with the result.
+        """
+        if not _is_safe_rel(rel) or rel == MANIFEST or rel.split("/", 1)[0] == STAGING:
             raise OutputError(f"refusing to write outside the output folder: {rel!r}")
-        if rel in self.current:
-            raise OutputError(f"two pages want the same output file: {rel}")
         digest = _digest(data)
-        self.current[rel] = digest
-        target = self.root / rel
-        if (self.previous or {}).get(rel) == digest and _same_bytes(target, data):
-            return False
+        if (self.previous or {}).get(rel) == digest and _same_size(self.root / rel, len(data)):
+            return digest, False
         staged = self.staging / rel
         staged.parent.mkdir(parents=True, exist_ok=True)
         staged.write_bytes(data)
-        self.staged.append(rel)
+        return digest, True
+
+    def register(self, rel: str, digest: str, staged: bool) -> None:
+        if rel in self.current:
+            raise OutputError(f"two pages want the same output file: {rel}")
+        self.current[rel] = digest
+        if staged:
+            self.staged.append(rel)
+
+    def keep(self, rel: str) -> bool:
+        """Carry an unchanged file over from the last build without reading or rendering it.
+
+        Returns False when it cannot (not written last time, or gone since), and the caller
+        must produce it.
+        """
+        digest = (self.previous or {}).get(rel)
+        if digest is None or rel in self.current or not (self.root / rel).is_file():
+            return False
+        self.current[rel] = digest
         return True
 
     def commit(self) -> None:
@@ -142,9 +166,11 @@ def _is_safe_rel(rel: str) -> bool:
     )
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_size(path: Path, size: int) -> bool:
+    """With an equal hash in the manifest, an equal size is enough: reading every file back
+    would cost as much as writing it."""
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        return path.stat().st_size == size
     except OSError:
         return False
 

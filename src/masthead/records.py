@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import nh3
@@ -25,6 +27,21 @@ log = logging.getLogger(__name__)
 
 RECORD_SUFFIXES = (".md", ".markdown")
 MAX_TITLE = 500
+
+
+class FrozenDict(dict[str, Any]):
+    """A read-only dict that still pickles (records cross process and cache boundaries)."""
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("record fields are read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +101,10 @@ class Record:
     related: tuple[Related, ...] = ()
     body_html: str = ""
     slug_hint: str = ""
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    extra: Mapping[str, Any] = field(default_factory=lambda: FrozenDict())
+    """Fields masthead does not know, for templates (`article.record.extra`)."""
+    digest: str = ""
+    """Hash of the file's bytes: what page fingerprints use to notice an edit."""
 
     @property
     def url(self) -> str | None:
@@ -107,25 +127,46 @@ class LoadResult:
         return tuple(d for d in self.diagnostics if d.severity == "error")
 
 
-def find_record_files(content_dir: Path) -> list[Path]:
-    """Every record file under content_dir, recursively, in a stable order; dotfiles skipped."""
-    found = [
-        p
-        for p in content_dir.rglob("*")
-        if p.suffix in RECORD_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(content_dir).parts)
-        and p.is_file()
-    ]
-    return sorted(found, key=lambda p: p.relative_to(content_dir).as_posix())
+Stamp = tuple[int, int, int, int]
+"""(size, mtime_ns, ctime_ns, inode): any edit, copy or `touch` changes it, and it costs one stat."""
+
+
+def stamp(path: Path) -> Stamp:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def scan_records(content_dir: Path) -> dict[str, Stamp]:
+    """Every record file under content_dir (dot-named entries skipped), by relative path."""
+    found: dict[str, Stamp] = {}
+
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, f"{prefix}{entry.name}/")
+                elif entry.name.endswith(RECORD_SUFFIXES) and entry.is_file():
+                    st = entry.stat()
+                    found[prefix + entry.name] = (
+                        st.st_size,
+                        st.st_mtime_ns,
+                        st.st_ctime_ns,
+                        st.st_ino,
+                    )
+
+    walk(str(content_dir), "")
+    return dict(sorted(found.items()))
 
 
 def load_records(content_dir: Path, config: SiteConfig) -> LoadResult:
     """Load every record; bad ones become diagnostics instead of stopping the build."""
     records: list[Record] = []
     diagnostics: list[Diagnostic] = []
-    files = find_record_files(content_dir)
-    for path in files:
-        rel = path.relative_to(content_dir).as_posix()
+    files = scan_records(content_dir)
+    for rel in files:
+        path = content_dir / rel
         warnings: list[Diagnostic] = []
         try:
             records.append(load_record(path, rel, config, warnings))
@@ -163,7 +204,7 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     if not isinstance(data, dict):
         raise _error(rel, offset, f"front matter is {_kind(data)}", "a mapping of fields")
     fields = _Fields(data, rel, front, offset, config, warnings)
-    return fields.record(body, Path(rel).stem)
+    return fields.record(body, Path(rel).stem, hashlib.sha1(raw).hexdigest())
 
 
 def _decode(raw: bytes, rel: str) -> str:
@@ -191,22 +232,13 @@ def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
     return text[4:end], body, 1
 
 
+_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+
+
 def _closing_fence(text: str) -> int | None:
     """Offset of the closing `---` (or `...`) line, or None."""
-    pos = 3
-    while (pos := text.find("\n", pos)) >= 0:
-        line_start = pos + 1
-        for fence in ("---", "..."):
-            if text.startswith(fence, line_start):
-                after = line_start + 3
-                if (
-                    after == len(text)
-                    or text[after] == "\n"
-                    or text[after:].split("\n", 1)[0].strip() == ""
-                ):
-                    return line_start
-        pos = line_start
-    return None
+    match = _FENCE.search(text, 4)
+    return match.start() if match else None
 
 
 def _kind(value: Any) -> str:
@@ -266,7 +298,7 @@ class _Fields:
     def warn(self, keys: tuple[str | int, ...], message: str, expected: str | None = None) -> None:
         self.warnings.append(Diagnostic(self.rel, self.line(*keys), message, expected, "warning"))
 
-    def record(self, body: str, stem: str) -> Record:
+    def record(self, body: str, stem: str, digest: str) -> Record:
         d = self.data
         for key in d:
             if not isinstance(key, str):
@@ -306,7 +338,8 @@ class _Fields:
             related=self.related(d),
             body_html=_markdown.render(body) if body.strip() else "",
             slug_hint=slug_from_filename(stem),
-            extra=MappingProxyType({k: v for k, v in d.items() if k not in KNOWN_FIELDS}),
+            extra=FrozenDict({k: v for k, v in d.items() if k not in KNOWN_FIELDS}),
+            digest=digest,
         )
 
     # scalars -----------------------------------------------------------------

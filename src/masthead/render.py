@@ -13,6 +13,7 @@ import jinja2
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
+from masthead.site import TAXONOMIES
 
 
 class TemplateError(MastheadError):
@@ -27,8 +28,14 @@ def theme_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"  # a source checkout
 
 
-def make_env(config: SiteConfig, site_templates: Path | None) -> jinja2.Environment:
-    """An autoescaping environment where the site's templates override the theme's by name."""
+def make_env(
+    config: SiteConfig, site_templates: Path | None, cache_dir: Path | None = None
+) -> jinja2.Environment:
+    """An autoescaping environment where the site's templates override the theme's by name.
+
+    With `cache_dir`, compiled templates are kept there (Jinja's bytecode cache), so a
+    build does not recompile templates that did not change.
+    """
     theme = theme_dir().resolve()
     search = [theme]
     if site_templates is not None and site_templates.is_dir() and site_templates.resolve() != theme:
@@ -39,6 +46,7 @@ def make_env(config: SiteConfig, site_templates: Path | None) -> jinja2.Environm
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=_bytecode_cache(cache_dir),
     )
     origin = urlsplit(config.base_url)
     base_path = config.base_path
@@ -50,9 +58,18 @@ def make_env(config: SiteConfig, site_templates: Path | None) -> jinja2.Environm
     def abs_url(path: str) -> str:
         return f"{origin.scheme}://{origin.netloc}{url(path)}"
 
-    env.globals.update(config=config, url=url, abs_url=abs_url)
+    nav = tuple((spec.title, getattr(config.urls, spec.name)) for spec in TAXONOMIES)
+    env.globals.update(config=config, url=url, abs_url=abs_url, nav=nav)
     env.filters.update(human_date=human_date, iso=lambda d: d.isoformat())
     return env
+
+
+def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
+    if cache_dir is None:
+        return None
+    folder = cache_dir / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def human_date(when: datetime, with_time: bool = False) -> str:

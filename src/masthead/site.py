@@ -6,11 +6,12 @@ page plan walks.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
@@ -56,6 +57,8 @@ class Article:
     related: tuple[RelatedLink, ...]
     merged: tuple[str, ...] = ()
     """Paths of records merged into this one as the same story."""
+    digest: str = ""
+    """Everything the article's pages show, hashed: the record plus what the site made of it."""
 
     @property
     def title(self) -> str:
@@ -84,6 +87,7 @@ class Term:
     articles: tuple[Article, ...]
     logo: Image | None = None
     domain: str | None = None
+    digest: str = ""
 
     @property
     def name(self) -> str:
@@ -119,6 +123,7 @@ class Taxonomy:
     title: str
     url: str
     terms: tuple[Term, ...]
+    digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,7 @@ class Site:
     articles: tuple[Article, ...]
     taxonomies: tuple[Taxonomy, ...]
     diagnostics: tuple[Diagnostic, ...]
+    digest: str = ""
 
     def taxonomy(self, name: str) -> Taxonomy:
         return next(t for t in self.taxonomies if t.name == name)
@@ -179,7 +185,7 @@ def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = Fal
         key: slugs[r.path][1] for r, _ in stories for key in (r.web_url, r.original_url) if key
     }
     articles = [
-        Article(
+        _article(
             record=r,
             slug=slugs[r.path][0],
             url=slugs[r.path][1],
@@ -197,7 +203,19 @@ def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = Fal
     taxonomies = tuple(
         _taxonomy(spec, articles, term_refs[spec.name], config) for spec in TAXONOMIES
     )
-    return Site(config, tuple(articles), taxonomies, tuple(diagnostics))
+    digest = digest_of([a.digest for a in articles], [t.digest for t in taxonomies])
+    return Site(config, tuple(articles), taxonomies, tuple(diagnostics), digest)
+
+
+def digest_of(*parts: object) -> str:
+    """A stable hash of reprs; frozen dataclasses and tuples of them repr deterministically."""
+    return hashlib.sha1(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _article(**fields: Any) -> Article:
+    record: Record = fields["record"]
+    derived = tuple(v for k, v in fields.items() if k != "record")
+    return Article(**fields, digest=digest_of(record.digest, record.path, derived))
 
 
 def _merge_duplicates(
@@ -279,18 +297,15 @@ def _taxonomy(
     for a in articles:
         for name in dict.fromkeys(refs[n] for n in spec.terms_of(a.record)):
             members[name].append(a)
-    terms = [
-        Term(
-            ref,
-            tuple(items),
-            *_provider_details(items) if spec.name == "providers" else (None, None),
-        )
-        for ref, items in members.items()
-    ]
+    terms = []
+    for ref, items in members.items():
+        logo, domain = _provider_details(items) if spec.name == "providers" else (None, None)
+        digest = digest_of(ref, logo, domain, [a.digest for a in items])
+        terms.append(Term(ref, tuple(items), logo, domain, digest))
     terms.sort(key=lambda t: (t.name.casefold(), t.ref.slug))
-    return Taxonomy(
-        spec.name, spec.singular, spec.title, term_index_url(config, spec.name), tuple(terms)
-    )
+    url = term_index_url(config, spec.name)
+    digest = digest_of(spec.name, url, [t.digest for t in terms])
+    return Taxonomy(spec.name, spec.singular, spec.title, url, tuple(terms), digest)
 
 
 def _provider_details(articles: Sequence[Article]) -> tuple[Image | None, str | None]:

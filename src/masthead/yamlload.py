@@ -13,9 +13,25 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 try:  # libyaml's C parser; the pure-Python one reads the same grammar, more slowly.
-    _Loader: type = yaml.CSafeLoader
+    _Base: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+_resolved: dict[str, str] = {}
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Remembers the tag of plain scalars: keys like `title` or `width` recur in every record."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and len(value) < 32:
+            tag = _resolved.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_resolved) < 4096:
+                    _resolved[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
 
 MAX_DEPTH = 50
 _P = "tag:yaml.org,2002:"
@@ -69,9 +85,11 @@ class _Builder:
         tag = node.tag
         if tag == _STR:
             return node.value
-        if tag == _MAP or tag == _SEQ:
+        if tag in (_MAP, _SEQ):
             if depth >= MAX_DEPTH:
-                raise YamlError(f"YAML nested too deeply (more than {MAX_DEPTH} levels)", _line(node))
+                raise YamlError(
+                    f"YAML nested too deeply (more than {MAX_DEPTH} levels)", _line(node)
+                )
             if id(node) in self.seen:  # an alias: refused, so memory stays bounded by file size
                 raise YamlError("YAML aliases are not allowed", _line(node))
             self.seen.add(id(node))
@@ -86,7 +104,9 @@ class _Builder:
         try:
             return constructor(node)
         except (ValueError, OverflowError, TypeError) as exc:  # e.g. 2024-13-45
-            raise YamlError(f"YAML value {node.value!r} cannot be read: {exc}", _line(node)) from None
+            raise YamlError(
+                f"YAML value {node.value!r} cannot be read: {exc}", _line(node)
+            ) from None
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
