@@ -29,7 +29,7 @@ from masthead.records import Stamp, load_record, scan_records, stamp
 from masthead.render import make_env, render_page, theme_dir
 from masthead.safety import check_folders
 from masthead.site import build_site
-from masthead.state import CACHE_DIR, BuildState, ParsedFile, load_state, save_state
+from masthead.state import CACHE_DIR, BuildState, ParsedFile, load_files, load_state, save_state
 from masthead.urls import output_path
 
 
@@ -127,9 +127,10 @@ class Builder:
             writer = OutputWriter(inputs.output_dir)
         report = BuildReport(inputs.output_dir, timings=timings)
         if state.inputs == inputs_digest and _outputs_intact(writer, state):
-            self._report_files(report, state.files)
-            report.diagnostics.extend(state.site_diagnostics)
-            report.merged = state.merged
+            report.records_read, report.skipped, report.merged, report.drafts_left_out = (
+                state.counts
+            )
+            report.diagnostics.extend(state.diagnostics)
             report.files = len(writer.previous or {})
             report.pages = sum(1 for rel in state.pages if rel.endswith(".html"))
             report.seconds = time.perf_counter() - started
@@ -137,7 +138,7 @@ class Builder:
         with _timed(timings, "load"):
             files = self._load(inputs, stamps, state)
         self._report_files(report, files)
-        report.parsed = sum(1 for rel, f in files.items() if state.files.get(rel) is not f)
+        report.parsed = sum(1 for rel, f in files.items() if (state.files or {}).get(rel) is not f)
         if self.options.strict and report.skipped:
             report.failed = True
             report.seconds = time.perf_counter() - started
@@ -151,13 +152,7 @@ class Builder:
             report.diagnostics.extend(site.diagnostics)
             report.merged = sum(len(a.merged) for a in site.articles)
             specs = list(plan_pages(site))
-        new_state = BuildState(
-            key,
-            files=files,
-            inputs=inputs_digest,
-            site_diagnostics=site.diagnostics,
-            merged=report.merged,
-        )
+        new_state = BuildState(key, files=files, inputs=inputs_digest)
         try:
             with _timed(timings, "render"):
                 self._pages(specs, inputs, state, new_state, writer, report)
@@ -170,9 +165,20 @@ class Builder:
             raise
         report.removed = len(writer.removed)
         report.written_paths = sorted(writer.staged)
+        new_state.diagnostics = tuple(report.diagnostics)
+        new_state.counts = (
+            report.records_read,
+            report.skipped,
+            report.merged,
+            report.drafts_left_out,
+        )
         self.state = new_state
         if self.options.use_cache:
-            save_state(inputs.cache_dir, new_state)
+            save_state(
+                inputs.cache_dir,
+                new_state,
+                files_changed=report.parsed > 0 or files.keys() != (state.files or {}).keys(),
+            )
         report.seconds = time.perf_counter() - started
         return report
 
@@ -193,13 +199,15 @@ class Builder:
         if self.state is not None and self.state.key == key:
             return self.state
         if not self.options.use_cache:
-            return BuildState(key)
+            return BuildState(key, files={})
         return load_state(inputs.cache_dir, key)
 
     def _load(
         self, inputs: Inputs, stamps: dict[str, Stamp], state: BuildState
     ) -> dict[str, ParsedFile]:
         """Parsed files by path: unchanged ones from the cache, the rest parsed (in parallel)."""
+        if state.files is None:
+            state.files = load_files(inputs.cache_dir, state.key)
         files: dict[str, ParsedFile] = {}
         todo: list[tuple[str, Stamp]] = []
         for rel, current in stamps.items():

@@ -46,6 +46,7 @@ def make_env(
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # one environment per build: templates cannot change under it
         bytecode_cache=_bytecode_cache(cache_dir),
     )
     origin = urlsplit(config.base_url)
@@ -55,11 +56,15 @@ def make_env(
         """Site-relative path (`/news/...`) to a link that works under base_url's sub-path."""
         return base_path + path.lstrip("/")
 
+    def link(target: str) -> str:
+        """A record's URL: site-relative ones get the base path, http(s) ones stay as they are."""
+        return url(target) if target.startswith("/") else target
+
     def abs_url(path: str) -> str:
         return f"{origin.scheme}://{origin.netloc}{url(path)}"
 
     nav = tuple((spec.title, getattr(config.urls, spec.name)) for spec in TAXONOMIES)
-    env.globals.update(config=config, url=url, abs_url=abs_url, nav=nav)
+    env.globals.update(config=config, url=url, link=link, abs_url=abs_url, nav=nav)
     env.filters.update(human_date=human_date, iso=lambda d: d.isoformat())
     return env
 

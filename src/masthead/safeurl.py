@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
 # The common case, decided without urlsplit: http(s), a plain host, no entities, no controls.
-_PLAIN_HTTP = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f-\x9f\\&]*)?\Z", re.IGNORECASE)
+_PLAIN_HTTP = re.compile(
+    r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f-\x9f\\&]*)?\Z", re.IGNORECASE
+)
 MAX_URL = 4096
 
 

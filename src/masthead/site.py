@@ -82,6 +82,24 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class TermInfo:
+    """What a page shows about a term without listing its stories (see Term.info)."""
+
+    ref: TermRef
+    logo: Image | None
+    domain: str | None
+    count: int
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def url(self) -> str:
+        return self.ref.url
+
+
+@dataclass(frozen=True, slots=True)
 class Term:
     ref: TermRef
     articles: tuple[Article, ...]
@@ -96,6 +114,12 @@ class Term:
     @property
     def url(self) -> str:
         return self.ref.url
+
+    @property
+    def info(self) -> TermInfo:
+        """The term for pages that list only some of its stories: a story added to the
+        term changes its count, not every page of it."""
+        return TermInfo(self.ref, self.logo, self.domain, len(self.articles))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +141,14 @@ TAXONOMIES: tuple[TaxonomySpec, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class TaxonomyInfo:
+    name: str
+    singular: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Taxonomy:
     name: str
     singular: str
@@ -124,6 +156,11 @@ class Taxonomy:
     url: str
     terms: tuple[Term, ...]
     digest: str = ""
+
+    @property
+    def info(self) -> TaxonomyInfo:
+        """The taxonomy's name and address, for pages that do not list its terms."""
+        return TaxonomyInfo(self.name, self.singular, self.title, self.url)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
             return tag
         return super().resolve(kind, value, implicit)
 
+
 MAX_DEPTH = 50
 _P = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ = _P + "str", _P + "map", _P + "seq"
