@@ -250,9 +250,23 @@ def digest_of(*parts: object) -> str:
 
 
 def _article(**fields: Any) -> Article:
+    """An Article with its digest: the record's own hash plus everything the site derived."""
     record: Record = fields["record"]
-    derived = tuple(v for k, v in fields.items() if k != "record")
-    return Article(**fields, digest=digest_of(record.digest, record.path, derived))
+    topics: tuple[TermRef, ...] = fields["topics"]
+    provider: TermRef | None = fields["provider"]
+    related: tuple[RelatedLink, ...] = fields["related"]
+    derived = (
+        record.digest,
+        record.path,
+        fields["slug"],
+        fields["url"],
+        fields["date"].isoformat(),
+        [(t.name, t.url) for t in topics],
+        (provider.name, provider.url) if provider else None,
+        [(link.url, link.internal) for link in related],  # the rest of a link comes from the record
+        fields["merged"],
+    )
+    return Article(**fields, digest=digest_of(*derived))
 
 
 def _merge_duplicates(
