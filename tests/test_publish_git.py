@@ -267,3 +267,22 @@ def test_git_options_need_the_gh_pages_target(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["publish", "--to", str(tmp_path / "www"), "--branch", "pages"])
     assert exc.value.code == 2
+
+
+def test_a_site_in_a_subfolder_of_the_repository(bare: Path, tmp_path: Path) -> None:
+    root = clone(bare, tmp_path / "project")
+    site = Scratch(root / "digest")
+    site.add("2026-11-18-ferry.md", title="Ferry timetable")
+    assert publish(site) == 0
+    published = branch_files(bare, "gh-pages")
+    assert published == {**folder_files(site.output), ".nojekyll": b""}
+    assert "index.html" in published  # the output is the branch root, not digest/public/
+
+
+def test_an_invalid_cname_is_a_config_error(
+    site: Scratch, bare: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.config('cname = "https://news.example.org/"\n')
+    assert publish(site) == 1
+    assert "cname must be a host name" in capsys.readouterr().err
+    assert rev(bare, "refs/heads/gh-pages") is None

@@ -35,9 +35,9 @@ def collect_assets(theme_assets: Path, static: Path) -> Assets:
     for prefix, folder in (("assets/", theme_assets), ("", static)):
         if folder.is_dir():
             for path in folder.rglob("*"):
-                rel = path.relative_to(folder)
-                if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    sources[prefix + rel.as_posix()] = path
+                inner = path.relative_to(folder)
+                if path.is_file() and not any(part.startswith(".") for part in inner.parts):
+                    sources[prefix + inner.as_posix()] = path
     files: dict[str, Path] = {}
     urls: dict[str, str] = {}
     for rel, path in sorted(sources.items()):
