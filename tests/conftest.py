@@ -57,7 +57,7 @@ class Scratch:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.content = root / "content"
-        self.content.mkdir(parents=True)
+        self.content.mkdir(parents=True, exist_ok=True)
         self.output = root / "public"
 
     def config(self, text: str) -> None:

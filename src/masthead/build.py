@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 
 from masthead import __version__
+from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.diagnostics import ConfigError, Diagnostic, RecordError
 from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint
@@ -154,10 +155,11 @@ class Builder:
             specs = list(plan_pages(site))
         new_state = BuildState(key, files=files, inputs=inputs_digest)
         try:
+            assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
             with _timed(timings, "render"):
-                self._pages(specs, inputs, state, new_state, writer, report)
+                self._pages(specs, inputs, assets, state, new_state, writer, report)
             with _timed(timings, "write"):
-                self._assets(inputs, state, new_state, writer, report)
+                self._assets(assets, state, new_state, writer, report)
                 writer.commit()
         except BaseException:
             writer.abort()
@@ -228,6 +230,7 @@ class Builder:
         self,
         specs: list[PageSpec],
         inputs: Inputs,
+        assets: Assets,
         state: BuildState,
         new_state: BuildState,
         writer: OutputWriter,
@@ -238,9 +241,11 @@ class Builder:
             inputs.config,
             inputs.site_dir / "templates",
             inputs.cache_dir if self.options.use_cache else None,
+            assets.urls,
         )
         digests = TemplateDigests(env)
-        base = config_digest(inputs.config)
+        # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
+        base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
         for spec in specs:
             rel = output_path(spec.url)
@@ -277,14 +282,14 @@ class Builder:
 
     def _assets(
         self,
-        inputs: Inputs,
+        assets: Assets,
         state: BuildState,
         new_state: BuildState,
         writer: OutputWriter,
         report: BuildReport,
     ) -> None:
         """Copy theme assets and the site's static/; unchanged ones by stamp are not even read."""
-        for rel, source in sorted(collect_assets(inputs).items()):
+        for rel, source in sorted(assets.files.items()):
             source_stamp = stamp(source)
             new_state.assets[rel] = source_stamp
             report.files += 1
@@ -317,18 +322,6 @@ def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> Parse
 def _precompile(env: jinja2.Environment, names: tuple[str, ...]) -> None:
     with contextlib.suppress(jinja2.TemplateError):  # render_page reports it, with file and line
         env.select_template(list(names))
-
-
-def collect_assets(inputs: Inputs) -> dict[str, Path]:
-    """Theme assets under assets/, then the site's static/ at the root (overriding by path)."""
-    files: dict[str, Path] = {}
-    for prefix, folder in (("assets/", theme_dir() / "assets"), ("", inputs.site_dir / "static")):
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                rel = path.relative_to(folder)
-                if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    files[prefix + rel.as_posix()] = path
-    return files
 
 
 def _digest_inputs(inputs: Inputs, stamps: dict[str, Stamp]) -> str:

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from masthead import __version__
-from masthead.build import BuildOptions, build
+from masthead.build import BuildOptions, BuildReport, build
 from masthead.diagnostics import MastheadError
+from masthead.publish import GH_PAGES, PublishOptions, publish
 from masthead.scaffold import init_site
 
 log = logging.getLogger("masthead")
@@ -31,10 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)"
     )
-    b.add_argument(
-        "--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/"
-    )
-    b.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
+    _build_flags(b)
     b.add_argument(
         "--cache-dir", type=Path, metavar="DIR", help="build cache (default: SITE/.masthead-cache)"
     )
@@ -47,6 +45,19 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes (default: one per core)",
     )
     b.add_argument("--profile", action="store_true", help="print the time spent in each stage")
+
+    p = commands.add_parser("publish", help="build, then publish to a gh-pages branch or a folder")
+    _site_options(p)
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="gh-pages|DIR",
+        help="gh-pages: commit and push a branch; anything else: sync into that folder",
+    )
+    p.add_argument("--remote", help="git remote to push to (default: origin)")
+    p.add_argument("--branch", help="branch to publish (default: gh-pages)")
+    p.add_argument("--message", metavar="TEXT", help="commit message")
+    _build_flags(p)
 
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
@@ -67,13 +78,23 @@ def _site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drafts", action="store_true", help="include records with published: false")
 
 
+def _build_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/"
+    )
+    p.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stderr)
     logging.getLogger().handlers[0].setLevel(logging.WARNING)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
         if args.command == "build":
             return _build(args)
+        if args.command == "publish":
+            return _publish(args, parser)
         if args.command == "init":
             init_site(args.directory)
             print(
@@ -102,9 +123,7 @@ def _build(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
     )
     report = build(options)
-    for diagnostic in report.diagnostics:
-        print(diagnostic, file=sys.stderr)
-    print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
+    _print_report(report)
     if args.profile:
         stages = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in report.timings.items())
         print(
@@ -112,3 +131,32 @@ def _build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if report.failed else 0
+
+
+def _print_report(report: BuildReport) -> None:
+    for diagnostic in report.diagnostics:
+        print(diagnostic, file=sys.stderr)
+    print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
+
+
+def _publish(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    git_only = {"--remote": args.remote, "--branch": args.branch, "--message": args.message}
+    if args.to != GH_PAGES and any(v is not None for v in git_only.values()):
+        used = ", ".join(k for k, v in git_only.items() if v is not None)
+        parser.error(f"{used} only apply to --to {GH_PAGES}")
+    options = PublishOptions(
+        build=BuildOptions(
+            site_dir=args.site, drafts=args.drafts, base_url=args.base_url, strict=args.strict
+        ),
+        to=args.to,
+        remote=args.remote or "origin",
+        branch=args.branch or "gh-pages",
+        message=args.message,
+    )
+    report, summary = publish(options)
+    _print_report(report)
+    if summary is None:
+        print("error: the build failed; nothing was published", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0

@@ -31,7 +31,9 @@ def _digest(data: bytes) -> str:
 class OutputWriter:
     """Collects one build's files; `commit()` makes them live, `abort()` forgets them."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, share_folder: bool = False) -> None:
+        """`share_folder` accepts a folder holding files of others (a web root); still, only
+        files listed in the manifest are ever deleted."""
         self.root = root
         self.staging = root / STAGING
         self.previous = self._read_manifest()
@@ -42,6 +44,7 @@ class OutputWriter:
             raise OutputError(f"output {root} exists and is not a folder")
         if (
             self.previous is None
+            and not share_folder
             and root.is_dir()
             and any(p.name != STAGING for p in root.iterdir())
         ):

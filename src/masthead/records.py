@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
 from masthead.embeds import sanitize_embed
+from masthead.mdlinks import rebase_site_links
 from masthead.safeurl import safe_url
 from masthead.urls import slug_from_filename
 from masthead.yamlload import YamlError, key_line, load_yaml
@@ -263,7 +264,7 @@ def _error(rel: str, line: int | None, message: str, expected: str | None = None
     return RecordError(Diagnostic(rel, line, message, expected))
 
 
-_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table").use(rebase_site_links)
 
 KNOWN_FIELDS = frozenset(
     {
@@ -339,7 +340,9 @@ class _Fields:
             topics=self.topics(d),
             images=self.images(d.get("images"), ("images",)),
             related=self.related(d),
-            body_html=_markdown.render(body) if body.strip() else "",
+            body_html=(
+                _markdown.render(body, {"base_path": self.config.base_path}) if body.strip() else ""
+            ),
             slug_hint=slug_from_filename(stem),
             extra=FrozenDict({k: v for k, v in d.items() if k not in KNOWN_FIELDS}),
             digest=digest,

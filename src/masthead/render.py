@@ -14,6 +14,7 @@ import jinja2
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
 from masthead.site import TAXONOMIES
+from masthead.urls import under_base
 
 
 class TemplateError(MastheadError):
@@ -29,12 +30,16 @@ def theme_dir() -> Path:
 
 
 def make_env(
-    config: SiteConfig, site_templates: Path | None, cache_dir: Path | None = None
+    config: SiteConfig,
+    site_templates: Path | None,
+    cache_dir: Path | None = None,
+    assets: Mapping[str, str] | None = None,
 ) -> jinja2.Environment:
     """An autoescaping environment where the site's templates override the theme's by name.
 
     With `cache_dir`, compiled templates are kept there (Jinja's bytecode cache), so a
-    build does not recompile templates that did not change.
+    build does not recompile templates that did not change. `assets` maps a name under
+    assets/ to the URL of its (content-hashed) output file.
     """
     theme = theme_dir().resolve()
     search = [theme]
@@ -54,7 +59,7 @@ def make_env(
 
     def url(path: str) -> str:
         """Site-relative path (`/news/...`) to a link that works under base_url's sub-path."""
-        return base_path + path.lstrip("/")
+        return under_base(base_path, path)
 
     def link(target: str) -> str:
         """A record's URL: site-relative ones get the base path, http(s) ones stay as they are."""
@@ -63,8 +68,14 @@ def make_env(
     def abs_url(path: str) -> str:
         return f"{origin.scheme}://{origin.netloc}{url(path)}"
 
+    def asset(name: str) -> str:
+        """Link to `assets/<name>` under the name the build gave it (content-hashed for css/js)."""
+        if assets is None or name not in assets:
+            raise jinja2.TemplateRuntimeError(f"asset({name!r}): no such file in assets/")
+        return url(assets[name])
+
     nav = tuple((spec.title, getattr(config.urls, spec.name)) for spec in TAXONOMIES)
-    env.globals.update(config=config, url=url, link=link, abs_url=abs_url, nav=nav)
+    env.globals.update(config=config, url=url, link=link, abs_url=abs_url, asset=asset, nav=nav)
     env.filters.update(human_date=human_date, iso=lambda d: d.isoformat())
     return env
 

@@ -61,6 +61,11 @@ def page_url(config: SiteConfig, first: str, number: int) -> str:
     return first if number == 1 else first + config.urls.page.format(n=number)
 
 
+def under_base(base_path: str, path: str) -> str:
+    """A site-relative path (`/news/...`) as a link that works under base_url's sub-path."""
+    return base_path + path.lstrip("/")
+
+
 def output_path(url: str) -> str:
     """Output file, relative to the output folder, for a site-relative URL.
 
