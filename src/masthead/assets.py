@@ -29,7 +29,7 @@ class Assets:
         return hashlib.sha1(repr(sorted(self.urls.items())).encode()).hexdigest()
 
 
-def collect_assets(theme_assets: Path, static: Path) -> Assets:
+def collect_assets(theme_assets: Path, static: Path, hash_names: bool = True) -> Assets:
     """The theme's assets/ under `assets/`, then the site's static/ at the root (overriding)."""
     sources: dict[str, Path] = {}
     for prefix, folder in (("assets/", theme_assets), ("", static)):
@@ -43,7 +43,7 @@ def collect_assets(theme_assets: Path, static: Path) -> Assets:
     for rel, path in sorted(sources.items()):
         out = rel
         if rel.startswith(ASSETS):
-            if PurePosixPath(rel).suffix in HASHED_SUFFIXES:
+            if hash_names and PurePosixPath(rel).suffix in HASHED_SUFFIXES:
                 out = hashed_name(rel, path.read_bytes())
             urls[rel[len(ASSETS) :]] = "/" + out
         files[out] = path

@@ -49,6 +49,11 @@ class BuildOptions:
     """Worker processes for parsing and rendering; 0 means one per core."""
     progress: bool = False
     """Draw a progress line on stderr (the CLI turns it on for terminals)."""
+    hash_assets: bool = True
+    """Content-hashed stylesheet and script names; the preview turns it off so that a CSS
+    edit rewrites one file, which the browser swaps in without a reload."""
+    hold_last_good: bool = False
+    """Keep showing a record's last good version while its file has errors (the preview)."""
 
 
 @dataclass(slots=True)
@@ -67,6 +72,7 @@ class BuildReport:
     seconds: float = 0.0
     failed: bool = False
     written_paths: list[str] = field(default_factory=list)
+    removed_paths: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -114,13 +120,15 @@ class Builder:
     def __init__(self, options: BuildOptions) -> None:
         self.options = options
         self.state: BuildState | None = None
+        self.inputs: Inputs | None = None
+        """Folders and config of the latest build, for callers such as the preview."""
 
     def build(self) -> BuildReport:
         """Load, model, render and write; a failure before commit leaves the old output as it was."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         with _timed(timings, "scan"):
-            inputs = resolve_inputs(self.options)
+            inputs = self.inputs = resolve_inputs(self.options)
             key = self._key(inputs)
             state = self._load_state(inputs, key)
             stamps = scan_records(inputs.content_dir)
@@ -155,7 +163,11 @@ class Builder:
             specs = list(plan_pages(site))
         new_state = BuildState(key, files=files, inputs=inputs_digest)
         try:
-            assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
+            assets = collect_assets(
+                theme_dir() / "assets",
+                inputs.site_dir / "static",
+                hash_names=self.options.hash_assets,
+            )
             with _timed(timings, "render"):
                 self._pages(specs, inputs, assets, state, new_state, writer, report)
             with _timed(timings, "write"):
@@ -167,6 +179,7 @@ class Builder:
             raise
         report.removed = len(writer.removed)
         report.written_paths = sorted(writer.staged)
+        report.removed_paths = sorted(writer.removed)
         new_state.diagnostics = tuple(report.diagnostics)
         new_state.counts = (
             report.records_read,
@@ -214,7 +227,7 @@ class Builder:
         todo: list[tuple[str, Stamp]] = []
         for rel, current in stamps.items():
             cached = state.files.get(rel)
-            if cached is not None and cached.stamp == current:
+            if cached is not None and cached.stamp == current and not cached.held:
                 files[rel] = cached
             else:
                 todo.append((rel, current))
@@ -223,7 +236,12 @@ class Builder:
         def parse(chunk: Sequence[tuple[str, Stamp]]) -> list[tuple[str, ParsedFile]]:
             return [(rel, _parse_file(root / rel, rel, stamp, config)) for rel, stamp in chunk]
 
-        files.update(run_chunks(parse, todo, self._jobs(), min_per_job=400))
+        for rel, parsed in run_chunks(parse, todo, self._jobs(), min_per_job=400):
+            last = state.files.get(rel)
+            if parsed.record is None and self.options.hold_last_good and last and last.record:
+                # Mid-edit breakage in the preview: keep the page as it was, show the error.
+                parsed = ParsedFile(parsed.stamp, last.record, parsed.diagnostics, held=True)
+            files[rel] = parsed
         return files
 
     def _pages(
@@ -301,9 +319,11 @@ class Builder:
         report.records_read = len(files)
         for parsed in files.values():
             report.diagnostics.extend(parsed.diagnostics)
-            if parsed.record is None:
+            if parsed.record is None or parsed.held:
                 report.skipped += 1
-            elif not parsed.record.published and not self.options.drafts:
+            if parsed.record is None:
+                continue
+            if not parsed.record.published and not self.options.drafts:
                 report.drafts_left_out += 1
 
     def _jobs(self) -> int:

@@ -13,6 +13,7 @@ from masthead.build import BuildOptions, BuildReport, build
 from masthead.diagnostics import MastheadError
 from masthead.publish import GH_PAGES, PublishOptions, publish
 from masthead.scaffold import init_site
+from masthead.serve import ServeOptions, serve
 
 log = logging.getLogger("masthead")
 
@@ -59,6 +60,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--message", metavar="TEXT", help="commit message")
     _build_flags(p)
 
+    s = commands.add_parser("serve", help="build, serve with live reload, rebuild on change")
+    _site_options(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    s.add_argument(
+        "--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)"
+    )
+    s.add_argument("--open", action="store_true", help="open the preview in a browser")
+    s.add_argument(
+        "--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)"
+    )
+    s.add_argument(
+        "--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)"
+    )
+
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
     return parser
@@ -95,6 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _build(args)
         if args.command == "publish":
             return _publish(args, parser)
+        if args.command == "serve":
+            logging.getLogger().handlers[0].setLevel(logging.INFO)
+            build_options = BuildOptions(
+                site_dir=args.site,
+                content_dir=args.content,
+                output_dir=args.output,
+                drafts=args.drafts,
+            )
+            return serve(
+                ServeOptions(build_options, host=args.host, port=args.port, open_browser=args.open)
+            )
         if args.command == "init":
             init_site(args.directory)
             print(

@@ -35,6 +35,8 @@ class ParsedFile(NamedTuple):
     stamp: Stamp
     record: Record | None
     diagnostics: tuple[Diagnostic, ...]
+    held: bool = False
+    """The file is broken; `record` is its last good version, kept on show by the preview."""
 
 
 @dataclass(slots=True)
