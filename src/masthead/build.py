@@ -33,6 +33,10 @@ from masthead.site import build_site
 from masthead.state import CACHE_DIR, BuildState, ParsedFile, load_files, load_state, save_state
 from masthead.urls import output_path
 
+PARSE_MIN_PER_JOB = 400
+RENDER_MIN_PER_JOB = 300
+"""Below this much work per worker process, one process is faster than a pool."""
+
 
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
@@ -236,7 +240,7 @@ class Builder:
         def parse(chunk: Sequence[tuple[str, Stamp]]) -> list[tuple[str, ParsedFile]]:
             return [(rel, _parse_file(root / rel, rel, stamp, config)) for rel, stamp in chunk]
 
-        for rel, parsed in run_chunks(parse, todo, self._jobs(), min_per_job=400):
+        for rel, parsed in run_chunks(parse, todo, self._jobs(), min_per_job=PARSE_MIN_PER_JOB):
             last = state.files.get(rel)
             if parsed.record is None and self.options.hold_last_good and last and last.record:
                 # Mid-edit breakage in the preview: keep the page as it was, show the error.
@@ -285,7 +289,9 @@ class Builder:
             return out
 
         progress = _Progress(len(todo)) if self.options.progress and len(todo) > 500 else None
-        for rel, digest, staged, fp in run_chunks(render, todo, self._jobs(), min_per_job=300):
+        for rel, digest, staged, fp in run_chunks(
+            render, todo, self._jobs(), min_per_job=RENDER_MIN_PER_JOB
+        ):
             writer.register(rel, digest, staged)
             report.written += staged
             if fp is not None:
