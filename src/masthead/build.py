@@ -21,6 +21,7 @@ import jinja2
 from masthead import __version__
 from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
+from masthead.data import load_data
 from masthead.diagnostics import ConfigError, Diagnostic, RecordError
 from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint
 from masthead.output import OutputWriter
@@ -157,10 +158,13 @@ class Builder:
             report.seconds = time.perf_counter() - started
             return report
         with _timed(timings, "model"):
+            data = load_data(inputs.site_dir)
+            report.diagnostics.extend(data.diagnostics)
             site = build_site(
                 [f.record for _, f in sorted(files.items()) if f.record],
                 inputs.config,
                 self.options.drafts,
+                data,
             )
             report.diagnostics.extend(site.diagnostics)
             report.merged = sum(len(a.merged) for a in site.articles)

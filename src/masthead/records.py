@@ -195,7 +195,7 @@ def load_record(
 
 
 def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagnostic]) -> Record:
-    text = _decode(raw, rel)
+    text = decode_text(raw, rel)
     front, body, offset = split_front_matter(text, rel)
     try:
         data = load_yaml(front)
@@ -211,7 +211,8 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     return fields.record(body, Path(rel).stem, hashlib.sha1(raw).hexdigest())
 
 
-def _decode(raw: bytes, rel: str) -> str:
+def decode_text(raw: bytes, rel: str) -> str:
+    """UTF-8 text with a BOM dropped and CRLF made LF; RecordError for invalid UTF-8 or NUL."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:

@@ -52,11 +52,13 @@ class Preview:
         self.watcher.start()
 
     def stop(self) -> None:
+        """Stop whatever start() got to: watcher, event streams, HTTP thread, socket."""
         self.watcher.stop()
         self.server.close_clients()
-        self.server.shutdown()
+        if self._thread.is_alive():
+            self.server.shutdown()
+            self._thread.join(timeout=5)
         self.server.server_close()
-        self._thread.join(timeout=5)
 
     def rebuild(self, paths: set[Path]) -> None:
         """Build under the server's build lock, then tell open pages what changed."""
@@ -108,12 +110,12 @@ def serve(options: ServeOptions) -> int:
     """Run the preview until Ctrl-C; returns the exit code."""
     warn_if_public(options.host)
     preview = Preview(options)
-    preview.start()
-    url = preview.server.url
-    print(f"Serving {preview.server.root} at {url} (Ctrl-C to stop)", flush=True)
-    if options.open_browser:
-        webbrowser.open(url)
     try:
+        preview.start()
+        url = preview.server.url
+        print(f"Serving {preview.server.root} at {url} (Ctrl-C to stop)", flush=True)
+        if options.open_browser:
+            webbrowser.open(url)
         threading.Event().wait()
     except KeyboardInterrupt:
         print("\nStopping.", flush=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from masthead.config import SiteConfig
+from masthead.data import SiteData
 from masthead.diagnostics import Diagnostic
 from masthead.records import Image, Provider, Record
 from masthead.urls import article_url, page_url, slugify, term_index_url, term_url
@@ -89,6 +90,7 @@ class TermInfo:
     logo: Image | None
     domain: str | None
     count: int
+    description: str = ""
 
     @property
     def name(self) -> str:
@@ -106,6 +108,7 @@ class Term:
     logo: Image | None = None
     domain: str | None = None
     digest: str = ""
+    description: str = ""
 
     @property
     def name(self) -> str:
@@ -119,7 +122,7 @@ class Term:
     def info(self) -> TermInfo:
         """The term for pages that list only some of its stories: a story added to the
         term changes its count, not every page of it."""
-        return TermInfo(self.ref, self.logo, self.domain, len(self.articles))
+        return TermInfo(self.ref, self.logo, self.domain, len(self.articles), self.description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,15 +211,24 @@ def paginate(items: Sequence[T], size: int, first_url: str, config: SiteConfig) 
     ]
 
 
-def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = False) -> Site:
-    """Assemble the site from loaded records: select, merge, order, link and classify."""
+def build_site(
+    records: Sequence[Record],
+    config: SiteConfig,
+    drafts: bool = False,
+    data: SiteData | None = None,
+) -> Site:
+    """Assemble the site from loaded records: select, merge, order, link and classify.
+
+    `data` (data/topics, data/providers) names, describes and gives logos to terms.
+    """
+    data = data or SiteData()
     diagnostics: list[Diagnostic] = []
     chosen = [r for r in records if r.published or drafts]
     stories = _merge_duplicates(chosen, diagnostics)
     tz = config.tz
     slugs = _assign_urls(stories, config, diagnostics)
     term_refs = {
-        spec.name: _term_refs(spec, [r for r, _ in stories], config) for spec in TAXONOMIES
+        spec.name: _term_refs(spec, [r for r, _ in stories], config, data) for spec in TAXONOMIES
     }
     by_identity = {
         key: slugs[r.path][1] for r, _ in stories for key in (r.web_url, r.original_url) if key
@@ -238,7 +250,7 @@ def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = Fal
         key=lambda a: (-a.record.published_at.timestamp(), -a.record.quality, a.slug, a.record.path)
     )
     taxonomies = tuple(
-        _taxonomy(spec, articles, term_refs[spec.name], config) for spec in TAXONOMIES
+        _taxonomy(spec, articles, term_refs[spec.name], config, data) for spec in TAXONOMIES
     )
     digest = digest_of([a.digest for a in articles], [t.digest for t in taxonomies])
     return Site(config, tuple(articles), taxonomies, tuple(diagnostics), digest)
@@ -326,23 +338,33 @@ def _assign_urls(
 
 
 def _term_refs(
-    spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig
+    spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig, data: SiteData
 ) -> dict[str, TermRef]:
-    """Name -> TermRef; names that slugify alike ("AI", "ai") share the most used spelling."""
+    """Name -> TermRef; names that slugify alike ("AI", "ai") share the most used spelling,
+    unless the site's data names the term."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    domains: dict[str, str] = {}
     for r in records:
         for name in spec.terms_of(r):
-            spellings[slugify(name)][name] += 1
+            slug = slugify(name)
+            spellings[slug][name] += 1
+            if spec.name == "providers" and r.provider and r.provider.domain:
+                domains.setdefault(slug, r.provider.domain)
     refs: dict[str, TermRef] = {}
     for slug, names in spellings.items():
-        display = min(names, key=lambda n: (-names[n], n))
+        meta = data.meta(spec.name, slug, domains.get(slug))
+        display = meta.name if meta else min(names, key=lambda n: (-names[n], n))
         ref = TermRef(spec.name, display, slug, term_url(config, spec.name, slug))
         refs.update(dict.fromkeys(names, ref))
     return refs
 
 
 def _taxonomy(
-    spec: TaxonomySpec, articles: Sequence[Article], refs: dict[str, TermRef], config: SiteConfig
+    spec: TaxonomySpec,
+    articles: Sequence[Article],
+    refs: dict[str, TermRef],
+    config: SiteConfig,
+    data: SiteData,
 ) -> Taxonomy:
     members: dict[TermRef, list[Article]] = defaultdict(list)
     for a in articles:
@@ -351,8 +373,12 @@ def _taxonomy(
     terms = []
     for ref, items in members.items():
         logo, domain = _provider_details(items) if spec.name == "providers" else (None, None)
-        digest = digest_of(ref, logo, domain, [a.digest for a in items])
-        terms.append(Term(ref, tuple(items), logo, domain, digest))
+        meta = data.meta(spec.name, ref.slug, domain)
+        if meta:  # the site's own data wins over what records happen to carry
+            logo, domain = meta.logo or logo, meta.domain or domain
+        description = meta.description if meta else ""
+        digest = digest_of(ref, logo, domain, description, [a.digest for a in items])
+        terms.append(Term(ref, tuple(items), logo, domain, digest, description))
     terms.sort(key=lambda t: (t.name.casefold(), t.ref.slug))
     url = term_index_url(config, spec.name)
     digest = digest_of(spec.name, url, [t.digest for t in terms])

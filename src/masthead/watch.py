@@ -101,9 +101,11 @@ class Watcher:
         with self._lock:
             self._stopped = True
             self._lock.notify_all()
-        self._observer.stop()
-        self._observer.join(timeout=5)
-        self._thread.join(timeout=5)
+        if self._observer.is_alive():
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def add(self, paths: Iterable[str]) -> None:
         relevant = {Path(p) for p in paths if p and classify(Path(p), self.layout) is not None}
