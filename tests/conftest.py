@@ -12,7 +12,17 @@ import pytest
 from masthead.build import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+def _shared_folder() -> Path:
+    """`../shared` beside the clone; a git worktree (e.g. under /work/wt/) finds it further up."""
+    for folder in REPO.parents:
+        if (folder / "shared" / "corpus").is_dir():
+            return folder / "shared"
+    return REPO.parent / "shared"
+
+
+SHARED = _shared_folder()
 SITES = Path(__file__).resolve().parent / "sites"
 
 
