@@ -200,7 +200,8 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     try:
         data = load_yaml(front)
     except YamlError as exc:
-        raise _error(rel, offset + exc.line if exc.line else offset, exc.message) from exc
+        line = offset + exc.line if exc.line else offset
+        raise _error(rel, line, exc.message, exc.expected) from exc
     if data is None:
         raise _error(
             rel, offset, "front matter is empty", "a mapping with title and publishedDateTime"
