@@ -227,22 +227,24 @@ def _decode(raw: bytes, rel: str) -> str:
 
 def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
     """Split `---` front matter from the body; return (front, body, line before front)."""
-    if not (text.startswith("---\n") or text.rstrip("\n") == "---"):
+    first_end = text.find("\n")
+    first_end = len(text) if first_end < 0 else first_end
+    if text[:first_end].rstrip() != "---":
         raise _error(rel, 1, "no front matter", "a first line of '---'")
-    end = _closing_fence(text)
+    end = _closing_fence(text, first_end)
     if end is None:
         raise _error(rel, 1, "front matter is never closed", "a closing '---' line")
     start_body = text.find("\n", end)
     body = "" if start_body < 0 else text[start_body + 1 :]
-    return text[4:end], body, 1
+    return text[first_end + 1 : end], body, 1
 
 
 _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 
-def _closing_fence(text: str) -> int | None:
-    """Offset of the closing `---` (or `...`) line, or None."""
-    match = _FENCE.search(text, 4)
+def _closing_fence(text: str, pos: int) -> int | None:
+    """Offset of the first `---` (or `...`) line after offset `pos`, or None."""
+    match = _FENCE.search(text, pos)
     return match.start() if match else None
 
 
