@@ -52,7 +52,14 @@ class OutputWriter:
                 f"output folder {root} is not empty and was not written by masthead "
                 f"(no {MANIFEST}); empty it or choose another --output"
             )
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._clear_staging()
+
+    def _clear_staging(self) -> None:
+        # A symlink planted at the staging path must not carry writes elsewhere.
+        if self.staging.is_symlink() or self.staging.is_file():
+            self.staging.unlink()
+        else:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
     def _read_manifest(self) -> dict[str, str] | None:
         path = self.root / MANIFEST
@@ -115,20 +122,17 @@ class OutputWriter:
         """Move staged files into place, delete stale files of earlier builds, save the manifest."""
         self.root.mkdir(parents=True, exist_ok=True)
         real_root = self.root.resolve()
+        # Check every target before moving any, so a refusal leaves the old site whole.
+        for rel in self.staged:
+            self._check_target(self.root / rel, real_root)
         for rel in self.staged:
             target = self.root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            # A symlinked folder inside the output must not carry a write elsewhere.
-            if not target.parent.resolve().is_relative_to(real_root) or target.is_symlink():
-                raise OutputError(
-                    f"{target} leads outside the output folder (symlink); not written"
-                )
-            if target.is_dir():
-                raise OutputError(f"{target} is a folder where a file belongs")
             os.replace(self.staging / rel, target)
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self._remove_stale()
+        self._clear_staging()
+        self._remove_stale(real_root)
         tmp = self.root / (MANIFEST + ".tmp")
+        tmp.unlink(missing_ok=True)
         tmp.write_text(
             json.dumps(
                 {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
@@ -139,13 +143,28 @@ class OutputWriter:
         os.replace(tmp, self.root / MANIFEST)
 
     def abort(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._clear_staging()
 
-    def _remove_stale(self) -> None:
+    @staticmethod
+    def _check_target(target: Path, real_root: Path) -> None:
+        """Refuse a target reached through a symlink that leads out of the output folder."""
+        folder = target.parent
+        while not folder.exists() and not folder.is_symlink():
+            folder = folder.parent
+        if target.is_symlink() or not folder.resolve().is_relative_to(real_root):
+            raise OutputError(f"{target} leads outside the output folder (symlink); not written")
+        if target.is_dir():
+            raise OutputError(f"{target} is a folder where a file belongs")
+
+    def _remove_stale(self, real_root: Path) -> None:
         for rel in sorted(set(self.previous or {}) - set(self.current)):
             path = self.root / rel
             try:
-                if path.is_symlink() or not path.is_file():
+                if (
+                    path.is_symlink()
+                    or not path.is_file()
+                    or not path.parent.resolve().is_relative_to(real_root)
+                ):
                     continue
                 if _digest(path.read_bytes()) != (self.previous or {})[rel]:
                     log.warning("%s: changed since masthead wrote it; left in place", path)
