@@ -64,11 +64,8 @@ def load_yaml(text: str) -> Any:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(
-            f"YAML error: {problem}", mark.line + 1 if mark else None, "valid YAML"
-        ) from None
+        raise YamlError(f"YAML error: {problem}", _error_line(exc), "valid YAML") from None
     except yaml.YAMLError as exc:
         raise YamlError(f"YAML error: {exc}", None, "valid YAML") from None
     except RecursionError:
@@ -132,6 +129,18 @@ class _Builder:
                     "YAML mapping key is not a scalar", _line(key_node), "a plain field name"
                 ) from None
         return out
+
+
+def _error_line(exc: yaml.MarkedYAMLError) -> int | None:
+    """The line to blame: where an unfinished scalar, key or flow list began, else the problem.
+
+    For `title: "no end` or a line without `:`, PyYAML's problem mark is where it gave up,
+    often the next line or the end of the front matter; the context mark is the culprit.
+    """
+    context = exc.context or ""
+    use_context = context.startswith(("while scanning", "while parsing a flow"))
+    mark = (exc.context_mark if use_context else None) or exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark else None
 
 
 def _too_deep(line: int | None) -> YamlError:
