@@ -187,10 +187,10 @@ def load_record(
     try:
         size = path.stat().st_size
         if size > config.max_record_bytes:
-            raise _error(rel, None, f"file is {size} bytes", f"at most {config.max_record_bytes}")
+            raise _error(rel, 1, f"file is {size} bytes", f"at most {config.max_record_bytes}")
         raw = path.read_bytes()
     except OSError as exc:
-        raise _error(rel, None, f"cannot read file: {exc.strerror}") from exc
+        raise _error(rel, 1, f"cannot read file: {exc.strerror}", "a readable file") from exc
     return parse_record(raw, rel, config, warnings if warnings is not None else [])
 
 
@@ -207,7 +207,8 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
             rel, offset, "front matter is empty", "a mapping with title and publishedDateTime"
         )
     if not isinstance(data, dict):
-        raise _error(rel, offset, f"front matter is {_kind(data)}", "a mapping of fields")
+        line = offset + (key_line(front, ()) or 1)
+        raise _error(rel, line, f"front matter is {_kind(data)}", "a mapping of fields")
     fields = _Fields(data, rel, front, offset, config, warnings)
     return fields.record(body, Path(rel).stem, hashlib.sha1(raw).hexdigest())
 

@@ -90,7 +90,7 @@ class _Builder:
                 raise _too_deep(_line(node))
             if id(node) in self.seen:  # an alias: refused, so memory stays bounded by file size
                 raise YamlError(
-                    "YAML aliases are not allowed",
+                    "YAML anchors and aliases are not allowed",  # reported at the anchor
                     _line(node),
                     "every value written out, without anchors or aliases",
                 )
