@@ -310,7 +310,9 @@ class _Fields:
         d = self.data
         for key in d:
             if not isinstance(key, str):
-                raise self.fail((), f"field name {key!r} is {_kind(key)}", "string field names")
+                raise self.fail(
+                    (str(key),), f"field name {key!r} is {_kind(key)}", "string field names"
+                )
         title = self.text(d, ("title",), required=True)
         if len(title) > MAX_TITLE:
             raise self.fail(("title",), f"title is {len(title)} characters", f"at most {MAX_TITLE}")
