@@ -101,6 +101,7 @@ def test_long_titles_are_cut_at_a_word_boundary() -> None:
         ("2026-11-18-Zürich_Floods", "zurich-floods"),
         ("harbour-wall", "harbour-wall"),
         ("2026-11-18-", ""),
+        ("2026-11-18", ""),
     ],
 )
 def test_slug_from_filename_drops_the_date_prefix(stem: str, slug: str) -> None:

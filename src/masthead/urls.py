@@ -13,7 +13,7 @@ from slugify import slugify as _slugify
 from masthead.config import SiteConfig
 
 MAX_SLUG = 80
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
