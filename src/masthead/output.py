@@ -131,15 +131,14 @@ class OutputWriter:
             os.replace(self.staging / rel, target)
         self._clear_staging()
         self._remove_stale(real_root)
+        manifest = json.dumps(
+            {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))}, indent=0
+        ).encode("utf-8")
+        if _holds(self.root / MANIFEST, manifest):
+            return  # an unchanged build touches no file at all, not even the manifest
         tmp = self.root / (MANIFEST + ".tmp")
         tmp.unlink(missing_ok=True)
-        tmp.write_text(
-            json.dumps(
-                {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
-                indent=0,
-            ),
-            encoding="utf-8",
-        )
+        tmp.write_bytes(manifest)
         os.replace(tmp, self.root / MANIFEST)
 
     def abort(self) -> None:
@@ -186,6 +185,13 @@ def _is_safe_rel(rel: str) -> bool:
         and "\\" not in rel
         and str(p) == rel
     )
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _same_size(path: Path, size: int) -> bool:
