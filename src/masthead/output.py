@@ -8,6 +8,7 @@ files are ever deleted, and only while they still hold the bytes masthead wrote.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -40,6 +41,7 @@ class OutputWriter:
         self.current: dict[str, str] = {}
         self.staged: list[str] = []
         self.removed: list[str] = []
+        self.created_root = not root.exists()
         if root.exists() and not root.is_dir():
             raise OutputError(f"output {root} exists and is not a folder")
         if (
@@ -143,6 +145,9 @@ class OutputWriter:
 
     def abort(self) -> None:
         self._clear_staging()
+        if self.created_root:  # a failed first build leaves no trace, not even an empty folder
+            with contextlib.suppress(OSError):
+                self.root.rmdir()
 
     @staticmethod
     def _check_target(target: Path, real_root: Path) -> None:
