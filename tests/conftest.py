@@ -61,6 +61,15 @@ def record_text(
     return f"---\n{front}{topic_lines}\n{extra}---\n{body}"
 
 
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `root` with its bytes and modification time, to compare builds."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
 class Scratch:
     """A throwaway site folder under tmp_path, with helpers to add records and build."""
 

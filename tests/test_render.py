@@ -11,22 +11,13 @@ from bs4 import BeautifulSoup
 
 from masthead.cli import main
 from masthead.render import TemplateError
-from tests.conftest import Scratch, record_text
+from tests.conftest import Scratch, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 
 STANDALONE = """<!DOCTYPE html>
 <html lang="en"><head><title>{{ article.title }}</title></head>
 <body><main id="main"><h1 class="site-own">{{ article.title }}</h1></main></body></html>
 """
-
-
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under `root` with its bytes and modification time."""
-    return {
-        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def article_page(scratch: Scratch, day: str = "18", slug: str = "story") -> BeautifulSoup:
