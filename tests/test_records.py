@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 
+from masthead import yamlload
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
 from masthead.records import LoadResult, Record, load_records
@@ -436,7 +438,15 @@ BAD_YAML = [
 ]  # fmt: skip
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run with libyaml and with the pure-Python parser masthead falls back to without it."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yamlload, "_Loader", yaml.SafeLoader)
+
+
 @pytest.mark.parametrize(("case", "text", "needle", "what"), BAD_YAML, ids=[c[0] for c in BAD_YAML])
+@pytest.mark.usefixtures("yaml_parser")
 def test_bad_yaml_is_reported_at_its_line(
     scratch: Scratch, case: str, text: str, needle: str, what: str
 ) -> None:
