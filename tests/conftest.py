@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -68,6 +69,11 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def copy_site(name: str, folder: Path) -> Path:
+    """A fresh copy of tests/sites/<name> in `folder`: a build writes its cache beside the site."""
+    return Path(shutil.copytree(SITES / name, folder / name))
 
 
 class Scratch:

@@ -12,7 +12,7 @@ import pytest
 
 from masthead import __version__
 from masthead.cli import main
-from tests.conftest import SITES, Scratch, snapshot
+from tests.conftest import Scratch, copy_site, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 
 SUMMARY = re.compile(
@@ -52,14 +52,12 @@ def mixed_site(scratch: Scratch) -> None:
 def test_build_succeeds_with_exit_0_and_one_summary_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    out_dir = tmp_path / "out"
-    code, out, err = run(
-        capsys, "build", "--site", str(SITES / "harbour"), "--output", str(out_dir)
-    )
+    site, out_dir = copy_site("harbour", tmp_path), tmp_path / "out"
+    code, out, err = run(capsys, "build", "--site", str(site), "--output", str(out_dir))
     assert code == 0
     match = summary(out)
     assert match["state"] == "Built"
-    records = list((SITES / "harbour" / "content").rglob("*.md"))
+    records = list((site / "content").rglob("*.md"))
     files = [p for p in out_dir.rglob("*") if p.is_file() and not p.name.startswith(".masthead")]
     assert int(match["read"]) == len(records)
     assert int(match["skipped"]) == 0

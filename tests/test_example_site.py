@@ -35,8 +35,9 @@ def with_drafts(loaded: LoadResult, config: SiteConfig) -> Site:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildReport, Path]:
-    out = tmp_path_factory.mktemp("example") / "public"
-    return build(BuildOptions(site_dir=REPO, output_dir=out)), out
+    folder = tmp_path_factory.mktemp("example")
+    out = folder / "public"
+    return build(BuildOptions(site_dir=REPO, output_dir=out, cache_dir=folder / "cache")), out
 
 
 @pytest.fixture(scope="module")
@@ -134,5 +135,6 @@ def test_no_broken_internal_links(built: tuple[BuildReport, Path]) -> None:
 
 def test_no_broken_internal_links_under_a_sub_path(tmp_path: Path) -> None:
     out = tmp_path / "public"
-    build(BuildOptions(site_dir=REPO, output_dir=out, base_url="https://example.org/digest/"))
+    base_url = "https://example.org/digest/"
+    build(BuildOptions(REPO, output_dir=out, base_url=base_url, cache_dir=tmp_path / "cache"))
     assert broken_links(out, "/digest/") == []
