@@ -32,12 +32,14 @@ def two_stories(scratch: Scratch) -> None:
 # Only what changed ---------------------------------------------------------------------
 
 
-def test_second_build_writes_nothing(scratch: Scratch) -> None:
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_second_build_writes_nothing(scratch: Scratch, use_cache: bool) -> None:
     two_stories(scratch)
-    first = scratch.build()
+    first = scratch.build(use_cache=use_cache)
     assert first.written == first.files > 0
     before = snapshot(scratch.output)
-    second = scratch.build()
+    os.utime(scratch.content / "2026-11-18-kept.md")  # touched, not changed
+    second = scratch.build(use_cache=use_cache)
     assert (second.written, second.removed, second.files) == (0, 0, first.files)
     assert snapshot(scratch.output) == before
     assert not (scratch.output / STAGING).exists()
