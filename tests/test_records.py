@@ -363,6 +363,12 @@ def test_bom_and_crlf_just_work(scratch: Scratch) -> None:
     assert "\r" not in r.body_html and "<em>text</em>" in r.body_html
 
 
+def test_fences_may_have_trailing_blanks(scratch: Scratch) -> None:
+    text = record_text(title="Loose fences", body="Body.\n").replace("---\n", "---  \t\n")
+    r = load_ok(scratch, text)
+    assert r.title == "Loose fences" and r.body_html == "<p>Body.</p>\n"
+
+
 def test_crlf_errors_name_the_right_line(scratch: Scratch) -> None:
     text = record_text(quality="high")  # type: ignore[arg-type]
     raw = b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8")
