@@ -187,10 +187,10 @@ def load_record(
     try:
         size = path.stat().st_size
         if size > config.max_record_bytes:
-            raise _error(rel, None, f"file is {size} bytes", f"at most {config.max_record_bytes}")
+            raise _error(rel, 1, f"file is {size} bytes", f"at most {config.max_record_bytes}")
         raw = path.read_bytes()
     except OSError as exc:
-        raise _error(rel, None, f"cannot read file: {exc.strerror}") from exc
+        raise _error(rel, 1, f"cannot read file: {exc.strerror}", "a readable file") from exc
     return parse_record(raw, rel, config, warnings if warnings is not None else [])
 
 
@@ -200,13 +200,15 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     try:
         data = load_yaml(front)
     except YamlError as exc:
-        raise _error(rel, offset + exc.line if exc.line else offset, exc.message) from exc
+        line = offset + exc.line if exc.line else offset
+        raise _error(rel, line, exc.message, exc.expected) from exc
     if data is None:
         raise _error(
             rel, offset, "front matter is empty", "a mapping with title and publishedDateTime"
         )
     if not isinstance(data, dict):
-        raise _error(rel, offset, f"front matter is {_kind(data)}", "a mapping of fields")
+        line = offset + (key_line(front, ()) or 1)
+        raise _error(rel, line, f"front matter is {_kind(data)}", "a mapping of fields")
     fields = _Fields(data, rel, front, offset, config, warnings)
     return fields.record(body, Path(rel).stem, hashlib.sha1(raw).hexdigest())
 
@@ -227,22 +229,24 @@ def decode_text(raw: bytes, rel: str) -> str:
 
 def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
     """Split `---` front matter from the body; return (front, body, line before front)."""
-    if not (text.startswith("---\n") or text.rstrip("\n") == "---"):
+    first_end = text.find("\n")
+    first_end = len(text) if first_end < 0 else first_end
+    if text[:first_end].rstrip() != "---":
         raise _error(rel, 1, "no front matter", "a first line of '---'")
-    end = _closing_fence(text)
+    end = _closing_fence(text, first_end)
     if end is None:
         raise _error(rel, 1, "front matter is never closed", "a closing '---' line")
     start_body = text.find("\n", end)
     body = "" if start_body < 0 else text[start_body + 1 :]
-    return text[4:end], body, 1
+    return text[first_end + 1 : end], body, 1
 
 
 _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 
-def _closing_fence(text: str) -> int | None:
-    """Offset of the closing `---` (or `...`) line, or None."""
-    match = _FENCE.search(text, 4)
+def _closing_fence(text: str, pos: int) -> int | None:
+    """Offset of the first `---` (or `...`) line after offset `pos`, or None."""
+    match = _FENCE.search(text, pos)
     return match.start() if match else None
 
 
@@ -307,7 +311,9 @@ class _Fields:
         d = self.data
         for key in d:
             if not isinstance(key, str):
-                raise self.fail((), f"field name {key!r} is {_kind(key)}", "string field names")
+                raise self.fail(
+                    (str(key),), f"field name {key!r} is {_kind(key)}", "string field names"
+                )
         title = self.text(d, ("title",), required=True)
         if len(title) > MAX_TITLE:
             raise self.fail(("title",), f"title is {len(title)} characters", f"at most {MAX_TITLE}")

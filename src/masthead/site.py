@@ -239,7 +239,8 @@ def build_site(
             slug=slugs[r.path][0],
             url=slugs[r.path][1],
             date=r.published_at.astimezone(tz),
-            topics=tuple(term_refs["topics"][name] for name in r.topics),
+            # "AI" and "ai" in one record are one topic: list it once.
+            topics=tuple(dict.fromkeys(term_refs["topics"][name] for name in r.topics)),
             provider=term_refs["providers"][r.provider.name] if r.provider else None,
             related=_related_links(r, slugs[r.path][1], by_identity),
             merged=merged,

@@ -13,7 +13,7 @@ from slugify import slugify as _slugify
 from masthead.config import SiteConfig
 
 MAX_SLUG = 80
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -74,11 +74,11 @@ def output_path(url: str) -> str:
     """
     if not url.startswith("/") or "\\" in url or "\x00" in url:
         raise ValueError(f"not a site-relative URL: {url!r}")
-    rel = url.lstrip("/")
+    rel = url[1:]  # one slash only: `//host/x` is another site, not a path here
     if url.endswith("/"):
         rel += "index.html"
     norm = posixpath.normpath(rel)
-    if norm != rel or norm.startswith("../") or norm == ".." or norm.startswith("/"):
+    if norm != rel or norm in (".", "..") or norm.startswith(("../", "/")):
         raise ValueError(f"URL escapes the output folder or is not normalised: {url!r}")
     return norm
 

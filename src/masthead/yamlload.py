@@ -50,9 +50,9 @@ _SCALAR_TAGS = {
 class YamlError(Exception):
     """Front matter that is not acceptable YAML; `line` is 1-based within the front matter."""
 
-    def __init__(self, message: str, line: int | None = None) -> None:
+    def __init__(self, message: str, line: int | None = None, expected: str | None = None) -> None:
         super().__init__(message)
-        self.message, self.line = message, line
+        self.message, self.line, self.expected = message, line, expected
 
 
 def load_yaml(text: str) -> Any:
@@ -64,13 +64,12 @@ def load_yaml(text: str) -> Any:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(f"YAML error: {problem}", mark.line + 1 if mark else None) from None
+        raise YamlError(f"YAML error: {problem}", _error_line(exc), "valid YAML") from None
     except yaml.YAMLError as exc:
-        raise YamlError(f"YAML error: {exc}") from None
+        raise YamlError(f"YAML error: {exc}", None, "valid YAML") from None
     except RecursionError:
-        raise YamlError(f"YAML nested too deeply (more than {MAX_DEPTH} levels)") from None
+        raise _too_deep(None) from None
     if node is None:
         return None
     return _Builder().build(node, 0)
@@ -88,11 +87,13 @@ class _Builder:
             return node.value
         if tag in (_MAP, _SEQ):
             if depth >= MAX_DEPTH:
-                raise YamlError(
-                    f"YAML nested too deeply (more than {MAX_DEPTH} levels)", _line(node)
-                )
+                raise _too_deep(_line(node))
             if id(node) in self.seen:  # an alias: refused, so memory stays bounded by file size
-                raise YamlError("YAML aliases are not allowed", _line(node))
+                raise YamlError(
+                    "YAML anchors and aliases are not allowed",  # reported at the anchor
+                    _line(node),
+                    "every value written out, without anchors or aliases",
+                )
             self.seen.add(id(node))
             if tag == _SEQ:
                 return [self.build(item, depth + 1) for item in node.value]
@@ -100,13 +101,19 @@ class _Builder:
         constructor = _SCALAR_TAGS.get(tag)
         if constructor is None:
             if tag == _P + "merge":
-                raise YamlError("YAML merge keys (<<) are not allowed", _line(node))
-            raise YamlError(f"YAML tag not allowed: {tag}", _line(node))
+                raise YamlError(
+                    "YAML merge keys (<<) are not allowed", _line(node), "each field written out"
+                )
+            name = tag.replace(_P, "!!", 1) if tag.startswith(_P) else tag
+            raise YamlError(f"YAML tag {name} is not allowed", _line(node), "plain values")
         try:
             return constructor(node)
-        except (ValueError, OverflowError, TypeError) as exc:  # e.g. 2024-13-45
+        except (ValueError, OverflowError, TypeError) as exc:
+            if tag == _P + "timestamp":
+                # 2024-13-45 stays text: the loader then names the field and what it wants.
+                return node.value
             raise YamlError(
-                f"YAML value {node.value!r} cannot be read: {exc}", _line(node)
+                f"YAML value {node.value!r} cannot be read: {exc}", _line(node), "a valid value"
             ) from None
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> dict[Any, Any]:
@@ -115,11 +122,29 @@ class _Builder:
             key = self.build(key_node, depth + 1)
             try:
                 if key in out:
-                    raise YamlError(f"duplicate key {key!r}", _line(key_node))
+                    raise YamlError(f"duplicate key {key!r}", _line(key_node), "each field once")
                 out[key] = self.build(value_node, depth + 1)
             except TypeError:  # a list or mapping used as a key
-                raise YamlError("YAML mapping key is not a scalar", _line(key_node)) from None
+                raise YamlError(
+                    "YAML mapping key is not a scalar", _line(key_node), "a plain field name"
+                ) from None
         return out
+
+
+def _error_line(exc: yaml.MarkedYAMLError) -> int | None:
+    """The line to blame: where an unfinished scalar, key or flow list began, else the problem.
+
+    For `title: "no end` or a line without `:`, PyYAML's problem mark is where it gave up,
+    often the next line or the end of the front matter; the context mark is the culprit.
+    """
+    context = exc.context or ""
+    use_context = context.startswith(("while scanning", "while parsing a flow"))
+    mark = (exc.context_mark if use_context else None) or exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark else None
+
+
+def _too_deep(line: int | None) -> YamlError:
+    return YamlError("YAML nested too deeply", line, f"at most {MAX_DEPTH} levels of nesting")
 
 
 def _line(node: yaml.Node) -> int:
