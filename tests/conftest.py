@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +13,17 @@ import pytest
 from masthead.build import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared beside the clone; MASTHEAD_SHARED points elsewhere (e.g. from a git worktree).
-SHARED = Path(os.environ.get("MASTHEAD_SHARED") or REPO.parent / "shared")
+
+
+def _shared_folder() -> Path:
+    """`../shared` beside the clone; a git worktree (e.g. under /work/wt/) finds it further up."""
+    for folder in REPO.parents:
+        if (folder / "shared" / "corpus").is_dir():
+            return folder / "shared"
+    return REPO.parent / "shared"
+
+
+SHARED = _shared_folder()
 SITES = Path(__file__).resolve().parent / "sites"
 
 
@@ -57,13 +66,27 @@ def record_text(
     return f"---\n{front}{topic_lines}\n{extra}---\n{body}"
 
 
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `root` with its bytes and modification time, to compare builds."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def copy_site(name: str, folder: Path) -> Path:
+    """A fresh copy of tests/sites/<name> in `folder`: a build writes its cache beside the site."""
+    return Path(shutil.copytree(SITES / name, folder / name))
+
+
 class Scratch:
     """A throwaway site folder under tmp_path, with helpers to add records and build."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.content = root / "content"
-        self.content.mkdir(parents=True)
+        self.content.mkdir(parents=True, exist_ok=True)
         self.output = root / "public"
 
     def config(self, text: str) -> None:

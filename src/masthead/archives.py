@@ -10,12 +10,13 @@ from masthead.urls import month_url, year_url
 
 
 @dataclass(frozen=True, slots=True)
-class Month:
+class MonthInfo:
+    """A month as lists of months show it: its name and size, not its stories."""
+
     year: int
     month: int
     url: str
-    articles: tuple[Article, ...]
-    """Newest first, as everywhere else."""
+    count: int
 
     @property
     def title(self) -> str:
@@ -27,10 +28,25 @@ class Month:
 
 
 @dataclass(frozen=True, slots=True)
-class Year:
+class Month:
+    year: int
+    month: int
+    url: str
+    articles: tuple[Article, ...]
+    """Newest first, as everywhere else."""
+
+    @property
+    def info(self) -> MonthInfo:
+        return MonthInfo(self.year, self.month, self.url, len(self.articles))
+
+
+@dataclass(frozen=True, slots=True)
+class YearInfo:
+    """A year with its months' names and sizes: what the archive and year pages show."""
+
     year: int
     url: str
-    months: tuple[Month, ...]
+    months: tuple[MonthInfo, ...]
     """Newest first; only months that have stories."""
 
     @property
@@ -39,7 +55,19 @@ class Year:
 
     @property
     def count(self) -> int:
-        return sum(len(m.articles) for m in self.months)
+        return sum(m.count for m in self.months)
+
+
+@dataclass(frozen=True, slots=True)
+class Year:
+    year: int
+    url: str
+    months: tuple[Month, ...]
+    """Newest first; only months that have stories."""
+
+    @property
+    def info(self) -> YearInfo:
+        return YearInfo(self.year, self.url, tuple(m.info for m in self.months))
 
 
 def build_archive(site: Site) -> tuple[Year, ...]:

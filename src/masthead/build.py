@@ -1,22 +1,43 @@
-"""One build from site folder to output folder; the only module that imports every stage."""
+"""One build from site folder to output folder; the only module that imports every stage.
+
+A Builder keeps what the last build learned (parsed records, page fingerprints, input
+stamps) in memory and in `.masthead-cache/`, so a build after an edit parses only the
+changed files and renders only the pages whose fingerprint changed.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from masthead.config import SiteConfig, load_config
-from masthead.diagnostics import ConfigError, Diagnostic
+import jinja2
+
+from masthead import __version__
+from masthead.assets import Assets, collect_assets
+from masthead.config import CONFIG_FILE, SiteConfig, load_config
+from masthead.data import load_data
+from masthead.diagnostics import ConfigError, Diagnostic, RecordError
+from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint
 from masthead.output import OutputWriter
-from masthead.plan import plan_pages
-from masthead.records import LoadResult, load_records
+from masthead.parallel import default_jobs, run_chunks
+from masthead.plan import PageSpec, plan_pages
+from masthead.records import Stamp, load_record, scan_records, stamp
 from masthead.render import make_env, render_page, theme_dir
 from masthead.safety import check_folders
-from masthead.search import SearchIndexer, find_pagefind, resolve_search
-from masthead.site import Site, build_site
+from masthead.search import resolve_search, update_search_index
+from masthead.site import build_site
+from masthead.state import CACHE_DIR, BuildState, ParsedFile, load_files, load_state, save_state
 from masthead.urls import output_path
+
+PARSE_MIN_PER_JOB = 400
+RENDER_MIN_PER_JOB = 300
+"""Below this much work per worker process, one process is faster than a pool."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +48,18 @@ class BuildOptions:
     drafts: bool = False
     base_url: str | None = None
     strict: bool = False
+    cache_dir: Path | None = None
+    """Where the build cache lives; default `<site>/.masthead-cache`."""
+    use_cache: bool = True
+    jobs: int = 0
+    """Worker processes for parsing and rendering; 0 means one per core."""
+    progress: bool = False
+    """Draw a progress line on stderr (the CLI turns it on for terminals)."""
+    hash_assets: bool = True
+    """Content-hashed stylesheet and script names; the preview turns it off so that a CSS
+    edit rewrites one file, which the browser swaps in without a reload."""
+    hold_last_good: bool = False
+    """Keep showing a record's last good version while its file has errors (the preview)."""
     search: bool = True
     """Build the Pagefind search index (when site.toml's `search` is on too)."""
 
@@ -35,16 +68,21 @@ class BuildOptions:
 class BuildReport:
     output_dir: Path
     records_read: int = 0
+    parsed: int = 0
     skipped: int = 0
     merged: int = 0
     drafts_left_out: int = 0
     pages: int = 0
+    rendered: int = 0
     files: int = 0
     written: int = 0
     removed: int = 0
     seconds: float = 0.0
     failed: bool = False
+    written_paths: list[str] = field(default_factory=list)
+    removed_paths: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         state = "Build failed" if self.failed else "Built"
@@ -64,86 +102,315 @@ class Inputs:
     site_dir: Path
     content_dir: Path
     output_dir: Path
+    cache_dir: Path
     config: SiteConfig
 
 
 def resolve_inputs(options: BuildOptions) -> Inputs:
     site_dir = options.site_dir
-    config = load_config(site_dir, {"base_url": options.base_url})
+    config = resolve_search(load_config(site_dir, {"base_url": options.base_url}), options.search)
     content_dir = options.content_dir or site_dir / config.content_dir
     output_dir = options.output_dir or site_dir / config.output_dir
     if not content_dir.is_dir():
         raise ConfigError(f"content folder {content_dir} does not exist")
     check_folders(site_dir, content_dir, output_dir)
-    return Inputs(site_dir, content_dir, output_dir, config)
+    cache_dir = options.cache_dir or site_dir / CACHE_DIR
+    return Inputs(site_dir, content_dir, output_dir, cache_dir, config)
 
 
 def build(options: BuildOptions) -> BuildReport:
-    """Load, model, render and write; a failure before commit leaves the old output as it was."""
-    started = time.perf_counter()
-    inputs = resolve_inputs(options)
-    report = BuildReport(inputs.output_dir)
-    loaded = load_records(inputs.content_dir, inputs.config)
-    _count_records(report, loaded, options.drafts)
-    if options.strict and loaded.errors:
-        report.failed = True
+    return Builder(options).build()
+
+
+class Builder:
+    """Builds one site again and again, each time redoing only what its inputs changed."""
+
+    def __init__(self, options: BuildOptions) -> None:
+        self.options = options
+        self.state: BuildState | None = None
+        self.inputs: Inputs | None = None
+        """Folders and config of the latest build, for callers such as the preview."""
+
+    def build(self) -> BuildReport:
+        """Load, model, render and write; a failure before commit leaves the old output as it was."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        with _timed(timings, "scan"):
+            inputs = self.inputs = resolve_inputs(self.options)
+            key = self._key(inputs)
+            state = self._load_state(inputs, key)
+            stamps = scan_records(inputs.content_dir)
+            inputs_digest = _digest_inputs(inputs, stamps)
+            writer = OutputWriter(inputs.output_dir)
+        report = BuildReport(inputs.output_dir, timings=timings)
+        if state.inputs == inputs_digest and _outputs_intact(writer, state):
+            report.records_read, report.skipped, report.merged, report.drafts_left_out = (
+                state.counts
+            )
+            report.diagnostics.extend(state.diagnostics)
+            report.files = len(writer.previous or {})
+            report.pages = sum(1 for rel in state.pages if rel.endswith(".html"))
+            report.seconds = time.perf_counter() - started
+            return report  # nothing changed: nothing to parse, render or write
+        with _timed(timings, "load"):
+            files = self._load(inputs, stamps, state)
+        self._report_files(report, files)
+        report.parsed = sum(1 for rel, f in files.items() if (state.files or {}).get(rel) is not f)
+        if self.options.strict and report.skipped:
+            report.failed = True
+            report.seconds = time.perf_counter() - started
+            return report
+        with _timed(timings, "model"):
+            data = load_data(inputs.site_dir)
+            report.diagnostics.extend(data.diagnostics)
+            site = build_site(
+                [f.record for _, f in sorted(files.items()) if f.record],
+                inputs.config,
+                self.options.drafts,
+                data,
+            )
+            report.diagnostics.extend(site.diagnostics)
+            report.merged = sum(len(a.merged) for a in site.articles)
+            specs = list(plan_pages(site))
+        new_state = BuildState(key, files=files, inputs=inputs_digest)
+        try:
+            assets = collect_assets(
+                theme_dir() / "assets",
+                inputs.site_dir / "static",
+                hash_names=self.options.hash_assets,
+            )
+            with _timed(timings, "render"):
+                self._pages(specs, inputs, assets, state, new_state, writer, report)
+            with _timed(timings, "search"):
+                outputs = [output_path(spec.url) for spec in specs]
+                indexed, written = update_search_index(inputs.config, outputs, writer)
+                report.files += indexed
+                report.written += written
+            with _timed(timings, "write"):
+                self._assets(assets, state, new_state, writer, report)
+                writer.commit()
+        except BaseException:
+            writer.abort()
+            self.state = None  # the output may not match any state we know of
+            raise
+        report.removed = len(writer.removed)
+        report.written_paths = sorted(writer.staged)
+        report.removed_paths = sorted(writer.removed)
+        new_state.diagnostics = tuple(report.diagnostics)
+        new_state.counts = (
+            report.records_read,
+            report.skipped,
+            report.merged,
+            report.drafts_left_out,
+        )
+        self.state = new_state
+        if self.options.use_cache:
+            save_state(
+                inputs.cache_dir,
+                new_state,
+                files_changed=report.parsed > 0 or files.keys() != (state.files or {}).keys(),
+            )
         report.seconds = time.perf_counter() - started
         return report
-    config = resolve_search(inputs.config, options.search)
-    site = build_site(loaded.records, config, drafts=options.drafts)
-    report.diagnostics.extend(site.diagnostics)
-    report.merged = sum(len(a.merged) for a in site.articles)
-    writer = OutputWriter(inputs.output_dir)
-    try:
-        for rel, data, is_page in _render_all(site, inputs):
-            report.written += writer.write(rel, data)
+
+    # phases -----------------------------------------------------------------
+
+    def _key(self, inputs: Inputs) -> str:
+        """What invalidates the whole cache: masthead, the config, the options, the folders."""
+        parts = (
+            __version__,
+            config_digest(inputs.config),
+            self.options.drafts,
+            str(inputs.content_dir.resolve()),
+            str(inputs.output_dir.resolve()),
+        )
+        return hashlib.sha1(repr(parts).encode()).hexdigest()
+
+    def _load_state(self, inputs: Inputs, key: str) -> BuildState:
+        if self.state is not None and self.state.key == key:
+            return self.state
+        if not self.options.use_cache:
+            return BuildState(key, files={})
+        return load_state(inputs.cache_dir, key)
+
+    def _load(
+        self, inputs: Inputs, stamps: dict[str, Stamp], state: BuildState
+    ) -> dict[str, ParsedFile]:
+        """Parsed files by path: unchanged ones from the cache, the rest parsed (in parallel)."""
+        if state.files is None:
+            state.files = load_files(inputs.cache_dir, state.key)
+        files: dict[str, ParsedFile] = {}
+        todo: list[tuple[str, Stamp]] = []
+        for rel, current in stamps.items():
+            cached = state.files.get(rel)
+            if cached is not None and cached.stamp == current and not cached.held:
+                files[rel] = cached
+            else:
+                todo.append((rel, current))
+        config, root = inputs.config, inputs.content_dir
+
+        def parse(chunk: Sequence[tuple[str, Stamp]]) -> list[tuple[str, ParsedFile]]:
+            return [(rel, _parse_file(root / rel, rel, stamp, config)) for rel, stamp in chunk]
+
+        for rel, parsed in run_chunks(parse, todo, self._jobs(), min_per_job=PARSE_MIN_PER_JOB):
+            last = state.files.get(rel)
+            if parsed.record is None and self.options.hold_last_good and last and last.record:
+                # Mid-edit breakage in the preview: keep the page as it was, show the error.
+                parsed = ParsedFile(parsed.stamp, last.record, parsed.diagnostics, held=True)
+            files[rel] = parsed
+        return files
+
+    def _pages(
+        self,
+        specs: list[PageSpec],
+        inputs: Inputs,
+        assets: Assets,
+        state: BuildState,
+        new_state: BuildState,
+        writer: OutputWriter,
+        report: BuildReport,
+    ) -> None:
+        """Render the pages whose fingerprint changed; carry the others over untouched."""
+        env = make_env(
+            inputs.config,
+            inputs.site_dir / "templates",
+            inputs.cache_dir if self.options.use_cache else None,
+            assets.urls,
+        )
+        digests = TemplateDigests(env)
+        # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
+        base = config_digest(inputs.config) + assets.digest
+        todo: list[tuple[PageSpec, str, str | None]] = []
+        for spec in specs:
+            rel = output_path(spec.url)
+            fp = page_fingerprint(spec.url, spec.templates, spec.context, base, digests)
+            if fp is not None and state.pages.get(rel) == fp and writer.keep(rel):
+                new_state.pages[rel] = fp
+            else:
+                todo.append((spec, rel, fp))
+        for names in dict.fromkeys(spec.templates for spec, _, _ in todo if spec.templates):
+            _precompile(env, names)  # once here, not once per forked worker
+
+        def render(
+            chunk: Sequence[tuple[PageSpec, str, str | None]],
+        ) -> list[tuple[str, str, bool, str | None]]:
+            out = []
+            for spec, rel, fp in chunk:
+                if spec.serializer is not None:  # feeds, sitemap, JSON
+                    data = spec.serializer(spec.context["data"], inputs.config)
+                else:
+                    data = render_page(env, spec.templates, spec.context).encode("utf-8")
+                out.append((rel, *writer.stage(rel, data), fp))
+            return out
+
+        progress = _Progress(len(todo)) if self.options.progress and len(todo) > 500 else None
+        for rel, digest, staged, fp in run_chunks(
+            render, todo, self._jobs(), min_per_job=RENDER_MIN_PER_JOB
+        ):
+            writer.register(rel, digest, staged)
+            report.written += staged
+            if fp is not None:
+                new_state.pages[rel] = fp
+            if progress:
+                progress.step()
+        if progress:
+            progress.done()
+        report.rendered = len(todo)
+        report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
+        report.files = len(specs)
+
+    def _assets(
+        self,
+        assets: Assets,
+        state: BuildState,
+        new_state: BuildState,
+        writer: OutputWriter,
+        report: BuildReport,
+    ) -> None:
+        """Copy theme assets and the site's static/; unchanged ones by stamp are not even read."""
+        for rel, source in sorted(assets.files.items()):
+            source_stamp = stamp(source)
+            new_state.assets[rel] = source_stamp
             report.files += 1
-            report.pages += is_page
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-    report.removed = len(writer.removed)
-    report.seconds = time.perf_counter() - started
-    return report
+            if state.assets.get(rel) == source_stamp and writer.keep(rel):
+                continue
+            report.written += writer.write(rel, source.read_bytes())
+
+    def _report_files(self, report: BuildReport, files: dict[str, ParsedFile]) -> None:
+        report.records_read = len(files)
+        for parsed in files.values():
+            report.diagnostics.extend(parsed.diagnostics)
+            if parsed.record is None or parsed.held:
+                report.skipped += 1
+            if parsed.record is None:
+                continue
+            if not parsed.record.published and not self.options.drafts:
+                report.drafts_left_out += 1
+
+    def _jobs(self) -> int:
+        return self.options.jobs or default_jobs()
 
 
-def _count_records(report: BuildReport, loaded: LoadResult, drafts: bool) -> None:
-    report.records_read = loaded.files
-    report.skipped = len(loaded.errors)
-    report.diagnostics.extend(loaded.diagnostics)
-    if not drafts:
-        report.drafts_left_out = sum(1 for r in loaded.records if not r.published)
+def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> ParsedFile:
+    warnings: list[Diagnostic] = []
+    try:
+        record = load_record(path, rel, config, warnings)
+    except RecordError as exc:
+        return ParsedFile(stamp, None, (exc.diagnostic, *warnings))
+    return ParsedFile(stamp, record, tuple(warnings))
 
 
-def _render_all(site: Site, inputs: Inputs) -> Iterator[tuple[str, bytes, bool]]:
-    """Every output file as (path, bytes, is_html_page): pages first, then assets."""
-    env = make_env(site.config, inputs.site_dir / "templates")
-    binary = find_pagefind() if site.config.search else None
-    indexer = SearchIndexer(binary) if binary else None
-    for spec in plan_pages(site):
-        if spec.serializer is not None:
-            data = spec.serializer(spec.context["data"], site.config)
-        else:
-            data = render_page(env, spec.templates, {**spec.context, "site": site}).encode()
-        path = output_path(spec.url)
-        if indexer:
-            indexer.add(path, data)
-        yield path, data, path.endswith(".html")
-    if indexer:
-        for rel, data in indexer.files():
-            yield rel, data, False
-    for rel, source in sorted(_assets(inputs).items()):
-        yield rel, source.read_bytes(), False
+def _precompile(env: jinja2.Environment, names: tuple[str, ...]) -> None:
+    with contextlib.suppress(jinja2.TemplateError):  # render_page reports it, with file and line
+        env.select_template(list(names))
 
 
-def _assets(inputs: Inputs) -> dict[str, Path]:
-    """Theme assets under assets/, then the site's static/ at the root (overriding by path)."""
-    files: dict[str, Path] = {}
-    for prefix, folder in (("assets/", theme_dir() / "assets"), ("", inputs.site_dir / "static")):
+def _digest_inputs(inputs: Inputs, stamps: dict[str, Stamp]) -> str:
+    """Stamps of everything a build reads, so an unchanged site is noticed without parsing."""
+    others: list[tuple[str, Stamp]] = []
+    folders = [
+        theme_dir(),
+        inputs.site_dir / "templates",
+        inputs.site_dir / "static",
+        inputs.site_dir / "data",
+    ]
+    for folder in folders:
         if folder.is_dir():
-            for path in folder.rglob("*"):
-                rel = path.relative_to(folder)
-                if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    files[prefix + rel.as_posix()] = path
-    return files
+            others.extend((str(p), stamp(p)) for p in sorted(folder.rglob("*")) if p.is_file())
+    config = inputs.site_dir / CONFIG_FILE
+    if config.is_file():
+        others.append((str(config), stamp(config)))
+    return hashlib.sha1(repr((sorted(stamps.items()), others)).encode()).hexdigest()
+
+
+def _outputs_intact(writer: OutputWriter, state: BuildState) -> bool:
+    previous = writer.previous or {}
+    return bool(previous) and all((writer.root / rel).is_file() for rel in previous)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+class _Progress:
+    """A one-line progress counter for terminals."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.count, self.shown = total, 0, -1
+
+    def step(self) -> None:
+        self.count += 1
+        percent = self.count * 100 // self.total
+        if percent != self.shown:
+            self.shown = percent
+            sys.stderr.write(f"\rRendering {self.count}/{self.total} pages ({percent}%)")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from masthead import __version__
-from masthead.build import BuildOptions, build
+from masthead.build import BuildOptions, BuildReport, build
 from masthead.diagnostics import MastheadError
+from masthead.publish import GH_PAGES, PublishOptions, publish
 from masthead.scaffold import init_site
+from masthead.serve import ServeOptions, serve
 
 log = logging.getLogger("masthead")
 
@@ -31,17 +33,57 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)"
     )
+    _build_flags(b)
     b.add_argument(
-        "--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/"
+        "--cache-dir", type=Path, metavar="DIR", help="build cache (default: SITE/.masthead-cache)"
     )
-    b.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
+    b.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache")
     b.add_argument(
-        "--no-search", dest="search", action="store_false", help="skip the Pagefind search index"
+        "--jobs",
+        type=_positive,
+        default=0,
+        metavar="N",
+        help="worker processes (default: one per core)",
+    )
+    b.add_argument("--profile", action="store_true", help="print the time spent in each stage")
+
+    p = commands.add_parser("publish", help="build, then publish to a gh-pages branch or a folder")
+    _site_options(p)
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="gh-pages|DIR",
+        help="gh-pages: commit and push a branch; anything else: sync into that folder",
+    )
+    p.add_argument("--remote", help="git remote to push to (default: origin)")
+    p.add_argument("--branch", help="branch to publish (default: gh-pages)")
+    p.add_argument("--message", metavar="TEXT", help="commit message")
+    _build_flags(p)
+
+    s = commands.add_parser("serve", help="build, serve with live reload, rebuild on change")
+    _site_options(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    s.add_argument(
+        "--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)"
+    )
+    s.add_argument("--open", action="store_true", help="open the preview in a browser")
+    s.add_argument(
+        "--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)"
+    )
+    s.add_argument(
+        "--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)"
     )
 
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _site_options(p: argparse.ArgumentParser) -> None:
@@ -51,13 +93,40 @@ def _site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drafts", action="store_true", help="include records with published: false")
 
 
+def _build_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-url", metavar="URL", help="override base_url, e.g. https://example.org/digest/"
+    )
+    p.add_argument("--strict", action="store_true", help="fail (exit 1) if any record is invalid")
+    p.add_argument(
+        "--no-search", dest="search", action="store_false", help="skip the Pagefind search index"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stderr)
     logging.getLogger().handlers[0].setLevel(logging.WARNING)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
         if args.command == "build":
             return _build(args)
+        if args.command == "publish":
+            return _publish(args, parser)
+        if args.command == "serve":
+            logging.getLogger().handlers[0].setLevel(logging.INFO)
+            build_options = BuildOptions(
+                site_dir=args.site,
+                content_dir=args.content,
+                output_dir=args.output,
+                drafts=args.drafts,
+                # Re-indexing the whole site for search on every save would make the
+                # preview slow; `masthead build` and `publish` build search.
+                search=False,
+            )
+            return serve(
+                ServeOptions(build_options, host=args.host, port=args.port, open_browser=args.open)
+            )
         if args.command == "init":
             init_site(args.directory)
             print(
@@ -80,10 +149,51 @@ def _build(args: argparse.Namespace) -> int:
         drafts=args.drafts,
         base_url=args.base_url,
         strict=args.strict,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+        progress=sys.stderr.isatty(),
         search=args.search,
     )
     report = build(options)
+    _print_report(report)
+    if args.profile:
+        stages = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in report.timings.items())
+        print(
+            f"Profile: {stages}; parsed {report.parsed} records, rendered {report.rendered} pages",
+            file=sys.stderr,
+        )
+    return 1 if report.failed else 0
+
+
+def _print_report(report: BuildReport) -> None:
     for diagnostic in report.diagnostics:
         print(diagnostic, file=sys.stderr)
     print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
-    return 1 if report.failed else 0
+
+
+def _publish(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    git_only = {"--remote": args.remote, "--branch": args.branch, "--message": args.message}
+    if args.to != GH_PAGES and any(v is not None for v in git_only.values()):
+        used = ", ".join(k for k, v in git_only.items() if v is not None)
+        parser.error(f"{used} only apply to --to {GH_PAGES}")
+    options = PublishOptions(
+        build=BuildOptions(
+            site_dir=args.site,
+            drafts=args.drafts,
+            base_url=args.base_url,
+            strict=args.strict,
+            search=args.search,
+        ),
+        to=args.to,
+        remote=args.remote or "origin",
+        branch=args.branch or "gh-pages",
+        message=args.message,
+    )
+    report, summary = publish(options)
+    _print_report(report)
+    if summary is None:
+        print("error: the build failed; nothing was published", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0

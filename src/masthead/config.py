@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import tomllib
 import types
 import typing
@@ -18,6 +19,9 @@ from masthead.diagnostics import ConfigError
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "site.toml"
+_HOST_NAME = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,8 @@ class SiteConfig:
     """Stories per page of the JSON API."""
     search: bool = True
     """Build the Pagefind search index and the search page (`--no-search` turns it off once)."""
+    cname: str = ""
+    """Custom domain for GitHub Pages (`news.example.org`): `publish --to gh-pages` adds a CNAME file."""
     urls: UrlPatterns = field(default_factory=UrlPatterns)
     """URL patterns, the `[urls]` table."""
 
@@ -179,6 +185,8 @@ def _check(config: SiteConfig, source: str) -> None:
         raise ConfigError(f"{source}: urls.article must contain {{slug}}")
     if "{n}" not in config.urls.page or config.urls.page.startswith("/"):
         raise ConfigError(f"{source}: urls.page must be relative and contain {{n}}")
+    if config.cname and not _HOST_NAME.fullmatch(config.cname):
+        raise ConfigError(f"{source}: cname must be a host name such as news.example.org")
     for host in config.iframe_hosts:
         if not host or "/" in host or ":" in host:
             raise ConfigError(f"{source}: iframe_hosts entry {host!r} is not a host name")

@@ -23,6 +23,19 @@ class EditionSection:
 
 
 @dataclass(frozen=True, slots=True)
+class EditionInfo:
+    """An edition as the list of editions shows it: its day and size, not its stories."""
+
+    day: date
+    url: str
+    count: int
+
+    @property
+    def title(self) -> str:
+        return f"{self.day.day} {self.day:%B %Y}"
+
+
+@dataclass(frozen=True, slots=True)
 class Edition:
     day: date
     url: str
@@ -38,7 +51,11 @@ class Edition:
 
     @property
     def title(self) -> str:
-        return f"{self.day.day} {self.day:%B %Y}"
+        return self.info.title
+
+    @property
+    def info(self) -> EditionInfo:
+        return EditionInfo(self.day, self.url, len(self.articles))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +64,7 @@ class EditionMonth:
 
     year: int
     month: int
-    editions: tuple[Edition, ...]
+    editions: tuple[EditionInfo, ...]
 
     @property
     def title(self) -> str:
@@ -112,7 +129,7 @@ def _sections(ranked: Sequence[Article], sizes: dict[str, int]) -> tuple[Edition
 
 def editions_by_month(editions: Sequence[Edition]) -> tuple[EditionMonth, ...]:
     """Group editions (newest first) into calendar months, newest month first."""
-    months: dict[tuple[int, int], list[Edition]] = {}
+    months: dict[tuple[int, int], list[EditionInfo]] = {}
     for edition in editions:
-        months.setdefault((edition.day.year, edition.day.month), []).append(edition)
+        months.setdefault((edition.day.year, edition.day.month), []).append(edition.info)
     return tuple(EditionMonth(y, m, tuple(items)) for (y, m), items in months.items())

@@ -8,6 +8,7 @@ files are ever deleted, and only while they still hold the bytes masthead wrote.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,17 +32,21 @@ def _digest(data: bytes) -> str:
 class OutputWriter:
     """Collects one build's files; `commit()` makes them live, `abort()` forgets them."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, share_folder: bool = False) -> None:
+        """`share_folder` accepts a folder holding files of others (a web root); still, only
+        files listed in the manifest are ever deleted."""
         self.root = root
         self.staging = root / STAGING
         self.previous = self._read_manifest()
         self.current: dict[str, str] = {}
         self.staged: list[str] = []
         self.removed: list[str] = []
+        self.created_root = not root.exists()
         if root.exists() and not root.is_dir():
             raise OutputError(f"output {root} exists and is not a folder")
         if (
             self.previous is None
+            and not share_folder
             and root.is_dir()
             and any(p.name != STAGING for p in root.iterdir())
         ):
@@ -49,7 +54,14 @@ class OutputWriter:
                 f"output folder {root} is not empty and was not written by masthead "
                 f"(no {MANIFEST}); empty it or choose another --output"
             )
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._clear_staging()
+
+    def _clear_staging(self) -> None:
+        # A symlink planted at the staging path must not carry writes elsewhere.
+        if self.staging.is_symlink() or self.staging.is_file():
+            self.staging.unlink()
+        else:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
     def _read_manifest(self) -> dict[str, str] | None:
         path = self.root / MANIFEST
@@ -69,56 +81,94 @@ class OutputWriter:
 
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for output path `rel`; return True when it differs from what is there."""
-        if not _is_safe_rel(rel) or rel in (MANIFEST,) or rel.startswith(STAGING):
+        digest, staged = self.stage(rel, data)
+        self.register(rel, digest, staged)
+        return staged
+
+    def stage(self, rel: str, data: bytes) -> tuple[str, bool]:
+        """Put `data` in the staging folder unless the live file already holds it.
+
+        Touches no bookkeeping, so forked render workers can call it; the parent then
+        calls `register()` with the result.
+        """
+        if not _is_safe_rel(rel) or rel == MANIFEST or rel.split("/", 1)[0] == STAGING:
             raise OutputError(f"refusing to write outside the output folder: {rel!r}")
-        if rel in self.current:
-            raise OutputError(f"two pages want the same output file: {rel}")
         digest = _digest(data)
-        self.current[rel] = digest
-        target = self.root / rel
-        if (self.previous or {}).get(rel) == digest and _same_bytes(target, data):
-            return False
+        if (self.previous or {}).get(rel) == digest and _same_size(self.root / rel, len(data)):
+            return digest, False
         staged = self.staging / rel
         staged.parent.mkdir(parents=True, exist_ok=True)
         staged.write_bytes(data)
-        self.staged.append(rel)
+        return digest, True
+
+    def register(self, rel: str, digest: str, staged: bool) -> None:
+        if rel in self.current:
+            raise OutputError(f"two pages want the same output file: {rel}")
+        self.current[rel] = digest
+        if staged:
+            self.staged.append(rel)
+
+    def keep(self, rel: str) -> bool:
+        """Carry an unchanged file over from the last build without reading or rendering it.
+
+        Returns False when it cannot (not written last time, or gone since), and the caller
+        must produce it.
+        """
+        digest = (self.previous or {}).get(rel)
+        if digest is None or rel in self.current or not (self.root / rel).is_file():
+            return False
+        self.current[rel] = digest
         return True
 
     def commit(self) -> None:
         """Move staged files into place, delete stale files of earlier builds, save the manifest."""
         self.root.mkdir(parents=True, exist_ok=True)
         real_root = self.root.resolve()
+        # Check every target before moving any, so a refusal leaves the old site whole.
+        for rel in self.staged:
+            self._check_target(self.root / rel, real_root)
         for rel in self.staged:
             target = self.root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            # A symlinked folder inside the output must not carry a write elsewhere.
-            if not target.parent.resolve().is_relative_to(real_root) or target.is_symlink():
-                raise OutputError(
-                    f"{target} leads outside the output folder (symlink); not written"
-                )
-            if target.is_dir():
-                raise OutputError(f"{target} is a folder where a file belongs")
             os.replace(self.staging / rel, target)
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self._remove_stale()
+        self._clear_staging()
+        self._remove_stale(real_root)
+        manifest = json.dumps(
+            {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))}, indent=0
+        ).encode("utf-8")
+        if _holds(self.root / MANIFEST, manifest):
+            return  # an unchanged build touches no file at all, not even the manifest
         tmp = self.root / (MANIFEST + ".tmp")
-        tmp.write_text(
-            json.dumps(
-                {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
-                indent=0,
-            ),
-            encoding="utf-8",
-        )
+        tmp.unlink(missing_ok=True)
+        tmp.write_bytes(manifest)
         os.replace(tmp, self.root / MANIFEST)
 
     def abort(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._clear_staging()
+        if self.created_root:  # a failed first build leaves no trace, not even an empty folder
+            with contextlib.suppress(OSError):
+                self.root.rmdir()
 
-    def _remove_stale(self) -> None:
+    @staticmethod
+    def _check_target(target: Path, real_root: Path) -> None:
+        """Refuse a target reached through a symlink that leads out of the output folder."""
+        folder = target.parent
+        while not folder.exists() and not folder.is_symlink():
+            folder = folder.parent
+        if target.is_symlink() or not folder.resolve().is_relative_to(real_root):
+            raise OutputError(f"{target} leads outside the output folder (symlink); not written")
+        if target.is_dir():
+            raise OutputError(f"{target} is a folder where a file belongs")
+
+    def _remove_stale(self, real_root: Path) -> None:
         for rel in sorted(set(self.previous or {}) - set(self.current)):
             path = self.root / rel
             try:
-                if path.is_symlink() or not path.is_file():
+                if (
+                    path.is_symlink()
+                    or not path.is_file()
+                    or not path.parent.resolve().is_relative_to(real_root)
+                ):
                     continue
                 if _digest(path.read_bytes()) != (self.previous or {})[rel]:
                     log.warning("%s: changed since masthead wrote it; left in place", path)
@@ -142,9 +192,18 @@ def _is_safe_rel(rel: str) -> bool:
     )
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _holds(path: Path, data: bytes) -> bool:
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _same_size(path: Path, size: int) -> bool:
+    """With an equal hash in the manifest, an equal size is enough: reading every file back
+    would cost as much as writing it."""
+    try:
+        return path.stat().st_size == size
     except OSError:
         return False
 

@@ -1,8 +1,16 @@
-"""The page plan: every output of the site as data (URL, how to render it, dependencies)."""
+"""The page plan: every output of the site as data (URL, how to render it, context).
+
+A page's context is the whole of its input besides templates and config: the page
+fingerprint (fingerprint.py) is computed from it, which is what makes incremental
+rebuilds exact. So contexts hold the smallest views that pages need (a term's name and
+count rather than all its stories), and nothing else. Outputs that are not HTML (feeds,
+the sitemap, robots.txt, the JSON API) are planned the same way, with a serializer in
+place of templates and their input in `context["data"]`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,37 +32,13 @@ Serializer = Callable[[Any, SiteConfig], bytes]
 class PageSpec:
     url: str
     templates: tuple[str, ...]
+    """Candidates, most specific first: a site may add e.g. topic.html to override term.html."""
     context: dict[str, Any] = field(hash=False)
-    deps: frozenset[str] = frozenset()
-    """Keys of what the page shows: `record:<path>`, `list:<name>`, `topic:<slug>`,
-    `provider:<slug>`, `edition:<YYYY-MM-DD>`, `year:<YYYY>`, `month:<YYYY-MM>`."""
     serializer: Serializer | None = None
-    """For outputs that are not HTML (feeds, sitemap, JSON): renders `context["data"]`
-    with the site's config, in place of a template."""
+    """For outputs that are not HTML: renders `context["data"]` with the site's config, in
+    place of a template. Its output depends on nothing else, so the fingerprint holds."""
     lastmod: datetime | None = None
     """When what the page shows last changed (its newest story), for the sitemap."""
-
-
-def membership_keys(article: Article) -> frozenset[str]:
-    """Keys of every list, feed and edition an article appears on.
-
-    An incremental build touches these for a changed record before and after the edit,
-    so a story that moves (to another topic, another day) rebuilds both places.
-    """
-    day = article.date
-    return frozenset(
-        {
-            "list:all",
-            "list:editions",
-            "list:archive",
-            *(f"list:{t.taxonomy}" for t in (*article.topics, article.provider) if t),
-            *(f"topic:{t.slug}" for t in article.topics),
-            *([f"provider:{article.provider.slug}"] if article.provider else []),
-            f"edition:{day.date().isoformat()}",
-            f"year:{day.year:04d}",
-            f"month:{day.year:04d}-{day.month:02d}",
-        }
-    )
 
 
 def plan_pages(site: Site) -> Iterator[PageSpec]:
@@ -69,9 +53,9 @@ def plan_pages(site: Site) -> Iterator[PageSpec]:
     yield from pages
     yield from _feeds(site)
     yield from _api(site)
-    yield PageSpec("/404.html", ("404.html",), {"kind": "404"}, frozenset())
+    yield PageSpec("/404.html", ("404.html",), {"kind": "404"})
     yield from _sitemap(pages)
-    yield PageSpec("/robots.txt", (), {"kind": "robots", "data": None}, serializer=sitemap.robots)
+    yield PageSpec("/robots.txt", (), {"kind": "robots", "data": None}, sitemap.robots)
 
 
 def _newest(articles: Sequence[Article]) -> datetime | None:
@@ -81,29 +65,24 @@ def _newest(articles: Sequence[Article]) -> datetime | None:
 def _core_pages(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
     """Front page (led by the latest edition), articles, taxonomies."""
     config = site.config
-    everything = frozenset({"list:all"})
     lead = editions[0] if editions and config.lead_stories else None
     for pager in paginate(site.articles, config.page_size, "/", config):
         context = {"kind": "home", "pager": pager, "lead": lead if pager.number == 1 else None}
-        yield PageSpec(
-            pager.url, ("index.html",), context, everything, lastmod=_newest(site.articles)
-        )
+        yield PageSpec(pager.url, ("index.html",), context, lastmod=_newest(site.articles))
     for article in site.articles:
-        deps = {f"record:{article.record.path}", *(f"record:{p}" for p in article.merged)}
         yield PageSpec(
             article.url,
             ("article.html",),
             {"kind": "article", "article": article},
-            frozenset(deps),
             lastmod=article.date,
         )
     for taxonomy in site.taxonomies:
-        key = frozenset({f"list:{taxonomy.name}"})
+        info = taxonomy.info
+        terms = tuple(t.info for t in taxonomy.terms)
         yield PageSpec(
             taxonomy.url,
             (f"{taxonomy.name}.html", "terms.html"),
-            {"kind": "terms", "taxonomy": taxonomy},
-            key,
+            {"kind": "terms", "taxonomy": info, "terms": terms},
             lastmod=_newest([t.articles[0] for t in taxonomy.terms]),
         )
         for term in taxonomy.terms:
@@ -111,8 +90,7 @@ def _core_pages(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
                 yield PageSpec(
                     pager.url,
                     (f"{taxonomy.singular}.html", "term.html"),
-                    {"kind": "term", "taxonomy": taxonomy, "term": term, "pager": pager},
-                    frozenset({f"{taxonomy.singular}:{term.ref.slug}"}),
+                    {"kind": "term", "taxonomy": info, "term": term.info, "pager": pager},
                     lastmod=_newest(term.articles),
                 )
 
@@ -122,17 +100,13 @@ def _editions(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
         site.config.urls.editions,
         ("editions.html",),
         {"kind": "editions", "months": editions_by_month(editions)},
-        frozenset({"list:editions"}),
         lastmod=_newest(site.articles),
     )
     for edition in editions:
-        # Its links to the days before and after depend on which days have editions.
-        deps = frozenset({f"edition:{edition.day.isoformat()}", "list:editions"})
         yield PageSpec(
             edition.url,
             ("edition.html",),
             {"kind": "edition", "edition": edition},
-            deps,
             lastmod=_newest(edition.articles),
         )
 
@@ -143,26 +117,23 @@ def _archives(site: Site) -> Iterator[PageSpec]:
     yield PageSpec(
         config.urls.archive,
         ("archive.html",),
-        {"kind": "archive", "years": years},
-        frozenset({"list:archive"}),
+        {"kind": "archive", "years": tuple(y.info for y in years)},
         lastmod=_newest(site.articles),
     )
     for year in years:
+        info = year.info
         yield PageSpec(
             year.url,
             ("year.html",),
-            {"kind": "year", "year": year},
-            frozenset({f"year:{year.year:04d}"}),
+            {"kind": "year", "year": info},
             lastmod=_newest(year.months[0].articles),
         )
         for month in year.months:
-            key = frozenset({f"month:{month.year:04d}-{month.month:02d}"})
             for pager in paginate(month.articles, config.page_size, month.url, config):
                 yield PageSpec(
                     pager.url,
                     ("month.html",),
-                    {"kind": "month", "year": year, "month": month, "pager": pager},
-                    key,
+                    {"kind": "month", "year": info, "month": month.info, "pager": pager},
                     lastmod=_newest(month.articles),
                 )
 
@@ -176,29 +147,29 @@ def _feeds(site: Site) -> Iterator[PageSpec]:
     """Atom, RSS and JSON feeds of the whole site and of each topic and provider."""
     config = site.config
     size = config.feed_size
-    sources = [(Feed(config.title, config.description, "/", site.articles[:size]), "list:all")]
+    sources = [Feed(config.title, config.description, "/", site.articles[:size])]
     for taxonomy in site.taxonomies:
         about = "from" if taxonomy.name == "providers" else "about"
         for term in taxonomy.terms:
-            feed = Feed(
-                f"{term.name} · {config.title}",
-                f"Stories {about} {term.name} in {config.title}.",
-                term.url,
-                term.articles[:size],
+            sources.append(
+                Feed(
+                    f"{term.name} · {config.title}",
+                    f"Stories {about} {term.name} in {config.title}.",
+                    term.url,
+                    term.articles[:size],
+                )
             )
-            sources.append((feed, f"{taxonomy.singular}:{term.ref.slug}"))
     kinds: tuple[tuple[str, Serializer], ...] = (
         ("atom", feeds.atom),
         ("rss", feeds.rss),
         ("json", feeds.json_feed),
     )
-    for feed, key in sources:
+    for feed in sources:
         for kind, serializer in kinds:
             yield PageSpec(
                 feed.url(kind),
                 (),
                 {"kind": f"feed-{kind}", "data": feed},
-                frozenset({key}),
                 serializer,
                 lastmod=_newest(feed.articles),
             )
@@ -206,45 +177,35 @@ def _feeds(site: Site) -> Iterator[PageSpec]:
 
 def _api(site: Site) -> Iterator[PageSpec]:
     config = site.config
-    lists: list[tuple[str, str, Sequence[Article], str]] = [
-        (f"{config.title}: all news", api_url(config), site.articles, "list:all")
+    lists: list[tuple[str, str, Sequence[Article]]] = [
+        (f"{config.title}: all news", api_url(config), site.articles)
     ]
     for taxonomy in site.taxonomies:
         for term in taxonomy.terms:
-            lists.append(
-                (
-                    f"{config.title}: {term.name}",
-                    api_url(config, taxonomy.name, term.ref.slug),
-                    term.articles,
-                    f"{taxonomy.singular}:{term.ref.slug}",
-                )
-            )
-    for title, folder, articles, key in lists:
+            folder = api_url(config, taxonomy.name, term.ref.slug)
+            lists.append((f"{config.title}: {term.name}", folder, term.articles))
+    for title, folder, articles in lists:
         for pager in paginate(articles, config.api_page_size, folder, config):
             yield PageSpec(
                 file_url(pager.url),
                 (),
                 {"kind": "api", "data": ApiPage(title, pager)},
-                frozenset({key}),
                 api_page,
                 lastmod=_newest(pager.items),
             )
 
 
-def _sitemap(pages: Iterable[PageSpec]) -> Iterator[PageSpec]:
-    """Every HTML page once; the sitemap shows them all, so it depends on all their keys."""
-    listed = [p for p in pages if p.url.endswith("/")]
-    entries = [SitemapEntry(p.url, p.lastmod) for p in listed]
-    deps = frozenset().union(*(p.deps for p in listed))
+def _sitemap(pages: Sequence[PageSpec]) -> Iterator[PageSpec]:
+    """Every HTML page once, dated by its newest story; an index past the URL limit."""
+    entries = [SitemapEntry(p.url, p.lastmod) for p in pages if p.url.endswith("/")]
     parts = sitemap.split(entries)
     for url, part in parts:
-        yield PageSpec(url, (), {"kind": "sitemap", "data": part}, deps, sitemap.urlset)
+        yield PageSpec(url, (), {"kind": "sitemap", "data": part}, sitemap.urlset)
     if len(parts) > 1:
         index = sitemap.index_entries(parts)
         yield PageSpec(
             sitemap.SITEMAP_URL,
             (),
             {"kind": "sitemap-index", "data": index},
-            deps,
             sitemap.sitemap_index,
         )

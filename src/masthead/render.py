@@ -14,7 +14,8 @@ import jinja2
 from masthead import jsonld
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
-from masthead.urls import absolute_link, absolute_url, feed_url, site_path
+from masthead.site import TAXONOMIES
+from masthead.urls import absolute_link, absolute_url, feed_url, under_base
 
 
 class TemplateError(MastheadError):
@@ -29,8 +30,18 @@ def theme_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"  # a source checkout
 
 
-def make_env(config: SiteConfig, site_templates: Path | None) -> jinja2.Environment:
-    """An autoescaping environment where the site's templates override the theme's by name."""
+def make_env(
+    config: SiteConfig,
+    site_templates: Path | None,
+    cache_dir: Path | None = None,
+    assets: Mapping[str, str] | None = None,
+) -> jinja2.Environment:
+    """An autoescaping environment where the site's templates override the theme's by name.
+
+    With `cache_dir`, compiled templates are kept there (Jinja's bytecode cache), so a
+    build does not recompile templates that did not change. `assets` maps a name under
+    assets/ to the URL of its (content-hashed) output file.
+    """
     theme = theme_dir().resolve()
     search = [theme]
     if site_templates is not None and site_templates.is_dir() and site_templates.resolve() != theme:
@@ -41,18 +52,48 @@ def make_env(config: SiteConfig, site_templates: Path | None) -> jinja2.Environm
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # one environment per build: templates cannot change under it
+        bytecode_cache=_bytecode_cache(cache_dir),
     )
+    base_path = config.base_path
+
+    def url(path: str) -> str:
+        """Site-relative path (`/news/...`) to a link that works under base_url's sub-path."""
+        return under_base(base_path, path)
+
+    def link(target: str) -> str:
+        """A record's URL: site-relative ones get the base path, http(s) ones stay as they are."""
+        return url(target) if target.startswith("/") else target
+
+    def asset(name: str) -> str:
+        """Link to `assets/<name>` under the name the build gave it (content-hashed for css/js)."""
+        if assets is None or name not in assets:
+            raise jinja2.TemplateRuntimeError(f"asset({name!r}): no such file in assets/")
+        return url(assets[name])
+
+    nav = tuple((spec.title, getattr(config.urls, spec.name)) for spec in TAXONOMIES)
     env.globals.update(
         config=config,
-        url=partial(site_path, config),
+        url=url,
+        link=link,
         abs_url=partial(absolute_url, config),
         abs_link=partial(absolute_link, config),
+        asset=asset,
+        nav=nav,
         feed_url=feed_url,
         news_article_ld=partial(jsonld.news_article, config),
         item_list_ld=partial(jsonld.item_list, config),
     )
     env.filters.update(human_date=human_date, iso=lambda d: d.isoformat())
     return env
+
+
+def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
+    if cache_dir is None:
+        return None
+    folder = cache_dir / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def human_date(when: datetime, with_time: bool = False) -> str:

@@ -9,8 +9,10 @@ from masthead.diagnostics import ConfigError
 PROTECTED_SITE_FOLDERS = ("content", "templates", "static", "data", ".git")
 
 
-def check_folders(site_dir: Path, content_dir: Path, output_dir: Path) -> None:
-    """Raise ConfigError when the output folder would overlap something the user owns."""
+def check_folders(
+    site_dir: Path, content_dir: Path, output_dir: Path, role: str = "output folder"
+) -> None:
+    """Raise ConfigError when the folder masthead writes (`role`) would overlap the user's own."""
     site, content, output = (p.resolve() for p in (site_dir, content_dir, output_dir))
     refuse = {
         site: "the site folder",
@@ -18,12 +20,14 @@ def check_folders(site_dir: Path, content_dir: Path, output_dir: Path) -> None:
         Path.home().resolve(): "your home folder",
         Path(output.anchor): "the file system root",
     }
-    refuse.update({site / name: f"the site's {name}/ folder" for name in PROTECTED_SITE_FOLDERS})
+    protected = {site / name: f"the site's {name}/ folder" for name in PROTECTED_SITE_FOLDERS}
+    refuse.update(protected)
     if output in refuse:
-        raise ConfigError(f"refusing to use {refuse[output]} ({output}) as the output folder")
+        raise ConfigError(f"refusing to use {refuse[output]} ({output}) as the {role}")
     if output in site.parents:
-        raise ConfigError(f"refusing output folder {output}: it contains the site folder {site}")
-    if output.is_relative_to(content):
-        raise ConfigError(f"refusing output folder {output} inside the content folder {content}")
+        raise ConfigError(f"refusing {role} {output}: it contains the site folder {site}")
+    for folder, name in (*protected.items(), (content, "the content folder")):
+        if output.is_relative_to(folder):
+            raise ConfigError(f"refusing {role} {output} inside {name} {folder}")
     if content.is_relative_to(output):
-        raise ConfigError(f"refusing content folder {content} inside the output folder {output}")
+        raise ConfigError(f"refusing content folder {content} inside the {role} {output}")

@@ -7,6 +7,10 @@ import re
 from urllib.parse import urlsplit
 
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
+# The common case, decided without urlsplit: http(s), a plain host, no entities, no controls.
+_PLAIN_HTTP = re.compile(
+    r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f-\x9f\\&]*)?\Z", re.IGNORECASE
+)
 MAX_URL = 4096
 
 
@@ -20,6 +24,8 @@ def safe_url(value: str) -> str | None:
     value = value.strip()
     if not value or len(value) > MAX_URL:
         return None
+    if _PLAIN_HTTP.match(value):
+        return value
     for candidate in {value, html.unescape(value)}:
         if _UNSAFE_CHARS.search(candidate) or not _allowed(candidate):
             return None

@@ -1,22 +1,24 @@
 """Client-side search with Pagefind: the built article pages are indexed into `/pagefind/`.
 
-Pagefind is a separate binary (PyPI `pagefind[bin]` ships it). Pages are copied into a
-temporary folder as they are rendered, Pagefind indexes that folder, and its bundle
-comes back as ordinary output files, so the writer stages, swaps and cleans them up like
-any other page. Without the binary, or when it fails, the site is built without search
-and the build says so.
+Pagefind is a separate binary (PyPI `pagefind[bin]` ships it). After the pages are
+rendered, the ones that mark an indexable part are copied into a temporary folder,
+Pagefind indexes that folder, and its bundle comes back as ordinary output files, so the
+writer stages, swaps and cleans them up like any other page. Without the binary, or when
+it fails, the site is built without search and the build says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from masthead.config import SiteConfig
+from masthead.output import OutputWriter
 from masthead.pagefind_bundle import stabilise
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,47 @@ def resolve_search(config: SiteConfig, wanted: bool = True) -> SiteConfig:
         )
         return dataclasses.replace(config, search=False)
     return config
+
+
+def update_search_index(
+    config: SiteConfig, outputs: Iterable[str], writer: OutputWriter
+) -> tuple[int, int]:
+    """Bring the search bundle in line with this build's pages; return (files, written).
+
+    An index covers every page, so any changed page means indexing them all again. When
+    no HTML page changed since the last build, the last bundle is carried over as it is.
+    Call it after the pages are staged or kept, before `writer.commit()`.
+    """
+    binary = find_pagefind() if config.search else None
+    if binary is None:
+        return 0, 0
+    pages = sorted(rel for rel in outputs if rel.endswith(".html"))
+    previous = writer.previous or {}
+    old_pages = [rel for rel in previous if rel.endswith(".html")]
+    old_bundle = [rel for rel in previous if rel.startswith(BUNDLE + "/")]
+    if (
+        old_bundle
+        and _pages_key(pages, writer.current) == _pages_key(old_pages, previous)
+        and all((writer.root / rel).is_file() for rel in old_bundle)
+    ):
+        for rel in old_bundle:
+            writer.keep(rel)
+        return len(old_bundle), 0
+    indexer = SearchIndexer(binary)
+    staged = set(writer.staged)
+    for rel in pages:
+        source = writer.staging / rel if rel in staged else writer.root / rel
+        indexer.add(rel, source.read_bytes())
+    files = written = 0
+    for rel, data in indexer.files():
+        files += 1
+        written += writer.write(rel, data)
+    return files, written
+
+
+def _pages_key(pages: Iterable[str], digests: Mapping[str, str]) -> str:
+    """What the index is made from: every HTML page and the hash of its bytes."""
+    return hashlib.sha1(repr(sorted((rel, digests.get(rel)) for rel in pages)).encode()).hexdigest()
 
 
 class SearchIndexer:

@@ -6,13 +6,15 @@ page plan walks.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from masthead.config import SiteConfig
+from masthead.data import SiteData
 from masthead.diagnostics import Diagnostic
 from masthead.records import Image, Provider, Record
 from masthead.urls import article_url, page_url, slugify, term_index_url, term_url
@@ -56,6 +58,8 @@ class Article:
     related: tuple[RelatedLink, ...]
     merged: tuple[str, ...] = ()
     """Paths of records merged into this one as the same story."""
+    digest: str = ""
+    """Everything the article's pages show, hashed: the record plus what the site made of it."""
 
     @property
     def title(self) -> str:
@@ -79,11 +83,14 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
-class Term:
+class TermInfo:
+    """What a page shows about a term without listing its stories (see Term.info)."""
+
     ref: TermRef
-    articles: tuple[Article, ...]
-    logo: Image | None = None
-    domain: str | None = None
+    logo: Image | None
+    domain: str | None
+    count: int
+    description: str = ""
 
     @property
     def name(self) -> str:
@@ -92,6 +99,30 @@ class Term:
     @property
     def url(self) -> str:
         return self.ref.url
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    ref: TermRef
+    articles: tuple[Article, ...]
+    logo: Image | None = None
+    domain: str | None = None
+    digest: str = ""
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def url(self) -> str:
+        return self.ref.url
+
+    @property
+    def info(self) -> TermInfo:
+        """The term for pages that list only some of its stories: a story added to the
+        term changes its count, not every page of it."""
+        return TermInfo(self.ref, self.logo, self.domain, len(self.articles), self.description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +144,26 @@ TAXONOMIES: tuple[TaxonomySpec, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class TaxonomyInfo:
+    name: str
+    singular: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Taxonomy:
     name: str
     singular: str
     title: str
     url: str
     terms: tuple[Term, ...]
+    digest: str = ""
+
+    @property
+    def info(self) -> TaxonomyInfo:
+        """The taxonomy's name and address, for pages that do not list its terms."""
+        return TaxonomyInfo(self.name, self.singular, self.title, self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +172,7 @@ class Site:
     articles: tuple[Article, ...]
     taxonomies: tuple[Taxonomy, ...]
     diagnostics: tuple[Diagnostic, ...]
+    digest: str = ""
 
     def taxonomy(self, name: str) -> Taxonomy:
         return next(t for t in self.taxonomies if t.name == name)
@@ -165,26 +211,36 @@ def paginate(items: Sequence[T], size: int, first_url: str, config: SiteConfig) 
     ]
 
 
-def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = False) -> Site:
-    """Assemble the site from loaded records: select, merge, order, link and classify."""
+def build_site(
+    records: Sequence[Record],
+    config: SiteConfig,
+    drafts: bool = False,
+    data: SiteData | None = None,
+) -> Site:
+    """Assemble the site from loaded records: select, merge, order, link and classify.
+
+    `data` (data/topics, data/providers) names, describes and gives logos to terms.
+    """
+    data = data or SiteData()
     diagnostics: list[Diagnostic] = []
     chosen = [r for r in records if r.published or drafts]
     stories = _merge_duplicates(chosen, diagnostics)
     tz = config.tz
     slugs = _assign_urls(stories, config, diagnostics)
     term_refs = {
-        spec.name: _term_refs(spec, [r for r, _ in stories], config) for spec in TAXONOMIES
+        spec.name: _term_refs(spec, [r for r, _ in stories], config, data) for spec in TAXONOMIES
     }
     by_identity = {
         key: slugs[r.path][1] for r, _ in stories for key in (r.web_url, r.original_url) if key
     }
     articles = [
-        Article(
+        _article(
             record=r,
             slug=slugs[r.path][0],
             url=slugs[r.path][1],
             date=r.published_at.astimezone(tz),
-            topics=tuple(term_refs["topics"][name] for name in r.topics),
+            # "AI" and "ai" in one record are one topic: list it once.
+            topics=tuple(dict.fromkeys(term_refs["topics"][name] for name in r.topics)),
             provider=term_refs["providers"][r.provider.name] if r.provider else None,
             related=_related_links(r, slugs[r.path][1], by_identity),
             merged=merged,
@@ -195,9 +251,35 @@ def build_site(records: Sequence[Record], config: SiteConfig, drafts: bool = Fal
         key=lambda a: (-a.record.published_at.timestamp(), -a.record.quality, a.slug, a.record.path)
     )
     taxonomies = tuple(
-        _taxonomy(spec, articles, term_refs[spec.name], config) for spec in TAXONOMIES
+        _taxonomy(spec, articles, term_refs[spec.name], config, data) for spec in TAXONOMIES
     )
-    return Site(config, tuple(articles), taxonomies, tuple(diagnostics))
+    digest = digest_of([a.digest for a in articles], [t.digest for t in taxonomies])
+    return Site(config, tuple(articles), taxonomies, tuple(diagnostics), digest)
+
+
+def digest_of(*parts: object) -> str:
+    """A stable hash of reprs; frozen dataclasses and tuples of them repr deterministically."""
+    return hashlib.sha1(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _article(**fields: Any) -> Article:
+    """An Article with its digest: the record's own hash plus everything the site derived."""
+    record: Record = fields["record"]
+    topics: tuple[TermRef, ...] = fields["topics"]
+    provider: TermRef | None = fields["provider"]
+    related: tuple[RelatedLink, ...] = fields["related"]
+    derived = (
+        record.digest,
+        record.path,
+        fields["slug"],
+        fields["url"],
+        fields["date"].isoformat(),
+        [(t.name, t.url) for t in topics],
+        (provider.name, provider.url) if provider else None,
+        [(link.url, link.internal) for link in related],  # the rest of a link comes from the record
+        fields["merged"],
+    )
+    return Article(**fields, digest=digest_of(*derived))
 
 
 def _merge_duplicates(
@@ -257,40 +339,51 @@ def _assign_urls(
 
 
 def _term_refs(
-    spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig
+    spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig, data: SiteData
 ) -> dict[str, TermRef]:
-    """Name -> TermRef; names that slugify alike ("AI", "ai") share the most used spelling."""
+    """Name -> TermRef; names that slugify alike ("AI", "ai") share the most used spelling,
+    unless the site's data names the term."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    domains: dict[str, str] = {}
     for r in records:
         for name in spec.terms_of(r):
-            spellings[slugify(name)][name] += 1
+            slug = slugify(name)
+            spellings[slug][name] += 1
+            if spec.name == "providers" and r.provider and r.provider.domain:
+                domains.setdefault(slug, r.provider.domain)
     refs: dict[str, TermRef] = {}
     for slug, names in spellings.items():
-        display = min(names, key=lambda n: (-names[n], n))
+        meta = data.meta(spec.name, slug, domains.get(slug))
+        display = meta.name if meta else min(names, key=lambda n: (-names[n], n))
         ref = TermRef(spec.name, display, slug, term_url(config, spec.name, slug))
         refs.update(dict.fromkeys(names, ref))
     return refs
 
 
 def _taxonomy(
-    spec: TaxonomySpec, articles: Sequence[Article], refs: dict[str, TermRef], config: SiteConfig
+    spec: TaxonomySpec,
+    articles: Sequence[Article],
+    refs: dict[str, TermRef],
+    config: SiteConfig,
+    data: SiteData,
 ) -> Taxonomy:
     members: dict[TermRef, list[Article]] = defaultdict(list)
     for a in articles:
         for name in dict.fromkeys(refs[n] for n in spec.terms_of(a.record)):
             members[name].append(a)
-    terms = [
-        Term(
-            ref,
-            tuple(items),
-            *_provider_details(items) if spec.name == "providers" else (None, None),
-        )
-        for ref, items in members.items()
-    ]
+    terms = []
+    for ref, items in members.items():
+        logo, domain = _provider_details(items) if spec.name == "providers" else (None, None)
+        meta = data.meta(spec.name, ref.slug, domain)
+        if meta:  # the site's own data wins over what records happen to carry
+            logo, domain = meta.logo or logo, meta.domain or domain
+        description = meta.description if meta else ""
+        digest = digest_of(ref, logo, domain, description, [a.digest for a in items])
+        terms.append(Term(ref, tuple(items), logo, domain, digest, description))
     terms.sort(key=lambda t: (t.name.casefold(), t.ref.slug))
-    return Taxonomy(
-        spec.name, spec.singular, spec.title, term_index_url(config, spec.name), tuple(terms)
-    )
+    url = term_index_url(config, spec.name)
+    digest = digest_of(spec.name, url, [t.digest for t in terms])
+    return Taxonomy(spec.name, spec.singular, spec.title, url, tuple(terms), digest)
 
 
 def _provider_details(articles: Sequence[Article]) -> tuple[Image | None, str | None]:

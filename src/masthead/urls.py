@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import re
@@ -16,10 +17,11 @@ MAX_SLUG = 80
 FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
 """Feed file names, appended to the URL of the list a feed follows (`/topics/x/feed.xml`)."""
 API_FILE = "index.json"
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+@functools.lru_cache(maxsize=65536)
 def slugify(text: str) -> str:
     """Return a URL slug of `text` in `[a-z0-9-]`, transliterating Unicode; never empty.
 
@@ -86,20 +88,20 @@ def api_url(config: SiteConfig, taxonomy: str | None = None, slug: str | None = 
     return base if taxonomy is None else f"{base}{taxonomy}/{slug}/"
 
 
-def site_path(config: SiteConfig, path: str) -> str:
-    """Site-relative path (`/news/...`) to a link that works under base_url's sub-path."""
-    return config.base_path + path.lstrip("/")
-
-
 def absolute_url(config: SiteConfig, path: str) -> str:
     """Site-relative path to an absolute URL under base_url, for feeds, sitemaps and metadata."""
     origin = urlsplit(config.base_url)
-    return f"{origin.scheme}://{origin.netloc}{site_path(config, path)}"
+    return f"{origin.scheme}://{origin.netloc}{under_base(config.base_path, path)}"
 
 
 def absolute_link(config: SiteConfig, target: str) -> str:
     """A record's URL made absolute: `/path` is on this site, anything else is already absolute."""
     return absolute_url(config, target) if target.startswith("/") else target
+
+
+def under_base(base_path: str, path: str) -> str:
+    """A site-relative path (`/news/...`) as a link that works under base_url's sub-path."""
+    return base_path + path.lstrip("/")
 
 
 def output_path(url: str) -> str:
@@ -110,11 +112,11 @@ def output_path(url: str) -> str:
     """
     if not url.startswith("/") or "\\" in url or "\x00" in url:
         raise ValueError(f"not a site-relative URL: {url!r}")
-    rel = url.lstrip("/")
+    rel = url[1:]  # one slash only: `//host/x` is another site, not a path here
     if url.endswith("/"):
         rel += "index.html"
     norm = posixpath.normpath(rel)
-    if norm != rel or norm.startswith("../") or norm == ".." or norm.startswith("/"):
+    if norm != rel or norm in (".", "..") or norm.startswith(("../", "/")):
         raise ValueError(f"URL escapes the output folder or is not normalised: {url!r}")
     return norm
 

@@ -1,0 +1,115 @@
+"""Page fingerprints: a hash of everything a page's output can depend on.
+
+A page is re-rendered only when its fingerprint changes. The fingerprint covers the
+page's URL, the templates it is rendered with (their whole include/extends closure), the
+site configuration, masthead's version and every value in its template context, reached
+through the model's precomputed digests. A context value of a kind this module does not
+know makes the page "unknown", and unknown pages are always re-rendered: when unsure,
+rebuild more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from masthead import __version__
+from masthead.config import SiteConfig
+
+
+class Unknown(Exception):
+    """A context value that cannot be fingerprinted."""
+
+
+def value_key(value: Any) -> Any:
+    """A hashable, repr-stable stand-in for `value` that changes whenever `value` does."""
+    digest = getattr(value, "digest", None)
+    if isinstance(digest, str) and digest:
+        return digest
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return tuple(value_key(v) for v in value)
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), value_key(v)) for k, v in value.items()))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (
+            type(value).__name__,
+            *(value_key(getattr(value, f.name)) for f in dataclasses.fields(value)),
+        )
+    raise Unknown(type(value).__name__)
+
+
+def config_digest(config: SiteConfig) -> str:
+    return hashlib.sha1(repr((__version__, value_key(config))).encode()).hexdigest()
+
+
+class TemplateDigests:
+    """Digest of the template a page would use plus everything it extends, includes or imports."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self._sources: dict[str, str] = {}
+        self._selected: dict[tuple[str, ...], str] = {}
+
+    def for_names(self, names: tuple[str, ...]) -> str:
+        if names not in self._selected:
+            chosen = next((n for n in names if self._source(n) is not None), names[0])
+            closure = self._closure(chosen)
+            parts = [(name, self._source(name)) for name in sorted(closure)]
+            self._selected[names] = hashlib.sha1(repr((chosen, parts)).encode()).hexdigest()
+        return self._selected[names]
+
+    def _source(self, name: str) -> str | None:
+        if name not in self._sources:
+            try:
+                self._sources[name] = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+            except jinja2.TemplateNotFound:
+                self._sources[name] = None  # type: ignore[assignment]
+        return self._sources[name]
+
+    def _closure(self, root: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [root]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            source = self._source(name)
+            if source is None:
+                continue
+            try:
+                refs = list(meta.find_referenced_templates(self.env.parse(source)))
+            except jinja2.TemplateSyntaxError:
+                refs = []
+            if None in refs:  # a dynamic include: any template may be used
+                return set(self.env.list_templates())
+            todo.extend(r for r in refs if r is not None)
+        return seen
+
+
+def page_fingerprint(
+    url: str,
+    templates: tuple[str, ...],
+    context: Mapping[str, Any],
+    base: str,
+    digests: TemplateDigests,
+) -> str | None:
+    """The page's fingerprint, or None when some context value cannot be fingerprinted."""
+    try:
+        key = value_key(context)
+    except Unknown:
+        return None
+    # Serialised outputs (feeds, sitemap) have no template: their code is masthead's own,
+    # covered by the version in `base`.
+    template = digests.for_names(templates) if templates else ""
+    return hashlib.sha1(repr((base, url, template, key)).encode()).hexdigest()

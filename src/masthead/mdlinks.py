@@ -1,0 +1,35 @@
+"""Markdown plugin: site-relative links and images in record bodies honour base_url's sub-path.
+
+Bodies are rendered once, when records load; without this a curator's `[see](/topics/x/)`
+would point outside a site published under `/digest/`.
+"""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+
+from masthead.urls import under_base
+
+_URL_ATTRIBUTE = {"link_open": "href", "image": "src"}
+
+
+def rebase_site_links(md: MarkdownIt) -> None:
+    """Prefix `/path` links with `env["base_path"]` (pass it to `md.render(text, env)`)."""
+    md.core.ruler.push("masthead_rebase_site_links", _rebase)
+
+
+def _rebase(state: StateCore) -> None:
+    base_path = state.env.get("base_path", "/")
+    if base_path == "/":
+        return
+    for block in state.tokens:
+        for token in block.children or ():
+            attribute = _URL_ATTRIBUTE.get(token.type)
+            value = token.attrGet(attribute) if attribute else None
+            if attribute and isinstance(value, str) and _site_relative(value):
+                token.attrSet(attribute, under_base(base_path, value))
+
+
+def _site_relative(url: str) -> bool:
+    return url.startswith("/") and not url.startswith("//")

@@ -1,0 +1,124 @@
+"""`masthead serve`: build, serve the output, rebuild on change and tell the browser."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import webbrowser
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from masthead.build import Builder, BuildOptions, BuildReport, resolve_inputs
+from masthead.diagnostics import MastheadError
+from masthead.render import theme_dir
+from masthead.server import Change, DevServer, warn_if_public
+from masthead.urls import url_for_output
+from masthead.watch import SiteLayout, Watcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    build: BuildOptions
+    host: str = "127.0.0.1"
+    port: int = 8000
+    open_browser: bool = False
+
+
+class Preview:
+    """The running preview: one Builder, one DevServer, one Watcher."""
+
+    def __init__(self, options: ServeOptions) -> None:
+        self.options = options
+        self.builder = Builder(replace(options.build, hash_assets=False, hold_last_good=True))
+        inputs = resolve_inputs(options.build)
+        self.server = DevServer(
+            inputs.output_dir, options.host, options.port, inputs.config.base_path
+        )
+        layout = SiteLayout(inputs.site_dir, inputs.content_dir, (theme_dir(),))
+        self.watcher = Watcher(layout, self.rebuild)
+        self.last_report: BuildReport | None = None
+        self._shown: set[str] = set()
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="masthead-http", daemon=True
+        )
+
+    def start(self) -> None:
+        self.rebuild(set())
+        self._thread.start()
+        self.watcher.start()
+
+    def stop(self) -> None:
+        """Stop whatever start() got to: watcher, event streams, HTTP thread, socket."""
+        self.watcher.stop()
+        self.server.close_clients()
+        if self._thread.is_alive():
+            self.server.shutdown()
+            self._thread.join(timeout=5)
+        self.server.server_close()
+
+    def rebuild(self, paths: set[Path]) -> None:
+        """Build under the server's build lock, then tell open pages what changed."""
+        started = time.perf_counter()
+        with self.server.building():
+            try:
+                report = self.builder.build()
+            except MastheadError as exc:
+                self._report_failure(str(exc))
+                return
+            except Exception as exc:  # a bug must not take the preview down
+                log.exception("build crashed")
+                self._report_failure(f"masthead crashed while building: {exc!r}")
+                return
+            assert self.builder.inputs is not None
+            self.server.root = self.builder.inputs.output_dir
+            self.server.base_path = self.builder.inputs.config.base_path
+        self.last_report = report
+        messages = [str(d) for d in report.diagnostics]
+        for message in messages:
+            if message not in self._shown:  # say each problem once, not on every rebuild
+                print(message, file=sys.stderr, flush=True)
+        self._shown = set(messages)
+        errors = [str(d) for d in report.diagnostics if d.severity == "error"]
+        base = self.server.base_path
+        changed = [
+            base + url_for_output(rel).lstrip("/")
+            for rel in report.written_paths + report.removed_paths
+        ]
+        pages = [u for u in changed if not u.endswith(".css")]
+        css = [u for u in changed if u.endswith(".css")]
+        self.server.publish(Change(pages=pages, stylesheets=css, errors=errors))
+        if paths:
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info(
+                "rebuilt in %.0f ms: %d files written, %d removed",
+                elapsed,
+                len(report.written_paths),
+                len(report.removed_paths),
+            )
+
+    def _report_failure(self, message: str) -> None:
+        log.error("%s", message)
+        self._shown = set()
+        self.server.publish(Change(errors=[message]))
+
+
+def serve(options: ServeOptions) -> int:
+    """Run the preview until Ctrl-C; returns the exit code."""
+    warn_if_public(options.host)
+    preview = Preview(options)
+    try:
+        preview.start()
+        url = preview.server.url
+        print(f"Serving {preview.server.root} at {url} (Ctrl-C to stop)", flush=True)
+        if options.open_browser:
+            webbrowser.open(url)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("\nStopping.", flush=True)
+    finally:
+        preview.stop()
+    return 0

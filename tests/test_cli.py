@@ -1,0 +1,269 @@
+"""The command line: exit codes, the summary line, and every `build` and `init` option."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from masthead import __version__
+from masthead.cli import main
+from tests.conftest import Scratch, copy_site, snapshot
+from tests.htmlcheck import broken_links, html_files, parse
+
+SUMMARY = re.compile(
+    r"^(?P<state>Built|Build failed): read (?P<read>\d+) records \((?P<skipped>\d+) skipped"
+    r"(?:, (?P<merged>\d+) duplicates merged)?(?:, (?P<drafts>\d+) drafts left out)?\); "
+    r"(?P<pages>\d+) pages, wrote (?P<written>\d+) of (?P<files>\d+) files, "
+    r"removed (?P<removed>\d+), in (?P<seconds>\d+\.\d\d) s -> (?P<output>.+)$"
+)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def summary(text: str) -> re.Match[str]:
+    lines = [line for line in text.splitlines() if line.startswith(("Built", "Build failed"))]
+    assert len(lines) == 1, text
+    match = SUMMARY.match(lines[0])
+    assert match, lines[0]
+    return match
+
+
+def mixed_site(scratch: Scratch) -> None:
+    """Two good records, a draft and two bad ones."""
+    scratch.add("2026-11-18-good.md", title="Good")
+    scratch.add("2026-11-17-fine.md", title="Fine", when="2026-11-17T09:00:00Z")
+    scratch.add("2026-11-16-draft.md", title="Draft", when="2026-11-16T09:00:00Z", published=False)
+    scratch.add("2026-11-15-no-date.md", "---\ntitle: Undated\n---\n")
+    scratch.add("2026-11-14-bad-yaml.md", "---\ntitle: Fine\nquality: [1, 2\n---\n")
+
+
+# Exit codes and the summary ------------------------------------------------------------
+
+
+def test_build_succeeds_with_exit_0_and_one_summary_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    site, out_dir = copy_site("harbour", tmp_path), tmp_path / "out"
+    code, out, err = run(capsys, "build", "--site", str(site), "--output", str(out_dir))
+    assert code == 0
+    match = summary(out)
+    assert match["state"] == "Built"
+    records = list((site / "content").rglob("*.md"))
+    files = [p for p in out_dir.rglob("*") if p.is_file() and not p.name.startswith(".masthead")]
+    assert int(match["read"]) == len(records)
+    assert int(match["skipped"]) == 0
+    assert int(match["merged"]) == 1 and int(match["drafts"]) == 1
+    assert int(match["pages"]) == len(html_files(out_dir))
+    assert int(match["written"]) == int(match["files"]) == len(files)
+    assert match["output"] == str(out_dir)
+    assert "warning: same story as" in err  # the duplicate is reported
+
+
+def test_bad_records_are_listed_skipped_and_counted(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch
+) -> None:
+    mixed_site(scratch)
+    code, out, err = run(capsys, "build", "--site", str(scratch.root))
+    assert code == 0
+    match = summary(out)
+    assert (match["read"], match["skipped"], match["drafts"]) == ("5", "2", "1")
+    assert re.search(r"^2026-11-15-no-date\.md:2: missing field publishedDateTime", err, re.M)
+    assert re.search(r"^2026-11-14-bad-yaml\.md:3: YAML error", err, re.M)
+    assert (scratch.output / "news/2026/11/18/good/index.html").is_file()
+
+
+def test_strict_lists_every_bad_record_exits_1_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch
+) -> None:
+    mixed_site(scratch)
+    code, out, err = run(capsys, "build", "--site", str(scratch.root), "--strict")
+    assert code == 1
+    assert "2026-11-15-no-date.md:2:" in err and "2026-11-14-bad-yaml.md:3:" in err
+    assert summary(err)["state"] == "Build failed"
+    assert out == ""
+    assert not scratch.output.exists()
+
+
+def test_strict_failure_keeps_the_previous_output(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch
+) -> None:
+    scratch.add("2026-11-18-good.md", title="Good")
+    assert run(capsys, "build", "--site", str(scratch.root), "--strict")[0] == 0
+    before = snapshot(scratch.output)
+    scratch.add("2026-11-15-no-date.md", "---\ntitle: Undated\n---\n")
+    scratch.add("2026-11-18-good.md", title="Good, changed")
+    assert run(capsys, "build", "--site", str(scratch.root), "--strict")[0] == 1
+    assert snapshot(scratch.output) == before
+
+
+def test_strict_passes_a_clean_site(capsys: pytest.CaptureFixture[str], scratch: Scratch) -> None:
+    scratch.add("2026-11-18-good.md", title="Good")
+    assert run(capsys, "build", "--site", str(scratch.root), "--strict")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('page_size = "ten"\n', "page_size must be an integer"),
+        ("title = [unclosed\n", "not valid TOML"),
+        ('timezone = "Mars/Olympus"\n', "timezone"),
+        ('base_url = "ftp://example.org/"\n', "base_url"),
+    ],
+)
+def test_bad_configuration_exits_1(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch, config: str, message: str
+) -> None:
+    scratch.add("2026-11-18-good.md")
+    scratch.config(config)
+    code, _, err = run(capsys, "build", "--site", str(scratch.root))
+    assert code == 1
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+    assert not scratch.output.exists()
+
+
+def test_unsafe_output_exits_1(capsys: pytest.CaptureFixture[str], scratch: Scratch) -> None:
+    scratch.add("2026-11-18-good.md")
+    before = snapshot(scratch.root)
+    code, _, err = run(capsys, "build", "--site", str(scratch.root), "--output", str(scratch.root))
+    assert code == 1 and "refusing" in err
+    assert snapshot(scratch.root) == before
+
+
+def test_missing_content_folder_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "build", "--site", str(tmp_path))
+    assert code == 1 and "does not exist" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["build", "--no-such-option"], ["frobnicate"], ["init"], ["build", "--site"]],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "usage: masthead" in capsys.readouterr().err
+
+
+def test_usage_error_exit_status_from_the_command(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "masthead", "build", "--no-such-option"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "--no-such-option" in done.stderr
+
+
+def test_version(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "masthead", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"masthead {__version__}"
+
+
+# Options -------------------------------------------------------------------------------
+
+
+def test_drafts_option_adds_drafts(capsys: pytest.CaptureFixture[str], scratch: Scratch) -> None:
+    scratch.add("2026-11-18-live.md", title="Live")
+    scratch.add("2026-11-18-draft.md", title="Draft", published=False)
+    draft = scratch.output / "news/2026/11/18/draft/index.html"
+    code, out, _ = run(capsys, "build", "--site", str(scratch.root))
+    assert code == 0 and not draft.exists() and summary(out)["drafts"] == "1"
+    code, out, _ = run(capsys, "build", "--site", str(scratch.root), "--drafts")
+    assert code == 0 and draft.is_file() and summary(out)["drafts"] is None
+    code, out, _ = run(capsys, "build", "--site", str(scratch.root))
+    assert not draft.exists() and summary(out)["removed"] != "0"
+
+
+def test_base_url_option_overrides_the_config(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch
+) -> None:
+    scratch.config('base_url = "https://wrong.example/"\n')
+    scratch.add("2026-11-18-story.md", topics=("Rail",))
+    url = "https://example.org/digest/"
+    assert run(capsys, "build", "--site", str(scratch.root), "--base-url", url)[0] == 0
+    assert broken_links(scratch.output, "/digest/") == []
+    page = parse(scratch.output / "news/2026/11/18/story/index.html")
+    assert page.find("link", rel="canonical")["href"] == url + "news/2026/11/18/story/"
+    assert page.find("a", string="Rail")["href"] == "/digest/topics/rail/"
+
+
+def test_content_and_output_options(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch, tmp_path: Path
+) -> None:
+    scratch.add("2026-11-18-in-site.md", title="In the site folder")
+    elsewhere = tmp_path / "records"
+    shutil.copytree(scratch.content, elsewhere)
+    (scratch.content / "2026-11-18-in-site.md").unlink()
+    (elsewhere / "2026-11-18-in-site.md").rename(elsewhere / "2026-11-18-elsewhere.md")
+    out_dir = tmp_path / "built"
+    argv = ["build", "--site", str(scratch.root), "--content", str(elsewhere)]
+    assert run(capsys, *argv, "--output", str(out_dir))[0] == 0
+    assert (out_dir / "news/2026/11/18/elsewhere/index.html").is_file()
+    assert not scratch.output.exists()
+
+
+def test_site_defaults_to_the_working_folder(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch.add("2026-11-18-story.md")
+    monkeypatch.chdir(scratch.root)
+    assert run(capsys, "build")[0] == 0
+    assert (scratch.output / "news/2026/11/18/story/index.html").is_file()
+
+
+# init ----------------------------------------------------------------------------------
+
+
+def test_init_creates_a_site_that_builds_at_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    site = tmp_path / "mysite"
+    code, out, _ = run(capsys, "init", str(site))
+    assert code == 0 and str(site) in out
+    assert (site / "site.toml").is_file()
+    records = list((site / "content").glob("*.md"))
+    assert records
+    code, out, err = run(capsys, "build", "--site", str(site), "--strict")
+    assert code == 0, err
+    match = summary(out)
+    assert (int(match["read"]), match["skipped"]) == (len(records), "0")
+    articles = list((site / "public" / "news").rglob("index.html"))
+    assert len(articles) == len(records)
+    assert broken_links(site / "public") == []
+
+
+def test_init_into_an_empty_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    site = tmp_path / "empty"
+    site.mkdir()
+    assert run(capsys, "init", str(site))[0] == 0
+    assert (site / "site.toml").is_file()
+
+
+def test_init_refuses_a_non_empty_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    site = tmp_path / "taken"
+    site.mkdir()
+    (site / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, "init", str(site))
+    assert code == 1 and "not empty" in err
+    assert [p.name for p in site.iterdir()] == ["notes.txt"]
+    assert (site / "notes.txt").read_text() == "mine"

@@ -1,0 +1,290 @@
+"""Incremental builds equal clean builds, whatever sequence of edits came before."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from masthead import __version__
+from masthead.build import Builder, BuildOptions, build
+from masthead.output import MANIFEST
+from tests.conftest import Scratch, record_text
+
+TOPICS = ("Climate", "Transport", "Health")
+PROVIDERS = ("Harbour Ledger", "Civic Lantern")
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def clean_build(site: Scratch, tmp: Path) -> dict[str, bytes]:
+    out = tmp / "clean"
+    shutil.rmtree(out, ignore_errors=True)
+    report = build(BuildOptions(site_dir=site.root, output_dir=out, use_cache=False, jobs=1))
+    assert not report.failed
+    return snapshot(out)
+
+
+def assert_same_as_clean(site: Scratch, tmp: Path) -> None:
+    incremental, clean = snapshot(site.output), clean_build(site, tmp)
+    assert sorted(incremental) == sorted(clean)
+    assert [k for k in clean if incremental[k] != clean[k]] == []
+
+
+def _record(n: int, topic: str, provider: str, title: str | None = None, day: int = 10) -> str:
+    return record_text(
+        title=title or f"Story number {n}",
+        when=f"2026-11-{day:02d}T{n % 24:02d}:00:00Z",
+        url=f"https://news.example/{n}",
+        topics=(topic,),
+        provider=provider,
+        quality=n,
+    )
+
+
+class EditSequence(RuleBasedStateMachine):
+    """Random edits, creates, deletes and moves of records and templates; after each, an
+    incremental build (the preview's long-lived Builder, or a fresh one reading the cache
+    from disk like `masthead build`) must equal a clean build byte for byte."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="masthead-edits-"))
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @initialize()
+    def make_site(self) -> None:
+        self.site = Scratch(self.tmp / "site")
+        self.site.config('title = "Edits"\npage_size = 2\n')
+        self.names: dict[int, str] = {}
+        for n in range(5):
+            self._write(n, TOPICS[n % 3], PROVIDERS[n % 2])
+        self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1))
+        self.next = 5
+
+    def _write(
+        self, n: int, topic: str, provider: str, title: str | None = None, day: int = 10
+    ) -> None:
+        name = self.names.get(n, f"2026-11-{day:02d}-story-{n}.md")
+        self.names[n] = name
+        self.site.add(name, _record(n, topic, provider, title, day))
+
+    @rule(
+        topic=st.sampled_from(TOPICS),
+        provider=st.sampled_from(PROVIDERS),
+        title=st.text("abc xyz<&", min_size=1, max_size=12),
+    )
+    def edit(self, topic: str, provider: str, title: str) -> None:
+        if self.names:
+            n = sorted(self.names)[len(title) % len(self.names)]
+            self._write(n, topic, provider, title=f"Edited {title}")
+
+    @rule(topic=st.sampled_from(TOPICS), day=st.integers(1, 20))
+    def create(self, topic: str, day: int) -> None:
+        self._write(self.next, topic, PROVIDERS[self.next % 2], day=day)
+        self.next += 1
+
+    @rule(pick=st.integers(0, 100))
+    def delete(self, pick: int) -> None:
+        if self.names:
+            n = sorted(self.names)[pick % len(self.names)]
+            (self.site.content / self.names.pop(n)).unlink()
+
+    @rule(pick=st.integers(0, 100), folder=st.sampled_from(["", "archive", "archive/old"]))
+    def move(self, pick: int, folder: str) -> None:
+        if self.names:
+            n = sorted(self.names)[pick % len(self.names)]
+            old = self.site.content / self.names[n]
+            new_name = f"{folder}/{Path(self.names[n]).name}".lstrip("/")
+            (self.site.content / new_name).parent.mkdir(parents=True, exist_ok=True)
+            old.rename(self.site.content / new_name)
+            self.names[n] = new_name
+
+    @rule(variant=st.sampled_from(["none", "article", "base", "macro"]))
+    def template(self, variant: str) -> None:
+        folder = self.site.root / "templates"
+        shutil.rmtree(folder, ignore_errors=True)
+        if variant == "article":
+            self.site.template(
+                "article.html",
+                "{% extends 'base.html' %}{% block main %}<h1>{{ article.title }}</h1>{% endblock %}",
+            )
+        elif variant == "base":
+            self.site.template(
+                "base.html",
+                "<!DOCTYPE html><title>x</title><main>{% block main %}{% endblock %}</main>",
+            )
+        elif variant == "macro":
+            self.site.template(
+                "_macros.html",
+                (Path(__file__).parents[1] / "templates" / "_macros.html")
+                .read_text()
+                .replace("No stories yet.", "Empty."),
+            )
+
+    @rule(size=st.integers(1, 4))
+    def config(self, size: int) -> None:
+        self.site.config(f'title = "Edits {size}"\npage_size = {size}\n')
+
+    @rule(fresh=st.booleans())
+    def rebuild(self, fresh: bool) -> None:
+        builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1)) if fresh else self.builder
+        report = builder.build()
+        assert not report.failed
+        assert_same_as_clean(self.site, self.tmp)
+
+    @invariant()
+    def second_build_writes_nothing(self) -> None:
+        if hasattr(self, "builder") and self.site.output.exists():
+            self.builder.build()
+            report = self.builder.build()
+            assert report.written == 0 and report.removed == 0
+
+
+class TestEditSequence(EditSequence.TestCase):  # type: ignore[name-defined]
+    settings = settings(
+        max_examples=12,
+        stateful_step_count=8,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+# Scripted cases: the same property for each kind of input, named so a failure says which.
+
+
+@pytest.fixture
+def site(scratch: Scratch) -> Scratch:
+    scratch.config('title = "Cache"\npage_size = 2\n')
+    for n in range(6):
+        scratch.add(
+            f"2026-11-1{n}-story-{n}.md", _record(n, TOPICS[n % 3], PROVIDERS[n % 2], day=10 + n)
+        )
+    assert not build(BuildOptions(site_dir=scratch.root, jobs=1)).failed
+    return scratch
+
+
+def _rebuild(site: Scratch, tmp: Path) -> None:
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert not report.failed
+    assert_same_as_clean(site, tmp)
+
+
+def test_record_edit_rewrites_only_affected_pages(site: Scratch, tmp_path: Path) -> None:
+    site.add(
+        "2026-11-12-story-2.md", _record(2, "Health", "Civic Lantern", title="A new title", day=12)
+    )
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert report.parsed == 1
+    written = set(report.written_paths)
+    assert "news/2026/11/12/story-2/index.html" in written
+    assert "news/2026/11/10/story-0/index.html" not in written  # unrelated story untouched
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_topic_move_rebuilds_both_topics(site: Scratch, tmp_path: Path) -> None:
+    site.add("2026-11-12-story-2.md", _record(2, "Transport", "Civic Lantern", day=12))
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert {"topics/health/index.html", "topics/transport/index.html"} <= set(
+        report.written_paths + report.removed_paths
+    )
+    assert_same_as_clean(site, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["template", "include", "config", "data", "static", "delete", "rename", "upgrade"],
+)
+def test_cache_invalidation_is_exact(
+    change: str, site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if change == "template":
+        site.template(
+            "term.html",
+            "{% extends 'base.html' %}{% block main %}<h1>{{ term.name }}</h1>{% endblock %}",
+        )
+    elif change == "include":
+        macros = (Path(__file__).parents[1] / "templates" / "_macros.html").read_text()
+        site.template("_macros.html", macros.replace('class="stories"', 'class="stories changed"'))
+    elif change == "config":
+        site.config('title = "Renamed"\npage_size = 3\n')
+    elif change == "data":
+        (site.root / "data" / "topics").mkdir(parents=True)
+        (site.root / "data" / "topics" / "climate.yaml").write_text(
+            "name: Climate\ndescription: Weather and warming.\n"
+        )
+    elif change == "static":
+        (site.root / "static").mkdir()
+        (site.root / "static" / "robots-extra.txt").write_text("hello\n")
+    elif change == "delete":
+        (site.content / "2026-11-13-story-3.md").unlink()
+    elif change == "rename":
+        (site.content / "2026-11-13-story-3.md").rename(site.content / "2026-11-13-renamed.md")
+    elif change == "upgrade":
+        import masthead.build
+        import masthead.fingerprint
+        import masthead.state
+
+        for module in (masthead.build, masthead.fingerprint, masthead.state):
+            monkeypatch.setattr(module, "__version__", __version__ + ".post1")
+    _rebuild(site, tmp_path)
+
+
+def test_corrupt_cache_is_discarded_with_a_warning(
+    site: Scratch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = site.root / ".masthead-cache"
+    for name in ("build-state.bin", "records.bin"):
+        blob = bytearray((cache / name).read_bytes())
+        blob[-10] ^= 0xFF
+        (cache / name).write_bytes(bytes(blob))
+    site.add(
+        "2026-11-12-story-2.md", _record(2, "Health", "Civic Lantern", title="Changed", day=12)
+    )
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert report.parsed == 6  # nothing from the damaged cache was used
+    assert "corrupt" in caplog.text
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_foreign_cache_is_discarded(
+    site: Scratch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (site.root / ".masthead-cache" / "build-state.bin").write_bytes(b"\x80\x04not ours at all")
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert "not a masthead build cache" in caplog.text
+    assert report.rendered > 0
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_parallel_build_equals_serial(
+    site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import masthead.build
+
+    monkeypatch.setattr(masthead.build, "PARSE_MIN_PER_JOB", 1)  # fork even for a small site
+    monkeypatch.setattr(masthead.build, "RENDER_MIN_PER_JOB", 1)
+    for n in range(6, 60):
+        site.add(
+            f"2026-11-{10 + n % 10}-more-{n}.md",
+            _record(n, TOPICS[n % 3], PROVIDERS[n % 2], day=10 + n % 10),
+        )
+    out = tmp_path / "parallel"
+    report = Builder(
+        BuildOptions(site_dir=site.root, output_dir=out, use_cache=False, jobs=2)
+    ).build()
+    assert not report.failed
+    assert snapshot(out) == clean_build(site, tmp_path)

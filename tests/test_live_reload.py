@@ -1,0 +1,197 @@
+"""`masthead serve` in a real browser: edits on disk show up in open pages by themselves."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Scratch
+
+CHROMIUM = Path("/usr/bin/chromium")
+sync_api = pytest.importorskip("playwright.sync_api")
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium for the browser tests")
+    pytest.skip("chromium is not installed", allow_module_level=True)
+
+TIMEOUT_MS = 15_000
+
+
+class Serve:
+    """`masthead serve --port 0` as a subprocess, the way a user starts it."""
+
+    def __init__(self, site: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "masthead", "serve", "--site", str(site), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert match, (
+            f"no URL in {line!r}; stderr: {self.proc.stderr.read() if self.proc.poll() else ''}"
+        )
+        self.url = match.group(0)
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+        return self.proc.returncode, err
+
+
+@pytest.fixture
+def site(scratch: Scratch) -> Scratch:
+    scratch.config('title = "Preview test"\n')
+    scratch.add("2026-11-18-harbour-wall.md", title="Harbour wall approved", topics=("Climate",))
+    scratch.add(
+        "2026-11-17-tide-gauge.md",
+        title="Tide gauge replaced",
+        topics=("Climate",),
+        when="2026-11-17T08:00:00Z",
+    )
+    scratch.add(
+        "2026-11-16-bus-lane.md",
+        title="Bus lane opens",
+        topics=("Transport",),
+        when="2026-11-16T08:00:00Z",
+    )
+    return scratch
+
+
+@pytest.fixture
+def served(site: Scratch) -> Iterator[Serve]:
+    server = Serve(site.root)
+    yield server
+    if server.proc.poll() is None:
+        server.stop()
+
+
+@pytest.fixture
+def page(served: Serve) -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        yield page
+        browser.close()
+
+
+def test_title_edit_reloads_the_open_article(site: Scratch, served: Serve, page) -> None:
+    page.goto(served.url + "news/2026/11/18/harbour-wall/")
+    assert page.locator("h1").inner_text() == "Harbour wall approved"
+    page.evaluate("window.__untouched = true")
+    time.sleep(0.2)  # let the page's event stream connect
+    site.add(
+        "2026-11-18-harbour-wall.md",
+        title="Harbour wall approved after long debate",
+        topics=("Climate",),
+    )
+    sync_api.expect(page.locator("h1")).to_have_text(
+        "Harbour wall approved after long debate", timeout=TIMEOUT_MS
+    )
+    assert page.evaluate("window.__untouched === undefined"), "the page should have reloaded"
+
+
+def test_deleted_record_leaves_its_topic_page(site: Scratch, served: Serve, page) -> None:
+    page.goto(served.url + "topics/climate/")
+    titles = page.locator(".card-title")
+    sync_api.expect(titles).to_have_count(2)
+    time.sleep(0.2)
+    (site.content / "2026-11-17-tide-gauge.md").unlink()
+    sync_api.expect(titles).to_have_count(1, timeout=TIMEOUT_MS)
+    assert titles.first.inner_text() == "Harbour wall approved"
+
+
+def test_broken_record_shows_overlay_until_fixed(site: Scratch, served: Serve, page) -> None:
+    page.goto(served.url + "news/2026/11/16/bus-lane/")
+    time.sleep(0.2)
+    good = (site.content / "2026-11-16-bus-lane.md").read_text()
+    (site.content / "2026-11-16-bus-lane.md").write_text(
+        good.replace('title: "Bus lane opens"', "title: [unclosed")
+    )
+    overlay = page.locator("#masthead-error-overlay")
+    sync_api.expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
+    assert "2026-11-16-bus-lane.md:" in overlay.inner_text()
+    # The last good version stays on show underneath.
+    assert page.locator("h1").inner_text() == "Bus lane opens"
+    (site.content / "2026-11-16-bus-lane.md").write_text(
+        good.replace("Bus lane opens", "Bus lane reopens")
+    )
+    sync_api.expect(page.locator("h1")).to_have_text("Bus lane reopens", timeout=TIMEOUT_MS)
+    sync_api.expect(overlay).to_have_count(0)
+
+
+def test_broken_template_keeps_last_site_and_shows_overlay(
+    site: Scratch, served: Serve, page
+) -> None:
+    page.goto(served.url)
+    time.sleep(0.2)
+    site.template(
+        "index.html", "{% extends 'base.html' %}{% block main %}{{ broken( }}{% endblock %}"
+    )
+    overlay = page.locator("#masthead-error-overlay")
+    sync_api.expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
+    assert "index.html" in overlay.inner_text()
+    (site.root / "templates" / "index.html").unlink()
+    sync_api.expect(overlay).to_have_count(0, timeout=TIMEOUT_MS)
+    assert page.locator(".card-title").count() == 3
+
+
+def test_stylesheet_change_swaps_without_reload(site: Scratch, served: Serve, page) -> None:
+    page.goto(served.url)
+    page.evaluate("window.__untouched = true")
+    time.sleep(0.2)
+    css = site.root / "static" / "assets" / "style.css"
+    css.parent.mkdir(parents=True)
+    css.write_text("body { background: rgb(1, 2, 3); }\n")
+    page.wait_for_function(
+        "getComputedStyle(document.body).backgroundColor === 'rgb(1, 2, 3)'", timeout=TIMEOUT_MS
+    )
+    assert page.evaluate("window.__untouched === true"), (
+        "a stylesheet change must not reload the page"
+    )
+
+
+def test_ctrl_c_stops_cleanly(served: Serve) -> None:
+    code, err = served.stop()
+    assert code == 0
+    assert "Traceback" not in err
+
+
+def test_serves_site_files_only(site: Scratch, served: Serve) -> None:
+    import urllib.error
+    import urllib.request
+
+    secret = site.root.parent / "secret.txt"
+    secret.write_text("do not serve")
+    (site.output / "leak").symlink_to(secret)
+    for path in (
+        "../secret.txt",
+        "%2e%2e/secret.txt",
+        "%252e%252e/secret.txt",
+        "leak",
+        ".masthead-manifest.json",
+    ):
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(served.url + path)
+        assert info.value.code == 404, path
+        assert b"do not serve" not in info.value.read()
+    with urllib.request.urlopen(served.url + "news/2026/11/18/harbour-wall/") as response:
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
