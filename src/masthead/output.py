@@ -79,6 +79,11 @@ class OutputWriter:
                 f"{path}: unreadable manifest ({exc}); remove the output folder to rebuild"
             ) from exc
 
+    @staticmethod
+    def digest_of(files: dict[str, str] | None) -> str:
+        """Identifies an output folder's content by its manifest, for caches built on it."""
+        return hashlib.sha1(repr(sorted((files or {}).items())).encode()).hexdigest()
+
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for output path `rel`; return True when it differs from what is there."""
         digest, staged = self.stage(rel, data)
