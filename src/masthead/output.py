@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import shutil
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from masthead.diagnostics import OutputError
 
@@ -120,7 +120,11 @@ class OutputWriter:
         must produce it.
         """
         digest = (self.previous or {}).get(rel)
-        if digest is None or rel in self.current or not (self.root / rel).is_file():
+        if (
+            digest is None
+            or rel in self.current
+            or not os.path.isfile(os.path.join(self.root, rel))
+        ):
             return False
         self.current[rel] = digest
         return True
@@ -187,13 +191,14 @@ class OutputWriter:
 
 
 def _is_safe_rel(rel: str) -> bool:
-    p = PurePosixPath(rel)
+    """A normalised relative POSIX path that stays inside the folder (checked on every
+    manifest entry, so string tests rather than PurePosixPath)."""
     return (
         bool(rel)
-        and not p.is_absolute()
-        and ".." not in p.parts
+        and not rel.startswith("/")
         and "\\" not in rel
-        and str(p) == rel
+        and "\x00" not in rel
+        and not any(part in ("", ".", "..") for part in rel.split("/"))
     )
 
 
