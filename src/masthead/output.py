@@ -133,13 +133,10 @@ class OutputWriter:
         """Move staged files into place, delete stale files of earlier builds, save the manifest."""
         self.root.mkdir(parents=True, exist_ok=True)
         real_root = self.root.resolve()
-        # Check every target before moving any, so a refusal leaves the old site whole.
-        for rel in self.staged:
-            self._check_target(self.root / rel, real_root)
-        for rel in self.staged:
-            target = self.root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / rel, target)
+        if self.staged:
+            # Check every target before moving any, so a refusal leaves the old site whole.
+            _merge_tree(str(self.staging), str(self.root), move=False)
+            _merge_tree(str(self.staging), str(self.root), move=True)
         self._clear_staging()
         self._remove_stale(real_root)
         manifest = json.dumps(
@@ -157,17 +154,6 @@ class OutputWriter:
         if self.created_root:  # a failed first build leaves no trace, not even an empty folder
             with contextlib.suppress(OSError):
                 self.root.rmdir()
-
-    @staticmethod
-    def _check_target(target: Path, real_root: Path) -> None:
-        """Refuse a target reached through a symlink that leads out of the output folder."""
-        folder = target.parent
-        while not folder.exists() and not folder.is_symlink():
-            folder = folder.parent
-        if target.is_symlink() or not folder.resolve().is_relative_to(real_root):
-            raise OutputError(f"{target} leads outside the output folder (symlink); not written")
-        if target.is_dir():
-            raise OutputError(f"{target} is a folder where a file belongs")
 
     def _remove_stale(self, real_root: Path) -> None:
         for rel in sorted(set(self.previous or {}) - set(self.current)):
@@ -188,6 +174,32 @@ class OutputWriter:
                 continue
             self.removed.append(rel)
             _prune_empty_dirs(path.parent, self.root)
+
+
+def _merge_tree(src: str, dst: str, move: bool) -> None:
+    """Move the staged tree `src` into `dst`; with move=False only check that it can be.
+
+    A folder that does not exist yet in the output moves in one rename, whole (a first
+    build is a handful of renames); an existing one is merged file by file. No symlink in
+    the output is ever followed.
+    """
+    with os.scandir(src) as entries:
+        for entry in entries:
+            target = os.path.join(dst, entry.name)
+            if os.path.islink(target):
+                raise OutputError(f"{target} leads outside the output folder (symlink); not written")
+            if entry.is_dir(follow_symlinks=False):
+                if not os.path.lexists(target):
+                    if move:
+                        os.replace(entry.path, target)
+                elif os.path.isdir(target):
+                    _merge_tree(entry.path, target, move)
+                else:
+                    raise OutputError(f"{target} is a file where a folder belongs")
+            elif os.path.isdir(target):
+                raise OutputError(f"{target} is a folder where a file belongs")
+            elif move:
+                os.replace(entry.path, target)
 
 
 def _is_safe_rel(rel: str) -> bool:
