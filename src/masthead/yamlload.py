@@ -24,13 +24,16 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
     """Remembers the tag of plain scalars: keys like `title` or `width` recur in every record."""
 
     def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0] and len(value) < 32:
-            tag = _resolved.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(_resolved) < 4096:
-                    _resolved[value] = tag
-            return tag
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR  # quoted: always a string (no path resolvers are registered)
+            if len(value) < 32:
+                tag = _resolved.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(_resolved) < 4096:
+                        _resolved[value] = tag
+                return tag
         return super().resolve(kind, value, implicit)
 
 
