@@ -106,6 +106,8 @@ def render_page(
         raise TemplateError(f"template not found: {exc.name}") from exc
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{_where(exc)}{exc}") from exc
+    except Exception as exc:  # a filter or a value's method failing inside a template
+        raise TemplateError(f"{_where(exc)}{type(exc).__name__}: {exc}") from exc
 
 
 def _where(exc: BaseException) -> str:
