@@ -187,7 +187,9 @@ def _merge_tree(src: str, dst: str, move: bool) -> None:
         for entry in entries:
             target = os.path.join(dst, entry.name)
             if os.path.islink(target):
-                raise OutputError(f"{target} leads outside the output folder (symlink); not written")
+                raise OutputError(
+                    f"{target} leads outside the output folder (symlink); not written"
+                )
             if entry.is_dir(follow_symlinks=False):
                 if not os.path.lexists(target):
                     if move:
