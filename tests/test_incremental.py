@@ -288,3 +288,12 @@ def test_parallel_build_equals_serial(
     ).build()
     assert not report.failed
     assert snapshot(out) == clean_build(site, tmp_path)
+
+
+def test_output_written_behind_the_cache_is_not_trusted(site: Scratch, tmp_path: Path) -> None:
+    original = (site.content / "2026-11-12-story-2.md").read_text()
+    site.add("2026-11-12-story-2.md", original.replace("Story number 2", "Interim title"))
+    assert not build(BuildOptions(site_dir=site.root, use_cache=False, jobs=1)).failed
+    site.add("2026-11-12-story-2.md", original)  # back to what the cache last saw
+    _rebuild(site, tmp_path)
+    assert b"Interim title" not in (site.output / "news/2026/11/12/story-2/index.html").read_bytes()

@@ -8,6 +8,7 @@ changed files and renders only the pages whose fingerprint changed.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import sys
 import time
@@ -28,7 +29,7 @@ from masthead.output import OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
 from masthead.records import Stamp, load_record, scan_records, stamp
-from masthead.render import make_env, render_page, theme_dir
+from masthead.render import make_env, render_output, theme_dir
 from masthead.safety import check_folders
 from masthead.search import resolve_search, update_search_index
 from masthead.site import build_site
@@ -58,6 +59,8 @@ class BuildOptions:
     hash_assets: bool = True
     """Content-hashed stylesheet and script names; the preview turns it off so that a CSS
     edit rewrites one file, which the browser swaps in without a reload."""
+    defer_cache_save: bool = False
+    """Leave writing the cache to an explicit save_cache() call."""
     hold_last_good: bool = False
     """Keep showing a record's last good version while its file has errors (the preview)."""
     search: bool = True
@@ -130,9 +133,21 @@ class Builder:
         self.state: BuildState | None = None
         self.inputs: Inputs | None = None
         """Folders and config of the latest build, for callers such as the preview."""
+        self._unsaved = False
 
     def build(self) -> BuildReport:
         """Load, model, render and write; a failure before commit leaves the old output as it was."""
+        # The cyclic garbage collector would otherwise walk every cached record again and
+        # again while the build allocates; builds make next to no reference cycles.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _build(self) -> BuildReport:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         with _timed(timings, "scan"):
@@ -142,6 +157,8 @@ class Builder:
             stamps = scan_records(inputs.content_dir)
             inputs_digest = _digest_inputs(inputs, stamps)
             writer = OutputWriter(inputs.output_dir)
+            if state.output != OutputWriter.digest_of(writer.previous):
+                state.pages, state.assets, state.inputs = {}, {}, ""
         report = BuildReport(inputs.output_dir, timings=timings)
         if state.inputs == inputs_digest and _outputs_intact(writer, state):
             report.records_read, report.skipped, report.merged, report.drafts_left_out = (
@@ -203,15 +220,21 @@ class Builder:
             report.merged,
             report.drafts_left_out,
         )
+        new_state.output = OutputWriter.digest_of(writer.current)
         self.state = new_state
-        if self.options.use_cache:
-            save_state(
-                inputs.cache_dir,
-                new_state,
-                files_changed=report.parsed > 0 or files.keys() != (state.files or {}).keys(),
-            )
+        self._unsaved |= report.parsed > 0 or files.keys() != (state.files or {}).keys()
+        if not self.options.defer_cache_save:
+            self.save_cache()
         report.seconds = time.perf_counter() - started
         return report
+
+    def save_cache(self) -> None:
+        """Write the state to the cache folder; the preview calls this when it stops rather
+        than after every edit, so that saving 100,000 records never delays a reload."""
+        if self.state is None or self.inputs is None or not self.options.use_cache:
+            return
+        save_state(self.inputs.cache_dir, self.state, files_changed=self._unsaved)
+        self._unsaved = False
 
     # phases -----------------------------------------------------------------
 
@@ -296,10 +319,7 @@ class Builder:
         ) -> list[tuple[str, str, bool, str | None]]:
             out = []
             for spec, rel, fp in chunk:
-                if spec.serializer is not None:  # feeds, sitemap, JSON
-                    data = spec.serializer(spec.context["data"], inputs.config)
-                else:
-                    data = render_page(env, spec.templates, spec.context).encode("utf-8")
+                data = render_output(env, spec, inputs.config)
                 out.append((rel, *writer.stage(rel, data), fp))
             return out
 

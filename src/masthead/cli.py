@@ -10,6 +10,7 @@ from pathlib import Path
 
 from masthead import __version__
 from masthead.build import BuildOptions, BuildReport, build
+from masthead.check import check
 from masthead.diagnostics import MastheadError
 from masthead.publish import GH_PAGES, PublishOptions, publish
 from masthead.scaffold import init_site
@@ -74,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         "--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)"
     )
 
+    c = commands.add_parser("check", help="validate records, templates and links; write nothing")
+    _site_options(c)
+    c.add_argument(
+        "--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)"
+    )
+
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
     return parser
@@ -127,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(
                 ServeOptions(build_options, host=args.host, port=args.port, open_browser=args.open)
             )
+        if args.command == "check":
+            return _check(args)
         if args.command == "init":
             init_site(args.directory)
             print(
@@ -164,6 +173,14 @@ def _build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if report.failed else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    report = check(BuildOptions(site_dir=args.site, content_dir=args.content, drafts=args.drafts))
+    for line in (*report.problems, *map(str, report.warnings)):
+        print(line, file=sys.stderr)
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
 
 
 def _print_report(report: BuildReport) -> None:

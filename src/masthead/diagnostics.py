@@ -22,7 +22,14 @@ class Diagnostic:
         where = f"{self.path}:{self.line}" if self.line else self.path
         kind = "warning: " if self.severity == "warning" else ""
         tail = f" (expected {self.expected})" if self.expected else ""
-        return f"{where}: {kind}{self.message}{tail}"
+        return _printable(f"{where}: {kind}{self.message}{tail}")
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped, so a hostile file name cannot drive a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class MastheadError(Exception):

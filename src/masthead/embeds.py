@@ -9,10 +9,21 @@ from urllib.parse import urlsplit
 import nh3
 from markupsafe import escape
 
+from masthead.safeurl import safe_url
+
 IFRAME_ATTRIBUTES = frozenset(
     {"src", "width", "height", "title", "allow", "allowfullscreen", "referrerpolicy"}
 )
 """`frameborder` and the like are obsolete in HTML5 and are dropped."""
+
+ALLOWED_FEATURES = frozenset(
+    {
+        "accelerometer", "autoplay", "clipboard-write", "encrypted-media", "fullscreen",
+        "gyroscope", "picture-in-picture", "web-share",
+    }
+)  # fmt: skip
+"""Permissions an embed may ask for in `allow`: what video players use, never camera,
+microphone, geolocation or payment."""
 
 
 def sanitize_embed(markup: str, hosts: Iterable[str]) -> str:
@@ -26,7 +37,7 @@ def sanitize_embed(markup: str, hosts: Iterable[str]) -> str:
 
     def keep(_tag: str, attribute: str, value: str) -> str | None:
         if attribute == "src":
-            return value if _is_allowed_src(value, allowed) else None
+            return _allowed_src(value, allowed)
         return value
 
     cleaned = nh3.clean(
@@ -44,12 +55,20 @@ def sanitize_embed(markup: str, hosts: Iterable[str]) -> str:
     return "".join(_serialise(attrs) for attrs in collector.iframes if attrs.get("src"))
 
 
-def _is_allowed_src(src: str, hosts: set[str]) -> bool:
-    try:
-        parts = urlsplit(src.strip())
-    except ValueError:
-        return False
-    return parts.scheme == "https" and (parts.hostname or "") in hosts and not parts.username
+def _allowed_src(src: str, hosts: set[str]) -> str | None:
+    """`src` trimmed, if it is https on one of `hosts`; else None."""
+    checked = safe_url(src)  # no controls, backslashes or entity tricks that fool a host check
+    if checked is None:
+        return None
+    parts = urlsplit(checked)
+    ok = parts.scheme == "https" and (parts.hostname or "") in hosts and not parts.username
+    return checked if ok else None
+
+
+def _allow_list(value: str) -> str:
+    """The `allow` policy reduced to ALLOWED_FEATURES, each without an origin list."""
+    features = (item.strip().split(" ", 1)[0].lower() for item in value.split(";"))
+    return "; ".join(dict.fromkeys(f for f in features if f in ALLOWED_FEATURES))
 
 
 def _serialise(attrs: dict[str, str | None]) -> str:
@@ -58,6 +77,8 @@ def _serialise(attrs: dict[str, str | None]) -> str:
     for name in sorted(attrs.keys() & IFRAME_ATTRIBUTES):
         value = attrs[name]
         if name in ("width", "height") and not (value or "").isdigit():
+            continue
+        if name == "allow" and not (value := _allow_list(value or "")):
             continue
         if name == "allowfullscreen":
             out.append(" allowfullscreen")

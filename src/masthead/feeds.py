@@ -6,6 +6,7 @@ every title and excerpt is escaped by construction.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -104,7 +105,7 @@ def rss(feed: Feed, config: SiteConfig) -> bytes:
     channel = sub(root, "channel")
     sub(channel, "title", feed.title)
     sub(channel, "link", absolute_url(config, feed.page_url))
-    sub(channel, "description", feed.description or feed.title)
+    sub(channel, "description", html.escape(feed.description or feed.title, quote=False))
     sub(channel, "language", config.language)
     sub(channel, "generator", f"masthead {__version__}")
     sub(channel, "lastBuildDate", format_datetime(updated(feed)))
@@ -118,7 +119,8 @@ def rss(feed: Feed, config: SiteConfig) -> bytes:
         sub(item, "guid", url, {"isPermaLink": "true"})
         sub(item, "pubDate", format_datetime(article.date))
         if article.excerpt:
-            sub(item, "description", article.excerpt)
+            # Readers take RSS descriptions as HTML: the excerpt is text, so escape it.
+            sub(item, "description", html.escape(article.excerpt, quote=False))
         if by := _author(article):
             # RSS's own <author> must be an e-mail address; Dublin Core takes a name.
             sub(item, f"{{{DC_NS}}}creator", by[0])

@@ -52,6 +52,10 @@ def config_digest(config: SiteConfig) -> str:
     return hashlib.sha1(repr((__version__, value_key(config))).encode()).hexdigest()
 
 
+_REFERENCES: dict[str, list[str | None]] = {}
+"""Template source hash -> templates it references, kept for the life of the process."""
+
+
 class TemplateDigests:
     """Digest of the template a page would use plus everything it extends, includes or imports."""
 
@@ -76,6 +80,16 @@ class TemplateDigests:
                 self._sources[name] = None  # type: ignore[assignment]
         return self._sources[name]
 
+    def _references(self, source: str) -> list[str | None]:
+        """Templates named by `source`; parsing is the costly part, so it is remembered."""
+        key = hashlib.sha1(source.encode()).hexdigest()
+        if key not in _REFERENCES:
+            try:
+                _REFERENCES[key] = list(meta.find_referenced_templates(self.env.parse(source)))
+            except jinja2.TemplateSyntaxError:
+                _REFERENCES[key] = []
+        return _REFERENCES[key]
+
     def _closure(self, root: str) -> set[str]:
         seen: set[str] = set()
         todo = [root]
@@ -87,10 +101,7 @@ class TemplateDigests:
             source = self._source(name)
             if source is None:
                 continue
-            try:
-                refs = list(meta.find_referenced_templates(self.env.parse(source)))
-            except jinja2.TemplateSyntaxError:
-                refs = []
+            refs = self._references(source)
             if None in refs:  # a dynamic include: any template may be used
                 return set(self.env.list_templates())
             todo.extend(r for r in refs if r is not None)

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import shutil
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from masthead.diagnostics import OutputError
 
@@ -79,6 +79,11 @@ class OutputWriter:
                 f"{path}: unreadable manifest ({exc}); remove the output folder to rebuild"
             ) from exc
 
+    @staticmethod
+    def digest_of(files: dict[str, str] | None) -> str:
+        """Identifies an output folder's content by its manifest, for caches built on it."""
+        return hashlib.sha1(repr(sorted((files or {}).items())).encode()).hexdigest()
+
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for output path `rel`; return True when it differs from what is there."""
         digest, staged = self.stage(rel, data)
@@ -115,7 +120,11 @@ class OutputWriter:
         must produce it.
         """
         digest = (self.previous or {}).get(rel)
-        if digest is None or rel in self.current or not (self.root / rel).is_file():
+        if (
+            digest is None
+            or rel in self.current
+            or not os.path.isfile(os.path.join(self.root, rel))
+        ):
             return False
         self.current[rel] = digest
         return True
@@ -124,13 +133,10 @@ class OutputWriter:
         """Move staged files into place, delete stale files of earlier builds, save the manifest."""
         self.root.mkdir(parents=True, exist_ok=True)
         real_root = self.root.resolve()
-        # Check every target before moving any, so a refusal leaves the old site whole.
-        for rel in self.staged:
-            self._check_target(self.root / rel, real_root)
-        for rel in self.staged:
-            target = self.root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / rel, target)
+        if self.staged:
+            # Check every target before moving any, so a refusal leaves the old site whole.
+            _merge_tree(str(self.staging), str(self.root), move=False)
+            _merge_tree(str(self.staging), str(self.root), move=True)
         self._clear_staging()
         self._remove_stale(real_root)
         manifest = json.dumps(
@@ -148,17 +154,6 @@ class OutputWriter:
         if self.created_root:  # a failed first build leaves no trace, not even an empty folder
             with contextlib.suppress(OSError):
                 self.root.rmdir()
-
-    @staticmethod
-    def _check_target(target: Path, real_root: Path) -> None:
-        """Refuse a target reached through a symlink that leads out of the output folder."""
-        folder = target.parent
-        while not folder.exists() and not folder.is_symlink():
-            folder = folder.parent
-        if target.is_symlink() or not folder.resolve().is_relative_to(real_root):
-            raise OutputError(f"{target} leads outside the output folder (symlink); not written")
-        if target.is_dir():
-            raise OutputError(f"{target} is a folder where a file belongs")
 
     def _remove_stale(self, real_root: Path) -> None:
         for rel in sorted(set(self.previous or {}) - set(self.current)):
@@ -181,14 +176,43 @@ class OutputWriter:
             _prune_empty_dirs(path.parent, self.root)
 
 
+def _merge_tree(src: str, dst: str, move: bool) -> None:
+    """Move the staged tree `src` into `dst`; with move=False only check that it can be.
+
+    A folder that does not exist yet in the output moves in one rename, whole (a first
+    build is a handful of renames); an existing one is merged file by file. No symlink in
+    the output is ever followed.
+    """
+    with os.scandir(src) as entries:
+        for entry in entries:
+            target = os.path.join(dst, entry.name)
+            if os.path.islink(target):
+                raise OutputError(
+                    f"{target} leads outside the output folder (symlink); not written"
+                )
+            if entry.is_dir(follow_symlinks=False):
+                if not os.path.lexists(target):
+                    if move:
+                        os.replace(entry.path, target)
+                elif os.path.isdir(target):
+                    _merge_tree(entry.path, target, move)
+                else:
+                    raise OutputError(f"{target} is a file where a folder belongs")
+            elif os.path.isdir(target):
+                raise OutputError(f"{target} is a folder where a file belongs")
+            elif move:
+                os.replace(entry.path, target)
+
+
 def _is_safe_rel(rel: str) -> bool:
-    p = PurePosixPath(rel)
+    """A normalised relative POSIX path that stays inside the folder (checked on every
+    manifest entry, so string tests rather than PurePosixPath)."""
     return (
         bool(rel)
-        and not p.is_absolute()
-        and ".." not in p.parts
+        and not rel.startswith("/")
         and "\\" not in rel
-        and str(p) == rel
+        and "\x00" not in rel
+        and not any(part in ("", ".", "..") for part in rel.split("/"))
     )
 
 

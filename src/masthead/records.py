@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,14 +20,23 @@ from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
 from masthead.embeds import sanitize_embed
 from masthead.mdlinks import rebase_site_links
-from masthead.safeurl import safe_url
+from masthead.safeurl import safe_link, safe_url
 from masthead.urls import slug_from_filename
-from masthead.yamlload import YamlError, key_line, load_yaml
+from masthead.yamlload import YamlError, load_yaml_document, node_line
 
 log = logging.getLogger(__name__)
 
 RECORD_SUFFIXES = (".md", ".markdown")
 MAX_TITLE = 500
+MAX_ITEMS = {"topics": 50, "images": 20, "related": 100}
+"""Longest lists a record may have: each topic is a page, each image and related story a card."""
+MAX_WARNINGS = 10
+"""Warnings shown per record; the rest are counted in one line, so one file cannot flood stderr."""
+SECRET_FIELD = "secured"
+
+# C0 and C1 controls (but tab and newline) and the two non-characters XML 1.0 forbids:
+# they have no business in a headline and would make a feed ill-formed.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 class FrozenDict(dict[str, Any]):
@@ -198,7 +207,7 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     text = decode_text(raw, rel)
     front, body, offset = split_front_matter(text, rel)
     try:
-        data = load_yaml(front)
+        data, node = load_yaml_document(front)
     except YamlError as exc:
         line = offset + exc.line if exc.line else offset
         raise _error(rel, line, exc.message, exc.expected) from exc
@@ -207,14 +216,17 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
             rel, offset, "front matter is empty", "a mapping with title and publishedDateTime"
         )
     if not isinstance(data, dict):
-        line = offset + (key_line(front, ()) or 1)
+        line = offset + (node_line(node, ()) or 1)
         raise _error(rel, line, f"front matter is {_kind(data)}", "a mapping of fields")
-    fields = _Fields(data, rel, front, offset, config, warnings)
-    return fields.record(body, Path(rel).stem, hashlib.sha1(raw).hexdigest())
+    fields = _Fields(data, rel, node, offset, config)
+    record = fields.record(body, Path(rel).stem, hashlib.sha1(raw).hexdigest())
+    # Only a record that is kept gets its warnings: a skipped one has its one error line.
+    warnings.extend(fields.shown_warnings())
+    return record
 
 
 def decode_text(raw: bytes, rel: str) -> str:
-    """UTF-8 text with a BOM dropped and CRLF made LF; RecordError for invalid UTF-8 or NUL."""
+    """UTF-8 text with a BOM dropped and CRLF (or CR) made LF; RecordError for invalid UTF-8 or NUL."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -224,7 +236,7 @@ def decode_text(raw: bytes, rel: str) -> str:
         raise _error(rel, line, f"invalid UTF-8 at byte {exc.start}", "UTF-8 text") from None
     if "\x00" in text:
         raise _error(rel, text.count("\n", 0, text.index("\x00")) + 1, "NUL byte", "text")
-    return text.replace("\r\n", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
@@ -270,12 +282,13 @@ def _error(rel: str, line: int | None, message: str, expected: str | None = None
 
 
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table").use(rebase_site_links)
+_markdown.validateLink = safe_link  # type: ignore[method-assign]
 
 KNOWN_FIELDS = frozenset(
     {
         "category", "title", "excerpt", "publishedDateTime", "originalUrl", "webUrl",
         "ampWebUrl", "cdnAmpWebUrl", "type", "quality", "heat", "published",
-        "featuredContent", "provider", "topics", "images", "related", "secured",
+        "featuredContent", "provider", "topics", "images", "related", SECRET_FIELD,
     }
 )  # fmt: skip
 
@@ -284,19 +297,14 @@ class _Fields:
     """Validation of one record's front matter, with line numbers looked up on demand."""
 
     def __init__(
-        self,
-        data: dict[str, Any],
-        rel: str,
-        front: str,
-        offset: int,
-        config: SiteConfig,
-        warnings: list[Diagnostic],
+        self, data: dict[str, Any], rel: str, node: Any, offset: int, config: SiteConfig
     ) -> None:
-        self.data, self.rel, self.front, self.offset = data, rel, front, offset
-        self.config, self.warnings = config, warnings
+        self.data, self.rel, self.node, self.offset = data, rel, node, offset
+        self.config = config
+        self.warnings: list[Diagnostic] = []
 
     def line(self, *keys: str | int) -> int | None:
-        found = key_line(self.front, keys)
+        found = node_line(self.node, keys)
         return self.offset + found if found is not None else self.offset
 
     def fail(
@@ -305,7 +313,15 @@ class _Fields:
         return _error(self.rel, self.line(*keys), message, expected)
 
     def warn(self, keys: tuple[str | int, ...], message: str, expected: str | None = None) -> None:
-        self.warnings.append(Diagnostic(self.rel, self.line(*keys), message, expected, "warning"))
+        line = self.line(*keys) if len(self.warnings) < MAX_WARNINGS else None
+        self.warnings.append(Diagnostic(self.rel, line, message, expected, "warning"))
+
+    def shown_warnings(self) -> list[Diagnostic]:
+        if len(self.warnings) <= MAX_WARNINGS:
+            return self.warnings
+        more = len(self.warnings) - MAX_WARNINGS
+        summary = Diagnostic(self.rel, None, f"{more} more warnings not shown", None, "warning")
+        return [*self.warnings[:MAX_WARNINGS], summary]
 
     def record(self, body: str, stem: str, digest: str) -> Record:
         d = self.data
@@ -314,7 +330,7 @@ class _Fields:
                 raise self.fail(
                     (str(key),), f"field name {key!r} is {_kind(key)}", "string field names"
                 )
-        title = self.text(d, ("title",), required=True)
+        title = " ".join(self.text(d, ("title",), required=True).split())
         if len(title) > MAX_TITLE:
             raise self.fail(("title",), f"title is {len(title)} characters", f"at most {MAX_TITLE}")
         web_url = self.url(d, ("webUrl",))
@@ -351,7 +367,9 @@ class _Fields:
                 _markdown.render(body, {"base_path": self.config.base_path}) if body.strip() else ""
             ),
             slug_hint=slug_from_filename(stem),
-            extra=FrozenDict({k: v for k, v in d.items() if k not in KNOWN_FIELDS}),
+            extra=FrozenDict(
+                {k: _without_secret(v) for k, v in d.items() if k not in KNOWN_FIELDS}
+            ),
             digest=digest,
         )
 
@@ -367,7 +385,7 @@ class _Fields:
             return ""
         if not isinstance(value, str):
             raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a string")
-        value = value.strip()
+        value = _CONTROL_CHARS.sub("", value).strip()
         if required and not value:
             raise self.fail(keys, f"{_dotted(keys)} is empty", "a non-empty string")
         return value
@@ -384,7 +402,9 @@ class _Fields:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)} {value!r}", "an integer")
+            raise self.fail(
+                keys, f"{_dotted(keys)} is {_kind(value)} {_shown(value)}", "an integer"
+            )
         return value
 
     def url(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str | None:
@@ -410,9 +430,17 @@ class _Fields:
         if parsed is None:
             raise self.fail(
                 keys,
-                f"{_dotted(keys)} is not a date-time: {value!r}",
+                f"{_dotted(keys)} is not a date-time: {_shown(value)}",
                 "ISO 8601 such as 2024-05-01T09:30:00Z",
             )
+        try:  # pages show it in the site's zone, feeds in UTC: both must exist
+            parsed.astimezone(UTC), parsed.astimezone(self.config.tz)
+        except (OverflowError, ValueError):
+            raise self.fail(
+                keys,
+                f"{_dotted(keys)} is out of range: {value!s}",
+                f"a date-time between the years 1 and 9999 in UTC and in {self.config.timezone}",
+            ) from None
         return parsed
 
     def published(self, d: Mapping[str, Any]) -> bool:
@@ -441,6 +469,11 @@ class _Fields:
             return []
         if not isinstance(value, list):
             raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", expected)
+        limit = MAX_ITEMS[str(keys[-1])]
+        if len(value) > limit:
+            raise self.fail(
+                keys, f"{_dotted(keys)} has {len(value)} entries", f"{expected} of at most {limit}"
+            )
         return value
 
     def provider(self, value: Any, keys: tuple[str | int, ...]) -> Provider | None:
@@ -458,9 +491,10 @@ class _Fields:
         items = self.sequence(d.get("topics"), ("topics",), "a list of topic names")
         topics: list[str] = []
         for i, item in enumerate(items):
-            if not isinstance(item, str) or not item.strip():
-                raise self.fail(("topics", i), f"topics[{i}] is {_kind(item)}", "a topic name")
-            name = " ".join(item.split())
+            name = " ".join(_CONTROL_CHARS.sub("", item).split()) if isinstance(item, str) else ""
+            if not name:
+                kind = "empty" if isinstance(item, str) else _kind(item)
+                raise self.fail(("topics", i), f"topics[{i}] is {kind}", "a topic name")
             if name not in topics:
                 topics.append(name)
         return tuple(topics)
@@ -508,6 +542,21 @@ class _Fields:
                 )
             )
         return tuple(related)
+
+
+def _without_secret(value: Any) -> Any:
+    """`value` with every `secured` key removed at any depth: it must never reach output."""
+    if isinstance(value, dict):
+        return {k: _without_secret(v) for k, v in value.items() if k != SECRET_FIELD}
+    if isinstance(value, list):
+        return [_without_secret(v) for v in value]
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short: a hostile file may hold a megabyte in one field."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _dotted(keys: tuple[str | int, ...]) -> str:

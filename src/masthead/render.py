@@ -14,6 +14,7 @@ import jinja2
 from masthead import jsonld
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
+from masthead.plan import PageSpec
 from masthead.site import TAXONOMIES
 from masthead.urls import absolute_link, absolute_url, feed_url, under_base
 
@@ -101,6 +102,13 @@ def human_date(when: datetime, with_time: bool = False) -> str:
     return f"{text}, {when:%H:%M}" if with_time else text
 
 
+def render_output(env: jinja2.Environment, spec: PageSpec, config: SiteConfig) -> bytes:
+    """A planned output's bytes: its serializer's (feeds, sitemap, JSON), else its template's."""
+    if spec.serializer is not None:
+        return spec.serializer(spec.context["data"], config)
+    return render_page(env, spec.templates, spec.context).encode("utf-8")
+
+
 def render_page(
     env: jinja2.Environment, templates: Sequence[str], context: Mapping[str, Any]
 ) -> str:
@@ -114,6 +122,8 @@ def render_page(
         raise TemplateError(f"template not found: {exc.name}") from exc
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{_where(exc)}{exc}") from exc
+    except Exception as exc:  # a filter or a value's method failing inside a template
+        raise TemplateError(f"{_where(exc)}{type(exc).__name__}: {exc}") from exc
 
 
 def _where(exc: BaseException) -> str:

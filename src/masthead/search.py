@@ -28,6 +28,8 @@ BUNDLE = "pagefind"
 MARKER = b"data-pagefind-body"
 """Only pages that mark their indexable part (the article pages) go into the index."""
 TIMEOUT = 600
+UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
+"""The bundle's files that the search page links to."""
 
 
 def find_pagefind() -> Path | None:
@@ -51,6 +53,11 @@ def resolve_search(config: SiteConfig, wanted: bool = True) -> SiteConfig:
         )
         return dataclasses.replace(config, search=False)
     return config
+
+
+def search_bundle_urls(config: SiteConfig) -> set[str]:
+    """Site paths of the bundle files pages link to, which exist only once Pagefind ran."""
+    return {f"/{BUNDLE}/{name}" for name in UI_FILES} if config.search else set()
 
 
 def update_search_index(

@@ -33,7 +33,9 @@ class Preview:
 
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
-        self.builder = Builder(replace(options.build, hash_assets=False, hold_last_good=True))
+        self.builder = Builder(
+            replace(options.build, hash_assets=False, hold_last_good=True, defer_cache_save=True)
+        )
         inputs = resolve_inputs(options.build)
         self.server = DevServer(
             inputs.output_dir, options.host, options.port, inputs.config.base_path
@@ -54,6 +56,7 @@ class Preview:
     def stop(self) -> None:
         """Stop whatever start() got to: watcher, event streams, HTTP thread, socket."""
         self.watcher.stop()
+        self.builder.save_cache()
         self.server.close_clients()
         if self._thread.is_alive():
             self.server.shutdown()

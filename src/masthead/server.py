@@ -45,6 +45,7 @@ class DevServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # a burst of page loads must queue, not be refused
 
     def __init__(
         self, root: Path, host: str = "127.0.0.1", port: int = 8000, base_path: str = "/"

@@ -190,25 +190,29 @@ class Pager(Generic[T]):
     prev_url: str | None
     next_url: str | None
     total: int
+    digest: str = ""
+    """Set when every item has a digest of its own; otherwise fingerprints walk the items."""
 
 
 def paginate(items: Sequence[T], size: int, first_url: str, config: SiteConfig) -> list[Pager[T]]:
     """Split `items` into pages of `size`; an empty list still has one (empty) page."""
     count = max(1, -(-len(items) // size))
     urls = [page_url(config, first_url, n) for n in range(1, count + 1)]
-    return [
-        Pager(
-            number=n + 1,
-            count=count,
-            items=tuple(items[n * size : (n + 1) * size]),
-            url=urls[n],
-            first_url=first_url,
-            prev_url=urls[n - 1] if n > 0 else None,
-            next_url=urls[n + 1] if n + 1 < count else None,
-            total=len(items),
+    pagers = []
+    for n in range(count):
+        page = tuple(items[n * size : (n + 1) * size])
+        prev_url = urls[n - 1] if n > 0 else None
+        next_url = urls[n + 1] if n + 1 < count else None
+        digests = [getattr(item, "digest", None) for item in page]
+        digest = (
+            digest_of(n, count, urls[n], prev_url, next_url, len(items), digests)
+            if all(isinstance(d, str) and d for d in digests)
+            else ""
         )
-        for n in range(count)
-    ]
+        pagers.append(
+            Pager(n + 1, count, page, urls[n], first_url, prev_url, next_url, len(items), digest)
+        )
+    return pagers
 
 
 def build_site(

@@ -53,6 +53,10 @@ class BuildState:
     """Everything the last build reported, repeated by a build that finds nothing changed."""
     counts: tuple[int, int, int, int] = (0, 0, 0, 0)
     """records read, skipped, merged, drafts left out."""
+    output: str = ""
+    """Digest of the output manifest this state's page fingerprints describe. If the output
+    folder was written by anything else since (another cache, a killed preview), the page
+    fingerprints no longer say what is on disk and are dropped."""
     files: dict[str, ParsedFile] | None = None
     """Parsed content files; kept in a file of their own and read only when something changed."""
 

@@ -2,7 +2,9 @@
 
 libyaml composes the node graph in C; building plain dicts, lists and scalars from it
 here, instead of through PyYAML's generic constructor, is about twice as fast and is the
-place where aliases, duplicate keys and unknown tags are refused.
+place where aliases, duplicate keys and unknown tags are refused. Front matter is
+attacker-controlled text: nothing here may cost more than the file's size in memory or
+time, and every failure is a YamlError, never another exception.
 """
 
 from __future__ import annotations
@@ -20,23 +22,33 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 _resolved: dict[str, str] = {}
 
 
+MAX_DEPTH = 50
+MAX_NUMBER_CHARS = 100
+"""Longer plain scalars are read as text and longer `!!int`s refused: a base-60 integer
+(`1:2:3:...`) costs quadratic time to construct, and matching a megabyte against the
+resolvers' patterns costs tens of megabytes of regex state. No number, date or boolean
+is this long."""
+_P = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _P + "str", _P + "map", _P + "seq"
+
+
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     """Remembers the tag of plain scalars: keys like `title` or `width` recur in every record."""
 
     def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0] and len(value) < 32:
-            tag = _resolved.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(_resolved) < 4096:
-                    _resolved[value] = tag
-            return tag
+        if kind is yaml.ScalarNode:
+            if not implicit[0] or len(value) > MAX_NUMBER_CHARS:
+                return _STR  # quoted (no path resolvers are registered), or too long for a number
+            if len(value) < 32:
+                tag = _resolved.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(_resolved) < 4096:
+                        _resolved[value] = tag
+                return tag
         return super().resolve(kind, value, implicit)
 
 
-MAX_DEPTH = 50
-_P = "tag:yaml.org,2002:"
-_STR, _MAP, _SEQ = _P + "str", _P + "map", _P + "seq"
 _scalars = SafeConstructor()
 _SCALAR_TAGS = {
     _P + "int": _scalars.construct_yaml_int,
@@ -45,6 +57,16 @@ _SCALAR_TAGS = {
     _P + "null": lambda node: None,
     _P + "timestamp": _scalars.construct_yaml_timestamp,
 }
+_NODE_KIND: dict[str, type[yaml.Node]] = {
+    _STR: yaml.ScalarNode,
+    _MAP: yaml.MappingNode,
+    _SEQ: yaml.SequenceNode,
+    **dict.fromkeys(_SCALAR_TAGS, yaml.ScalarNode),
+}
+"""The kind of node each readable tag needs: `!!map` on a scalar is an error, not a crash."""
+# What PyYAML's scalar constructors raise on values the resolver would never give them,
+# such as `!!bool maybe` (KeyError), `!!int ''` (IndexError) or `!!timestamp soon`.
+_CONSTRUCTOR_FAILURES = (ValueError, OverflowError, TypeError, AttributeError, KeyError, IndexError)
 
 
 class YamlError(Exception):
@@ -57,6 +79,11 @@ class YamlError(Exception):
 
 def load_yaml(text: str) -> Any:
     """Parse one YAML document; every failure becomes a YamlError with a line when known."""
+    return load_yaml_document(text)[0]
+
+
+def load_yaml_document(text: str) -> tuple[Any, yaml.Node | None]:
+    """Parse one YAML document into (data, node graph); the graph gives lines for messages."""
     try:
         loader = _Loader(text)
         try:
@@ -71,8 +98,8 @@ def load_yaml(text: str) -> Any:
     except RecursionError:
         raise _too_deep(None) from None
     if node is None:
-        return None
-    return _Builder().build(node, 0)
+        return None, None
+    return _Builder().build(node, 0), node
 
 
 class _Builder:
@@ -83,6 +110,12 @@ class _Builder:
 
     def build(self, node: yaml.Node, depth: int) -> Any:
         tag = node.tag
+        kind = _NODE_KIND.get(tag)
+        if kind is not None and not isinstance(node, kind):
+            name = _short(tag)
+            raise YamlError(
+                f"YAML tag {name} does not fit a {node.id}", _line(node), f"{name} on a {kind.id}"
+            )
         if tag == _STR:
             return node.value
         if tag in (_MAP, _SEQ):
@@ -104,16 +137,23 @@ class _Builder:
                 raise YamlError(
                     "YAML merge keys (<<) are not allowed", _line(node), "each field written out"
                 )
-            name = tag.replace(_P, "!!", 1) if tag.startswith(_P) else tag
-            raise YamlError(f"YAML tag {name} is not allowed", _line(node), "plain values")
+            raise YamlError(f"YAML tag {_short(tag)} is not allowed", _line(node), "plain values")
+        if len(node.value) > MAX_NUMBER_CHARS and tag != _P + "timestamp":
+            raise YamlError(
+                f"{_short(tag)} value of {len(node.value)} characters is too long",
+                _line(node),
+                f"at most {MAX_NUMBER_CHARS} characters",
+            )
         try:
             return constructor(node)
-        except (ValueError, OverflowError, TypeError) as exc:
+        except _CONSTRUCTOR_FAILURES:
             if tag == _P + "timestamp":
                 # 2024-13-45 stays text: the loader then names the field and what it wants.
                 return node.value
             raise YamlError(
-                f"YAML value {node.value!r} cannot be read: {exc}", _line(node), "a valid value"
+                f"YAML value {node.value[:60]!r} cannot be read as {_short(tag)}",
+                _line(node),
+                f"a value that fits {_short(tag)}",
             ) from None
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> dict[Any, Any]:
@@ -143,6 +183,10 @@ def _error_line(exc: yaml.MarkedYAMLError) -> int | None:
     return mark.line + 1 if mark else None
 
 
+def _short(tag: str) -> str:
+    return tag.replace(_P, "!!", 1) if tag.startswith(_P) else tag
+
+
 def _too_deep(line: int | None) -> YamlError:
     return YamlError("YAML nested too deeply", line, f"at most {MAX_DEPTH} levels of nesting")
 
@@ -151,22 +195,27 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def key_line(text: str, keys: tuple[str | int, ...]) -> int | None:
-    """1-based line of the value at `keys` in `text` (of the deepest key found), for messages."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, RecursionError):
-        return None
-    line = node.start_mark.line + 1 if node else None
+def node_line(node: yaml.Node | None, keys: tuple[str | int, ...]) -> int | None:
+    """1-based line of the value at `keys` under `node` (of the deepest key found)."""
+    line = _line(node) if node is not None else None
     for key in keys:
         if isinstance(node, yaml.MappingNode) and isinstance(key, str):
             match = next((kv for kv in node.value if kv[0].value == key), None)
             if match is None:
                 return line
-            line, node = match[0].start_mark.line + 1, match[1]
+            line, node = _line(match[0]), match[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
-            line = node.start_mark.line + 1
+            line = _line(node)
         else:
             return line
     return line
+
+
+def key_line(text: str, keys: tuple[str | int, ...]) -> int | None:
+    """1-based line of the value at `keys` in `text` (of the deepest key found), for messages."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    return node_line(node, keys)

@@ -1,0 +1,175 @@
+"""`masthead check`: every validation of a build, and a few more, without writing a byte.
+
+Every planned page is rendered into memory with the build's own environment and
+templates; nothing goes near the output folder or the build cache.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import unquote, urljoin, urlsplit
+
+from masthead.assets import collect_assets
+from masthead.build import BuildOptions, Inputs, resolve_inputs
+from masthead.data import load_data
+from masthead.diagnostics import Diagnostic
+from masthead.plan import plan_pages
+from masthead.records import LoadResult, load_records
+from masthead.render import TemplateError, make_env, render_output, theme_dir
+from masthead.search import search_bundle_urls
+from masthead.site import Site, build_site
+from masthead.urls import output_path, url_for_output
+
+
+@dataclass(slots=True)
+class CheckReport:
+    records: int = 0
+    files: int = 0
+    problems: list[str] = field(default_factory=list)
+    """Everything that makes the check fail, one line each."""
+    warnings: list[Diagnostic] = field(default_factory=list)
+    """Worth a look, but a build would use the records as they are."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        warned = f", {_count(len(self.warnings), 'warning')}" if self.warnings else ""
+        if self.ok:
+            return f"OK: {_count(self.records, 'record')}, {self.files} files checked{warned}"
+        return f"Check failed: {_count(len(self.problems), 'problem')}{warned}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def check(options: BuildOptions) -> CheckReport:
+    """Validate config, records, templates and links; raise ConfigError for a bad site.toml."""
+    inputs = resolve_inputs(options)
+    loaded = load_records(inputs.content_dir, inputs.config)
+    data = load_data(inputs.site_dir)
+    site = build_site(loaded.records, inputs.config, options.drafts, data)
+    report = CheckReport(records=loaded.files)
+    _record_problems(report, loaded, data.diagnostics, site)
+    files, unrendered = _render_in_memory(report, site, inputs)
+    dangling = dict(_dangling_related(site, files))
+    report.problems.extend(dangling.values())
+    # What is already reported (a dangling related story, a page whose template failed)
+    # is not repeated by every link that leads to it.
+    known = set(dangling) | unrendered | search_bundle_urls(inputs.config)
+    report.problems.extend(_broken_links(files, inputs.config.base_url, known))
+    return report
+
+
+def _record_problems(
+    report: CheckReport, loaded: LoadResult, data: tuple[Diagnostic, ...], site: Site
+) -> None:
+    diagnostics = (*loaded.diagnostics, *data)
+    report.problems.extend(str(d) for d in diagnostics if d.severity == "error")
+    report.warnings.extend(d for d in diagnostics if d.severity == "warning")
+    merged = {path for a in site.articles for path in a.merged}
+    # A merged record is a problem here, not the warning a build gives it.
+    report.warnings.extend(d for d in site.diagnostics if d.path not in merged)
+    report.problems.extend(_duplicates(site))
+
+
+def _render_in_memory(
+    report: CheckReport, site: Site, inputs: Inputs
+) -> tuple[dict[str, bytes | None], set[str]]:
+    """Every output file by path (page bytes, None for assets), and URLs of failed pages."""
+    assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
+    env = make_env(inputs.config, inputs.site_dir / "templates", None, assets.urls)
+    errors: Counter[str] = Counter()
+    files: dict[str, bytes | None] = dict.fromkeys(assets.files)
+    unrendered: set[str] = set()
+    for spec in plan_pages(site):
+        rel = output_path(spec.url)
+        if rel in files:
+            report.problems.append(f"{rel}: two pages want the same output file")
+        try:
+            files[rel] = render_output(env, spec, inputs.config)
+        except TemplateError as exc:
+            errors[str(exc)] += 1
+            unrendered.add(spec.url)
+    report.files = len(files)
+    report.problems.extend(f"{m} ({n} pages)" if n > 1 else m for m, n in sorted(errors.items()))
+    return files, unrendered
+
+
+def _duplicates(site: Site) -> Iterator[str]:
+    for article in site.articles:
+        for path in article.merged:
+            yield (
+                f"{path}: same story as {article.record.path} "
+                f"({article.record.url}); merged into one page"
+            )
+
+
+def _dangling_related(site: Site, files: Mapping[str, object]) -> Iterator[tuple[str, str]]:
+    """(path, problem) for each related story with a site-relative URL that no page has."""
+    for article in site.articles:
+        for item in article.related:
+            if item.internal or not item.url or not item.url.startswith("/"):
+                continue
+            path = urlsplit(item.url).path
+            if _target(path) not in files:
+                yield (
+                    path,
+                    f"{article.record.path}: related story {item.title!r} links to "
+                    f"{item.url}, which is no page of this site",
+                )
+
+
+def _target(path: str) -> str | None:
+    try:
+        return output_path(unquote(path) or "/")
+    except ValueError:
+        return None
+
+
+def _broken_links(
+    files: Mapping[str, bytes | None], base_url: str, known: set[str]
+) -> Iterator[str]:
+    """Internal href/src on HTML pages that lead to no file; one line per page and link.
+
+    `known` holds site paths already reported another way, which are not repeated here.
+    """
+    origin = urlsplit(base_url)
+    base_path = origin.path if origin.path.endswith("/") else origin.path + "/"
+    for rel, data in sorted(files.items()):
+        if data is None or not rel.endswith(".html"):
+            continue
+        page_url = urljoin(base_url, url_for_output(rel).lstrip("/"))
+        for link in dict.fromkeys(_links(data.decode("utf-8", "replace"))):
+            parts = urlsplit(urljoin(page_url, link))
+            if parts.scheme not in ("http", "https") or parts.netloc != origin.netloc:
+                continue  # external
+            if not parts.path.startswith(base_path):
+                yield f"{rel}: link {link!r} leaves the site's base path {base_path}"
+                continue
+            site_path = "/" + parts.path[len(base_path) :]
+            if site_path not in known and _target(site_path) not in files:
+                yield f"{rel}: broken link {link!r}"
+
+
+def _links(html: str) -> list[str]:
+    collector = _LinkCollector()
+    collector.feed(html)
+    collector.close()
+    return collector.links
+
+
+class _LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value and not value.startswith("#"):
+                self.links.append(value.strip())

@@ -1,0 +1,152 @@
+"""`masthead check`: the full list of what is wrong, exit 1; one OK line, exit 0; never a write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from masthead.cli import main
+from tests.conftest import Scratch
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every path under root with its size and modification time, to prove nothing was written."""
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def run_check(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = main(["check", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def good(scratch: Scratch) -> Scratch:
+    scratch.add("2026-11-10-quay.md", title="Quay", when="2026-11-10T09:00:00Z")
+    scratch.add(
+        "2026-11-11-ferry.md",
+        title="Ferry",
+        when="2026-11-11T09:00:00Z",
+        extra="related:\n  - title: Quay\n    webUrl: /news/2026/11/10/quay/\n",
+    )
+    return scratch
+
+
+def test_a_good_site_passes_with_one_line_and_writes_nothing(
+    good: Scratch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree(good.root)
+    code, out, err = run_check(capsys, "--site", good.root)
+    assert code == 0, err
+    assert err == ""
+    assert out.startswith("OK: 2 records, ") and out.count("\n") == 1
+    assert tree(good.root) == before
+    assert not good.output.exists()
+
+
+def test_every_kind_of_problem_is_listed(good: Scratch, capsys: pytest.CaptureFixture[str]) -> None:
+    good.add("2026-11-12-broken.md", "---\ntitle: [unclosed\n---\n")
+    good.add("2026-11-12-also-broken.md", "---\ntitle: T\n---\n")
+    good.add("2026-11-13-copy.md", title="Quay again", url=_url_of(good, "2026-11-10-quay.md"))
+    good.add(
+        "2026-11-14-dangling.md",
+        title="Dangling",
+        extra="related:\n  - title: Gone\n    webUrl: /news/2020/01/01/gone/\n",
+    )
+    good.template(
+        "term.html",
+        "{% extends 'base.html' %}{% block main %}<a href=\"{{ url('/nowhere/') }}\">x</a>"
+        "{{ 1 // 0 if term.name == 'Climate' else '' }}{% endblock %}",
+    )
+    before = tree(good.root)
+    code, out, err = run_check(capsys, "--site", good.root)
+    assert code == 1
+    assert out == ""
+    lines = err.splitlines()
+    expected = [
+        "2026-11-12-broken.md:2: YAML error",
+        "2026-11-12-also-broken.md:2: missing field publishedDateTime",
+        "2026-11-13-copy.md: same story as 2026-11-10-quay.md",
+        "2026-11-14-dangling.md: related story 'Gone' links to /news/2020/01/01/gone/",
+        "term.html:1: ZeroDivisionError",
+        "providers/harbour-ledger/index.html: broken link '/nowhere/'",
+    ]
+    for fragment in expected:
+        assert [line for line in lines if fragment in line], (fragment, lines)
+    # The dangling related link is reported once, as the record's problem, not as a page's;
+    # links to the page whose template failed are not reported as broken as well.
+    assert not [line for line in lines if "broken link '/news/2020" in line]
+    assert not [line for line in lines if "broken link '/topics/climate/'" in line]
+    assert lines[-1] == f"Check failed: {len(lines) - 1} problems"
+    assert tree(good.root) == before
+
+
+def _url_of(scratch: Scratch, name: str) -> str:
+    text = (scratch.content / name).read_text()
+    return text.split('webUrl: "', 1)[1].split('"', 1)[0]
+
+
+def test_a_template_error_on_many_pages_is_one_line(
+    good: Scratch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good.template(
+        "article.html", "{% extends 'base.html' %}{% block main %}{{ nope }}{% endblock %}"
+    )
+    code, _, err = run_check(capsys, "--site", good.root)
+    assert code == 1
+    problems = [line for line in err.splitlines() if "'nope' is undefined" in line]
+    assert len(problems) == 1 and problems[0].endswith("(2 pages)")
+
+
+def test_a_template_that_does_not_parse(good: Scratch, capsys: pytest.CaptureFixture[str]) -> None:
+    good.template("index.html", "{% for %}")
+    code, _, err = run_check(capsys, "--site", good.root)
+    assert code == 1 and "index.html:1:" in err
+
+
+def test_bad_config_is_one_error(good: Scratch, capsys: pytest.CaptureFixture[str]) -> None:
+    good.config('timezone = "Mars/Olympus_Mons"\n')
+    code, out, err = run_check(capsys, "--site", good.root)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: ") and "Mars/Olympus_Mons" in err
+
+
+def test_an_unsafe_output_folder_in_the_config_is_reported(
+    good: Scratch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good.config('output_dir = "content"\n')
+    code, _, err = run_check(capsys, "--site", good.root)
+    assert code == 1 and "refusing" in err
+
+
+def test_content_and_drafts_options(
+    good: Scratch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good.add(
+        "2026-11-15-draft.md",
+        title="Draft",
+        published=False,
+        extra="related:\n  - title: Gone\n    webUrl: /gone/\n",
+    )
+    assert run_check(capsys, "--site", good.root)[0] == 0
+    code, _, err = run_check(capsys, "--site", good.root, "--drafts")
+    assert code == 1 and "2026-11-15-draft.md: related story 'Gone' links to /gone/" in err
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "2026-11-16-x.md").write_text("---\ntitle: X\n---\n")
+    code, _, err = run_check(capsys, "--site", good.root, "--content", other)
+    assert code == 1 and err.startswith("2026-11-16-x.md:2: missing field publishedDateTime")
+
+
+def test_check_leaves_an_existing_output_alone(
+    good: Scratch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good.build()
+    good.add("2026-11-10-quay.md", title="Quay, retitled", when="2026-11-10T09:00:00Z")
+    before = tree(good.output)
+    assert run_check(capsys, "--site", good.root)[0] == 0
+    assert tree(good.output) == before
