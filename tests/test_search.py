@@ -108,3 +108,22 @@ def test_a_failing_pagefind_is_reported_and_the_site_still_built(
     assert "Pagefind failed (exit 3): index exploded" in caplog.text
     assert (scratch.output / "news").is_dir()
     assert not (scratch.output / "pagefind").exists()
+
+
+def test_an_edit_reindexes_and_matches_a_clean_build(tmp_path: Path) -> None:
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    unchanged = site.build()
+    assert unchanged.written == 0  # nothing changed: the bundle is carried over
+    before = _files(site.output / "pagefind")
+    story = site.content / "2026-03-09-night-ferry.md"
+    story.write_text(story.read_text().replace("salinity damage", "barnacle damage"))
+    site.build()
+    after = _files(site.output / "pagefind")
+    assert after != before
+    clean = Scratch(tmp_path / "clean")
+    write_newsroom(clean)
+    shutil.copy(story, clean.content / story.name)
+    clean.build(use_cache=False)
+    assert after == _files(clean.output / "pagefind")
