@@ -62,14 +62,26 @@ def edit_title(path: Path, n: int) -> None:
     tmp.replace(path)
 
 
-def warm(masthead: str, corpus: Path, out_root: Path, runs: int) -> dict[str, object]:
+def warm(
+    masthead: str, extra: list[str], corpus: Path, out_root: Path, runs: int
+) -> dict[str, object]:
     """Prime a cache with one build, then time no-op builds and one-record-changed builds."""
     site = out_root / f"site-{corpus.name}"
     out = out_root / f"warm-{corpus.name}"
     shutil.rmtree(site, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     site.mkdir(parents=True)
-    cmd = [masthead, "build", "--site", str(site), "--content", str(corpus), "--output", str(out)]
+    cmd = [
+        masthead,
+        "build",
+        *extra,
+        "--site",
+        str(site),
+        "--content",
+        str(corpus),
+        "--output",
+        str(out),
+    ]
     timed(cmd)
     noop = [timed(cmd) for _ in range(runs)]
     published = [
@@ -140,7 +152,7 @@ def main() -> int:
         print(
             f"| {size:,} | cold, no cache | {mine['median_s']:.2f} | {mine['cpu_s']:.2f} | {mine['rss_mib']:.0f} | all | {h:.2f} (CPU {hugo['cpu_s']:.2f}, RSS {hugo['rss_mib']:.0f}) | {mine['median_s'] / h:.2f} |"
         )
-        w = warm(a.masthead, a.workdir / f"corpus-{size}", a.out_root, a.runs)
+        w = warm(a.masthead, a.extra.split(), a.workdir / f"corpus-{size}", a.out_root, a.runs)
         for label, rows in (
             ("warm, nothing changed", w["noop"]),
             ("warm, one record changed", w["change"]),

@@ -42,7 +42,7 @@ def api_page(page: ApiPage, config: SiteConfig) -> bytes:
         "next": link(pager.next_url),
         "items": [_item(a, config) for a in pager.items],
     }
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _item(article: Article, config: SiteConfig) -> dict[str, Any]:

@@ -167,7 +167,7 @@ def json_feed(feed: Feed, config: SiteConfig) -> bytes:
         "authors": [{"name": config.title, "url": absolute_url(config, "/")}],
         "items": [_json_item(a, config) for a in feed.articles],
     }
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _json_item(article: Article, config: SiteConfig) -> dict[str, Any]:

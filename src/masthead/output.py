@@ -140,7 +140,8 @@ class OutputWriter:
         self._clear_staging()
         self._remove_stale(real_root)
         manifest = json.dumps(
-            {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))}, indent=0
+            {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
+            separators=(",", ":"),  # compact, so the C encoder writes it
         ).encode("utf-8")
         if _holds(self.root / MANIFEST, manifest):
             return  # an unchanged build touches no file at all, not even the manifest

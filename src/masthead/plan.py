@@ -66,9 +66,10 @@ def _core_pages(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
     """Front page (led by the latest edition), articles, taxonomies."""
     config = site.config
     lead = editions[0] if editions and config.lead_stories else None
+    newest = _newest(site.articles)
     for pager in paginate(site.articles, config.page_size, "/", config):
         context = {"kind": "home", "pager": pager, "lead": lead if pager.number == 1 else None}
-        yield PageSpec(pager.url, ("index.html",), context, lastmod=_newest(site.articles))
+        yield PageSpec(pager.url, ("index.html",), context, lastmod=newest)
     for article in site.articles:
         yield PageSpec(
             article.url,
@@ -86,12 +87,13 @@ def _core_pages(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
             lastmod=_newest([t.articles[0] for t in taxonomy.terms]),
         )
         for term in taxonomy.terms:
+            term_info, newest = term.info, _newest(term.articles)
             for pager in paginate(term.articles, config.page_size, term.url, config):
                 yield PageSpec(
                     pager.url,
                     (f"{taxonomy.singular}.html", "term.html"),
-                    {"kind": "term", "taxonomy": info, "term": term.info, "pager": pager},
-                    lastmod=_newest(term.articles),
+                    {"kind": "term", "taxonomy": info, "term": term_info, "pager": pager},
+                    lastmod=newest,
                 )
 
 

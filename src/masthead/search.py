@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
+import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -29,6 +30,7 @@ MARKER = b"data-pagefind-body"
 """Only pages that mark their indexable part (the article pages) go into the index."""
 TIMEOUT = 600
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
+WORK_DIR = ".masthead-search"
 """The bundle's files that the search page links to."""
 
 
@@ -84,11 +86,10 @@ def update_search_index(
         for rel in old_bundle:
             writer.keep(rel)
         return len(old_bundle), 0
-    indexer = SearchIndexer(binary)
+    indexer = SearchIndexer(binary, writer.root)
     staged = set(writer.staged)
     for rel in pages:
-        source = writer.staging / rel if rel in staged else writer.root / rel
-        indexer.add(rel, source.read_bytes())
+        indexer.add(rel, writer.staging / rel if rel in staged else writer.root / rel)
     files = written = 0
     for rel, data in indexer.files():
         files += 1
@@ -102,20 +103,32 @@ def _pages_key(pages: Iterable[str], digests: Mapping[str, str]) -> str:
 
 
 class SearchIndexer:
-    """Collects the pages to index, then runs Pagefind over them once."""
+    """Collects the pages to index, then runs Pagefind over them once.
 
-    def __init__(self, binary: Path) -> None:
+    Its work folder is `<output>/.masthead-search`: on the output's own file system, so
+    pages go in as hard links rather than copies, and nothing is written outside the
+    output folder. The folder is removed when the bundle has been read.
+    """
+
+    def __init__(self, binary: Path, output: Path) -> None:
         self.binary = binary
-        self._tmp = tempfile.TemporaryDirectory(prefix="masthead-search-")
-        self.root = Path(self._tmp.name)
+        self.root = output / WORK_DIR
+        shutil.rmtree(self.root, ignore_errors=True)
+        (self.root / "site").mkdir(parents=True)
         self.pages = 0
 
-    def add(self, rel: str, data: bytes) -> None:
-        if rel.endswith(".html") and MARKER in data:
-            path = self.root / "site" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            self.pages += 1
+    def add(self, rel: str, source: Path) -> None:
+        if not rel.endswith(".html"):
+            return
+        if MARKER not in source.read_bytes():
+            return
+        path = self.root / "site" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, path)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(source, path)
+        self.pages += 1
 
     def files(self) -> Iterator[tuple[str, bytes]]:
         """The bundle as (output path, bytes) in a stable order; nothing if Pagefind fails."""
@@ -125,7 +138,7 @@ class SearchIndexer:
                 for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
                     yield f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", path.read_bytes()
         finally:
-            self._tmp.cleanup()
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self) -> Path | None:
         (self.root / "site").mkdir(exist_ok=True)
