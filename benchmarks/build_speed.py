@@ -115,6 +115,11 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/ssg-bench"))
     ap.add_argument("--masthead", default=shutil.which("masthead") or "masthead")
     ap.add_argument(
+        "--extra",
+        default="--no-search",
+        help="extra masthead build options (default --no-search: Hugo's site has no search index)",
+    )
+    ap.add_argument(
         "--allow-disk", action="store_true", help="run even if --out-root is not a tmpfs"
     )
     ap.add_argument("--wait-idle", type=float, default=120)
@@ -129,7 +134,8 @@ def main() -> int:
     empty_site = a.out_root / "empty-site"
     empty_site.mkdir(parents=True, exist_ok=True)
     candidate = (
-        f"{a.masthead} build --no-cache --site {empty_site} --content {{content}} --output {{out}}"
+        f"{a.masthead} build --no-cache {a.extra} --site {empty_site}"
+        " --content {content} --output {out}"
     )
     subprocess.run(
         [sys.executable, str(BENCH / "run_anchors.py"), "--sizes", a.sizes, "--runs", str(a.runs),

@@ -61,6 +61,9 @@ class EditSequence(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="masthead-edits-"))
+        self.changed: set[Path] = set()
+        """What a watcher would report since the last build: lets edits take the fast path."""
+        self.params: dict[int, tuple[str, str, int]] = {}
 
     def teardown(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -72,15 +75,31 @@ class EditSequence(RuleBasedStateMachine):
         self.names: dict[int, str] = {}
         for n in range(5):
             self._write(n, TOPICS[n % 3], PROVIDERS[n % 2])
-        self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1))
+        self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1, keep_model=True))
         self.next = 5
+        self.changed = set()
 
     def _write(
         self, n: int, topic: str, provider: str, title: str | None = None, day: int = 10
     ) -> None:
         name = self.names.get(n, f"2026-11-{day:02d}-story-{n}.md")
         self.names[n] = name
-        self.site.add(name, _record(n, topic, provider, title, day))
+        self.params[n] = (topic, provider, day)
+        self.changed.add(self.site.add(name, _record(n, topic, provider, title, day)))
+
+    @rule(pick=st.integers(0, 100), title=st.text("abc xyz<&", min_size=1, max_size=12))
+    def retitle(self, pick: int, title: str) -> None:
+        """A change of what a story shows only: the preview's fast path."""
+        if self.names:
+            n = sorted(self.names)[pick % len(self.names)]
+            topic, provider, day = self.params[n]
+            alone = not self.changed and self.site.output.exists()
+            self._write(n, topic, provider, title=f"Retitled {title}", day=day)
+            if alone:  # the only pending change keeps its story's shape: it must patch
+                report = self.builder.build(self.changed)
+                self.changed = set()
+                assert "scan" not in report.timings
+                assert_same_as_clean(self.site, self.tmp)
 
     @rule(
         topic=st.sampled_from(TOPICS),
@@ -101,7 +120,9 @@ class EditSequence(RuleBasedStateMachine):
     def delete(self, pick: int) -> None:
         if self.names:
             n = sorted(self.names)[pick % len(self.names)]
-            (self.site.content / self.names.pop(n)).unlink()
+            gone = self.site.content / self.names.pop(n)
+            gone.unlink()
+            self.changed.add(gone)
 
     @rule(pick=st.integers(0, 100), folder=st.sampled_from(["", "archive", "archive/old"]))
     def move(self, pick: int, folder: str) -> None:
@@ -112,10 +133,12 @@ class EditSequence(RuleBasedStateMachine):
             (self.site.content / new_name).parent.mkdir(parents=True, exist_ok=True)
             old.rename(self.site.content / new_name)
             self.names[n] = new_name
+            self.changed |= {old, self.site.content / new_name}
 
     @rule(variant=st.sampled_from(["none", "article", "base", "macro"]))
     def template(self, variant: str) -> None:
         folder = self.site.root / "templates"
+        self.changed.add(folder)
         shutil.rmtree(folder, ignore_errors=True)
         if variant == "article":
             self.site.template(
@@ -137,18 +160,24 @@ class EditSequence(RuleBasedStateMachine):
 
     @rule(size=st.integers(1, 4))
     def config(self, size: int) -> None:
+        self.changed.add(self.site.root / "site.toml")
         self.site.config(f'title = "Edits {size}"\npage_size = {size}\n')
 
     @rule(fresh=st.booleans())
     def rebuild(self, fresh: bool) -> None:
-        builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1)) if fresh else self.builder
-        report = builder.build()
+        if fresh:
+            report = Builder(BuildOptions(site_dir=self.site.root, jobs=1)).build()
+            self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1, keep_model=True))
+            self.builder.build()
+        else:
+            report = self.builder.build(self.changed)
+        self.changed = set()
         assert not report.failed
         assert_same_as_clean(self.site, self.tmp)
 
     @invariant()
     def second_build_writes_nothing(self) -> None:
-        if hasattr(self, "builder") and self.site.output.exists():
+        if hasattr(self, "builder") and self.site.output.exists() and not self.changed:
             self.builder.build()
             report = self.builder.build()
             assert report.written == 0 and report.removed == 0
@@ -297,3 +326,41 @@ def test_output_written_behind_the_cache_is_not_trusted(site: Scratch, tmp_path:
     site.add("2026-11-12-story-2.md", original)  # back to what the cache last saw
     _rebuild(site, tmp_path)
     assert b"Interim title" not in (site.output / "news/2026/11/12/story-2/index.html").read_bytes()
+
+
+def test_preview_fast_path_for_a_title_edit(site: Scratch, tmp_path: Path) -> None:
+    builder = Builder(BuildOptions(site_dir=site.root, jobs=1, keep_model=True))
+    builder.build()
+    path = site.add(
+        "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Retitled", day=12)
+    )
+    report = builder.build({path})
+    assert "scan" not in report.timings  # the model was patched, not rebuilt from a scan
+    assert report.parsed == 1
+    assert "news/2026/11/12/story-2/index.html" in report.written_paths
+    assert_same_as_clean(site, tmp_path)
+
+
+@pytest.mark.parametrize("change", ["topic", "date", "quality", "broken", "deleted"])
+def test_preview_fast_path_falls_back_when_the_shape_changes(
+    change: str, site: Scratch, tmp_path: Path
+) -> None:
+    builder = Builder(BuildOptions(site_dir=site.root, jobs=1, keep_model=True))
+    builder.build()
+    name = "2026-11-12-story-2.md"
+    text = _record(2, "Health", "Harbour Ledger", day=12)
+    if change == "topic":
+        text = text.replace("  - Health", "  - Transport")
+    elif change == "date":
+        text = text.replace("2026-11-12T02:00:00Z", "2026-11-13T02:00:00Z")
+    elif change == "quality":
+        text = text.replace("quality: 2", "quality: 99")
+    elif change == "broken":
+        text = text.replace('title: "', "title: [")
+    path = site.add(name, text)
+    if change == "deleted":
+        path.unlink()
+    report = builder.build({path})
+    assert "scan" in report.timings  # a full build
+    if change != "broken":
+        assert_same_as_clean(site, tmp_path)

@@ -12,7 +12,7 @@ import gc
 import hashlib
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +28,11 @@ from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprin
 from masthead.output import OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
-from masthead.records import Stamp, load_record, scan_records, stamp
+from masthead.records import RECORD_SUFFIXES, Stamp, load_record, scan_records, stamp
 from masthead.render import make_env, render_output, theme_dir
 from masthead.safety import check_folders
 from masthead.search import resolve_search, update_search_index
-from masthead.site import build_site
+from masthead.site import Site, build_site, patch_site
 from masthead.state import CACHE_DIR, BuildState, ParsedFile, load_files, load_state, save_state
 from masthead.urls import output_path
 
@@ -61,6 +61,9 @@ class BuildOptions:
     edit rewrites one file, which the browser swaps in without a reload."""
     defer_cache_save: bool = False
     """Leave writing the cache to an explicit save_cache() call."""
+    keep_model: bool = False
+    """Always build the site model, even when nothing changed, so that the next build can
+    patch it (the preview's fast path for edits)."""
     hold_last_good: bool = False
     """Keep showing a record's last good version while its file has errors (the preview)."""
     search: bool = True
@@ -134,14 +137,24 @@ class Builder:
         self.inputs: Inputs | None = None
         """Folders and config of the latest build, for callers such as the preview."""
         self._unsaved = False
+        self._site: Site | None = None
+        self._model_diagnostics: tuple[Diagnostic, ...] = ()
 
-    def build(self) -> BuildReport:
-        """Load, model, render and write; a failure before commit leaves the old output as it was."""
+    def build(self, changed: Collection[Path] | None = None) -> BuildReport:
+        """Load, model, render and write; a failure before commit leaves the old output as it was.
+
+        `changed`, from a watcher, names the only files that changed since the last build
+        of this Builder; edits that keep every story's shape then take a fast path.
+        """
         # The cyclic garbage collector would otherwise walk every cached record again and
         # again while the build allocates; builds make next to no reference cycles.
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
+            if changed:
+                report = self._patch(changed)
+                if report is not None:
+                    return report
             return self._build()
         finally:
             if gc_was_enabled:
@@ -160,7 +173,8 @@ class Builder:
             if state.output != OutputWriter.digest_of(writer.previous):
                 state.pages, state.assets, state.inputs = {}, {}, ""
         report = BuildReport(inputs.output_dir, timings=timings)
-        if state.inputs == inputs_digest and _outputs_intact(writer, state):
+        needs_model = self.options.keep_model and self._site is None
+        if state.inputs == inputs_digest and not needs_model and _outputs_intact(writer, state):
             report.records_read, report.skipped, report.merged, report.drafts_left_out = (
                 state.counts
             )
@@ -179,15 +193,78 @@ class Builder:
             return report
         with _timed(timings, "model"):
             data = load_data(inputs.site_dir)
-            report.diagnostics.extend(data.diagnostics)
             site = build_site(
                 [f.record for _, f in sorted(files.items()) if f.record],
                 inputs.config,
                 self.options.drafts,
                 data,
             )
-            report.diagnostics.extend(site.diagnostics)
-            report.merged = sum(len(a.merged) for a in site.articles)
+            self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
+        return self._finish(inputs, key, state, files, site, writer, report, inputs_digest, started)
+
+    def _patch(self, changed: Collection[Path]) -> BuildReport | None:
+        """The preview's fast path for edits that change only what a story shows.
+
+        When every changed path is a known record that still parses and keeps its shape
+        (site.same_shape), the site model is patched instead of rebuilt and the rest of
+        the build runs as usual. Anything else returns None, and a full build follows.
+        """
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        inputs, state, site = self.inputs, self.state, self._site
+        if inputs is None or state is None or state.files is None or site is None:
+            return None
+        files = dict(state.files)
+        records = []
+        with _timed(timings, "load"):
+            for path in changed:
+                rel = _content_rel(path, inputs.content_dir)
+                old = files.get(rel) if rel else None
+                if rel is None or old is None or old.record is None or old.held:
+                    return None
+                try:
+                    parsed = _parse_file(
+                        inputs.content_dir / rel,
+                        rel,
+                        stamp(inputs.content_dir / rel),
+                        inputs.config,
+                    )
+                except OSError:
+                    return None
+                if parsed.record is None:
+                    return None
+                files[rel] = parsed
+                records.append(parsed.record)
+        with _timed(timings, "model"):
+            patched = patch_site(site, records)
+        if patched is None:
+            return None
+        writer = OutputWriter(inputs.output_dir)
+        if state.output != OutputWriter.digest_of(writer.previous):
+            return None
+        report = BuildReport(inputs.output_dir, timings=timings)
+        self._report_files(report, files)
+        report.parsed = len(records)
+        # The stamps of other inputs were not looked at: leave the no-op check to a full build.
+        return self._finish(inputs, state.key, state, files, patched, writer, report, "", started)
+
+    def _finish(
+        self,
+        inputs: Inputs,
+        key: str,
+        state: BuildState,
+        files: dict[str, ParsedFile],
+        site: Site,
+        writer: OutputWriter,
+        report: BuildReport,
+        inputs_digest: str,
+        started: float,
+    ) -> BuildReport:
+        """Plan, render and write the pages of `site`, then remember what was built."""
+        timings = report.timings
+        report.diagnostics.extend(self._model_diagnostics)
+        report.merged = sum(len(a.merged) for a in site.articles)
+        with _timed(timings, "model"):
             specs = list(plan_pages(site))
         new_state = BuildState(key, files=files, inputs=inputs_digest)
         try:
@@ -208,7 +285,7 @@ class Builder:
                 writer.commit()
         except BaseException:
             writer.abort()
-            self.state = None  # the output may not match any state we know of
+            self.state = self._site = None  # the output may not match any state we know of
             raise
         report.removed = len(writer.removed)
         report.written_paths = sorted(writer.staged)
@@ -221,7 +298,7 @@ class Builder:
             report.drafts_left_out,
         )
         new_state.output = OutputWriter.digest_of(writer.current)
-        self.state = new_state
+        self.state, self._site = new_state, site
         self._unsaved |= report.parsed > 0 or files.keys() != (state.files or {}).keys()
         if not self.options.defer_cache_save:
             self.save_cache()
@@ -378,6 +455,18 @@ def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> Parse
     except RecordError as exc:
         return ParsedFile(stamp, None, (exc.diagnostic, *warnings))
     return ParsedFile(stamp, record, tuple(warnings))
+
+
+def _content_rel(path: Path, content_dir: Path) -> str | None:
+    """`path` relative to the content folder if it is a record file there, else None."""
+    try:
+        rel = path.resolve().relative_to(content_dir.resolve())
+    except (ValueError, OSError):
+        return None
+    parts = rel.parts
+    if not parts or any(p.startswith(".") for p in parts) or not rel.name.endswith(RECORD_SUFFIXES):
+        return None
+    return rel.as_posix()
 
 
 def _precompile(env: jinja2.Environment, names: tuple[str, ...]) -> None:

@@ -34,7 +34,13 @@ class Preview:
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
         self.builder = Builder(
-            replace(options.build, hash_assets=False, hold_last_good=True, defer_cache_save=True)
+            replace(
+                options.build,
+                hash_assets=False,
+                hold_last_good=True,
+                defer_cache_save=True,
+                keep_model=True,
+            )
         )
         inputs = resolve_inputs(options.build)
         self.server = DevServer(
@@ -68,7 +74,7 @@ class Preview:
         started = time.perf_counter()
         with self.server.building():
             try:
-                report = self.builder.build()
+                report = self.builder.build(paths or None)
             except MastheadError as exc:
                 self._report_failure(str(exc))
                 return

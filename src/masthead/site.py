@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -173,6 +173,8 @@ class Site:
     taxonomies: tuple[Taxonomy, ...]
     diagnostics: tuple[Diagnostic, ...]
     digest: str = ""
+    by_identity: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Story URL (webUrl or originalUrl) -> its page here, for resolving related links."""
 
     def taxonomy(self, name: str) -> Taxonomy:
         return next(t for t in self.taxonomies if t.name == name)
@@ -257,8 +259,113 @@ def build_site(
     taxonomies = tuple(
         _taxonomy(spec, articles, term_refs[spec.name], config, data) for spec in TAXONOMIES
     )
+    return _seal_site(config, tuple(articles), taxonomies, tuple(diagnostics), by_identity)
+
+
+# What a record may change while its site keeps the same shape: same pages, same order,
+# same lists. Everything else (dates, ranking signals, topics, provider, URLs, the
+# published flag, a slug taken from the title) can move the story between pages.
+DISPLAY_ONLY_FIELDS = frozenset(
+    {
+        "title",
+        "excerpt",
+        "body_html",
+        "images",
+        "embed_html",
+        "related",
+        "extra",
+        "digest",
+        "category",
+    }
+)
+
+
+def same_shape(old: Record, new: Record) -> bool:
+    """True when `new` can replace `old` in place (see patch_site)."""
+    if old.path != new.path or not (old.slug_hint and new.slug_hint):
+        return False  # a slug from the title moves the page when the title changes
+    return all(
+        getattr(old, name) == getattr(new, name)
+        for name in Record._fields
+        if name not in DISPLAY_ONLY_FIELDS
+    )
+
+
+def patch_site(site: Site, records: Sequence[Record]) -> Site | None:
+    """The site with these records' display fields replaced, or None if it cannot be.
+
+    For records that keep their shape (same_shape), this equals build_site on the new
+    records, at a fraction of the cost: the preview's path from a save to a reload.
+    """
+    by_path = {a.record.path: a for a in site.articles}
+    merged = {path for a in site.articles for path in a.merged}
+    new: dict[str, Article] = {}
+    for record in records:
+        old = by_path.get(record.path)
+        if old is None or record.path in merged or not same_shape(old.record, record):
+            return None
+        new[record.path] = _article(
+            record=record,
+            slug=old.slug,
+            url=old.url,
+            date=old.date,
+            topics=old.topics,
+            provider=old.provider,
+            related=_related_links(record, old.url, site.by_identity),
+            merged=old.merged,
+        )
+    articles = tuple(new.get(a.record.path, a) for a in site.articles)
+    taxonomies = tuple(
+        _seal_taxonomy(
+            taxonomy.name,
+            taxonomy.singular,
+            taxonomy.title,
+            taxonomy.url,
+            [
+                _seal_term(
+                    term.ref,
+                    tuple(new.get(a.record.path, a) for a in term.articles),
+                    term.logo,
+                    term.domain,
+                    term.description,
+                )
+                if any(a.record.path in new for a in term.articles)
+                else term
+                for term in taxonomy.terms
+            ],
+        )
+        for taxonomy in site.taxonomies
+    )
+    return _seal_site(site.config, articles, taxonomies, site.diagnostics, site.by_identity)
+
+
+def _seal_site(
+    config: SiteConfig,
+    articles: tuple[Article, ...],
+    taxonomies: tuple[Taxonomy, ...],
+    diagnostics: tuple[Diagnostic, ...],
+    by_identity: dict[str, str],
+) -> Site:
     digest = digest_of([a.digest for a in articles], [t.digest for t in taxonomies])
-    return Site(config, tuple(articles), taxonomies, tuple(diagnostics), digest)
+    return Site(config, articles, taxonomies, diagnostics, digest, by_identity)
+
+
+def _seal_term(
+    ref: TermRef,
+    items: tuple[Article, ...],
+    logo: Image | None,
+    domain: str | None,
+    description: str,
+) -> Term:
+    digest = digest_of(ref, logo, domain, description, [a.digest for a in items])
+    return Term(ref, items, logo, domain, digest, description)
+
+
+def _seal_taxonomy(
+    name: str, singular: str, title: str, url: str, terms: Sequence[Term]
+) -> Taxonomy:
+    digest = digest_of(name, url, [t.digest for t in terms])
+    return Taxonomy(name, singular, title, url, tuple(terms), digest)
 
 
 def digest_of(*parts: object) -> str:
@@ -382,12 +489,10 @@ def _taxonomy(
         if meta:  # the site's own data wins over what records happen to carry
             logo, domain = meta.logo or logo, meta.domain or domain
         description = meta.description if meta else ""
-        digest = digest_of(ref, logo, domain, description, [a.digest for a in items])
-        terms.append(Term(ref, tuple(items), logo, domain, digest, description))
+        terms.append(_seal_term(ref, tuple(items), logo, domain, description))
     terms.sort(key=lambda t: (t.name.casefold(), t.ref.slug))
     url = term_index_url(config, spec.name)
-    digest = digest_of(spec.name, url, [t.digest for t in terms])
-    return Taxonomy(spec.name, spec.singular, spec.title, url, tuple(terms), digest)
+    return _seal_taxonomy(spec.name, spec.singular, spec.title, url, terms)
 
 
 def _provider_details(articles: Sequence[Article]) -> tuple[Image | None, str | None]:
