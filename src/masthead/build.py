@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -378,12 +379,13 @@ class Builder:
             assets.urls,
         )
         digests = TemplateDigests(env)
+        memo: dict[int, Any] = {}  # every context object stays alive until the loop ends
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
         base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
         for spec in specs:
             rel = output_path(spec.url)
-            fp = page_fingerprint(spec.url, spec.templates, spec.context, base, digests)
+            fp = page_fingerprint(spec.url, spec.templates, spec.context, base, digests, memo)
             if fp is not None and state.pages.get(rel) == fp and writer.keep(rel):
                 new_state.pages[rel] = fp
             else:

@@ -27,25 +27,44 @@ class Unknown(Exception):
     """A context value that cannot be fingerprinted."""
 
 
-def value_key(value: Any) -> Any:
-    """A hashable, repr-stable stand-in for `value` that changes whenever `value` does."""
+def value_key(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """A hashable, repr-stable stand-in for `value` that changes whenever `value` does.
+
+    `memo` (by object id) lets one build share the work for objects that many pages
+    show, such as an edition on its own page and on the front page; it must not outlive
+    the objects it names.
+    """
     digest = getattr(value, "digest", None)
-    if isinstance(digest, str) and digest:
+    if digest.__class__ is str and digest:
         return digest
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if memo is not None:
+        found = memo.get(id(value))
+        if found is not None:
+            return found
+    key = _compound_key(value, memo)
+    if memo is not None:
+        memo[id(value)] = key
+    return key
+
+
+def _compound_key(value: Any, memo: dict[int, Any] | None) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (tuple, list)):
-        return tuple(value_key(v) for v in value)
+        return tuple([value_key(v, memo) for v in value])
     if isinstance(value, Mapping):
-        return tuple(sorted((str(k), value_key(v)) for k, v in value.items()))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (
-            type(value).__name__,
-            *(value_key(getattr(value, f.name)) for f in dataclasses.fields(value)),
-        )
+        return tuple(sorted((str(k), value_key(v, memo)) for k, v in value.items()))
+    names = _FIELDS.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return (type(value).__name__, *[value_key(getattr(value, n), memo) for n in names])
     raise Unknown(type(value).__name__)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def config_digest(config: SiteConfig) -> str:
@@ -114,10 +133,11 @@ def page_fingerprint(
     context: Mapping[str, Any],
     base: str,
     digests: TemplateDigests,
+    memo: dict[int, Any] | None = None,
 ) -> str | None:
     """The page's fingerprint, or None when some context value cannot be fingerprinted."""
     try:
-        key = value_key(context)
+        key = value_key(context, memo)
     except Unknown:
         return None
     # Serialised outputs (feeds, sitemap) have no template: their code is masthead's own,
