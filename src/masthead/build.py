@@ -25,7 +25,7 @@ from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.data import load_data
 from masthead.diagnostics import ConfigError, Diagnostic, RecordError
-from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint
+from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint, records_in
 from masthead.output import OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
@@ -139,6 +139,9 @@ class Builder:
         """Folders and config of the latest build, for callers such as the preview."""
         self._unsaved = False
         self._site: Site | None = None
+        self._env: tuple[jinja2.Environment, TemplateDigests] | None = None
+        self._outputs_of: dict[str, set[str]] | None = None
+        """Record path -> outputs whose context shows it (kept with keep_model)."""
         self._model_diagnostics: tuple[Diagnostic, ...] = ()
 
     def build(self, changed: Collection[Path] | None = None) -> BuildReport:
@@ -246,8 +249,13 @@ class Builder:
         report = BuildReport(inputs.output_dir, timings=timings)
         self._report_files(report, files)
         report.parsed = len(records)
+        affected = None
+        if self._outputs_of is not None:
+            affected = set().union(*(self._outputs_of.get(r.path, ()) for r in records))
         # The stamps of other inputs were not looked at: leave the no-op check to a full build.
-        return self._finish(inputs, state.key, state, files, patched, writer, report, "", started)
+        return self._finish(
+            inputs, state.key, state, files, patched, writer, report, "", started, affected
+        )
 
     def _finish(
         self,
@@ -260,6 +268,7 @@ class Builder:
         report: BuildReport,
         inputs_digest: str,
         started: float,
+        affected: set[str] | None = None,
     ) -> BuildReport:
         """Plan, render and write the pages of `site`, then remember what was built."""
         timings = report.timings
@@ -275,7 +284,7 @@ class Builder:
                 hash_names=self.options.hash_assets,
             )
             with _timed(timings, "render"):
-                self._pages(specs, inputs, assets, state, new_state, writer, report)
+                self._pages(specs, inputs, assets, state, new_state, writer, report, affected)
             with _timed(timings, "search"):
                 outputs = [output_path(spec.url) for spec in specs]
                 indexed, written = update_search_index(inputs.config, outputs, writer)
@@ -286,7 +295,8 @@ class Builder:
                 writer.commit()
         except BaseException:
             writer.abort()
-            self.state = self._site = None  # the output may not match any state we know of
+            # The output may not match any state we know of.
+            self.state = self._site = self._outputs_of = self._env = None
             raise
         report.removed = len(writer.removed)
         report.written_paths = sorted(writer.staged)
@@ -370,21 +380,42 @@ class Builder:
         new_state: BuildState,
         writer: OutputWriter,
         report: BuildReport,
+        affected: set[str] | None,
     ) -> None:
-        """Render the pages whose fingerprint changed; carry the others over untouched."""
-        env = make_env(
-            inputs.config,
-            inputs.site_dir / "templates",
-            inputs.cache_dir if self.options.use_cache else None,
-            assets.urls,
-        )
-        digests = TemplateDigests(env)
+        """Render the pages whose fingerprint changed; carry the others over untouched.
+
+        `affected` (the preview's fast path) names the only outputs that can have
+        changed; the others keep their fingerprint without it being computed again.
+        """
+        if affected is not None and self._env is not None:
+            env, digests = self._env  # only records changed: same config, templates, assets
+        else:
+            env = make_env(
+                inputs.config,
+                inputs.site_dir / "templates",
+                inputs.cache_dir if self.options.use_cache else None,
+                assets.urls,
+            )
+            digests = TemplateDigests(env)
+            if self.options.keep_model:
+                self._env = (env, digests)
         memo: dict[int, Any] = {}  # every context object stays alive until the loop ends
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
         base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
+        index: dict[str, set[str]] | None = (
+            {} if self.options.keep_model and affected is None else None
+        )
+        shown: dict[int, frozenset[str]] = {}
         for spec in specs:
             rel = output_path(spec.url)
+            unaffected = affected is not None and rel not in affected and rel in state.pages
+            if unaffected and writer.keep(rel, check=False):
+                new_state.pages[rel] = state.pages[rel]
+                continue
+            if index is not None:
+                for path in records_in(spec.context, shown):
+                    index.setdefault(path, set()).add(rel)
             fp = page_fingerprint(spec.url, spec.templates, spec.context, base, digests, memo)
             if fp is not None and state.pages.get(rel) == fp and writer.keep(rel):
                 new_state.pages[rel] = fp
@@ -414,6 +445,8 @@ class Builder:
                 progress.step()
         if progress:
             progress.done()
+        if index is not None:
+            self._outputs_of = index
         report.rendered = len(todo)
         report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
         report.files = len(specs)

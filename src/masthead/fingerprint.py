@@ -21,6 +21,8 @@ from jinja2 import meta
 
 from masthead import __version__
 from masthead.config import SiteConfig
+from masthead.records import Record
+from masthead.site import Article
 
 
 class Unknown(Exception):
@@ -65,6 +67,39 @@ def _compound_key(value: Any, memo: dict[int, Any] | None) -> Any:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_NONE: frozenset[str] = frozenset()
+
+
+def records_in(value: Any, memo: dict[int, frozenset[str]]) -> frozenset[str]:
+    """Paths of every record an output's context can show, however deeply nested.
+
+    The preview keeps this as an index from record to outputs, so that an edit which
+    keeps the site's shape re-checks only the outputs that show the edited record.
+    """
+    if value is None or isinstance(value, (str, int, float, bool, datetime, date)):
+        return _NONE
+    found = memo.get(id(value))
+    if found is not None:
+        return found
+    if isinstance(value, Article):
+        result = frozenset({value.record.path})
+    elif isinstance(value, Record):
+        result = frozenset({value.path})
+    else:
+        if isinstance(value, Mapping):
+            parts: Any = value.values()
+        elif isinstance(value, (tuple, list)):
+            parts = value
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = _FIELDS.get(type(value))
+            if names is None:
+                names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+            parts = [getattr(value, n) for n in names]
+        else:
+            parts = ()
+        result = frozenset().union(*(records_in(v, memo) for v in parts)) if parts else _NONE
+    memo[id(value)] = result
+    return result
 
 
 def config_digest(config: SiteConfig) -> str:

@@ -113,7 +113,7 @@ class OutputWriter:
         if staged:
             self.staged.append(rel)
 
-    def keep(self, rel: str) -> bool:
+    def keep(self, rel: str, check: bool = True) -> bool:
         """Carry an unchanged file over from the last build without reading or rendering it.
 
         Returns False when it cannot (not written last time, or gone since), and the caller

@@ -104,6 +104,7 @@ def under_base(base_path: str, path: str) -> str:
     return base_path + path.lstrip("/")
 
 
+@functools.lru_cache(maxsize=262144)
 def output_path(url: str) -> str:
     """Output file, relative to the output folder, for a site-relative URL.
 
