@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,7 @@ class Watcher:
         self.layout = layout
         self.on_change = on_change
         self._pending: set[Path] = set()
+        self._events = 0
         self._lock = threading.Condition()
         self._stopped = False
         self._observer = Observer()
@@ -113,6 +115,7 @@ class Watcher:
             return
         with self._lock:
             self._pending |= relevant
+            self._events += 1
             self._lock.notify_all()
 
     def _loop(self) -> None:
@@ -121,14 +124,14 @@ class Watcher:
                 self._lock.wait_for(lambda: self._pending or self._stopped)
                 if self._stopped:
                     return
-                waited, count = 0.0, -1
-                # Debounce: wait until no new event came for DEBOUNCE_SECONDS.
-                while (
-                    count != len(self._pending) and waited < MAX_DELAY_SECONDS and not self._stopped
-                ):
-                    count = len(self._pending)
+                started, seen = time.monotonic(), -1
+                # Debounce: wait until no event came for DEBOUNCE_SECONDS (saves of one
+                # file count too), but no longer than MAX_DELAY_SECONDS in all.
+                while seen != self._events and not self._stopped:
+                    if time.monotonic() - started >= MAX_DELAY_SECONDS:
+                        break
+                    seen = self._events
                     self._lock.wait(DEBOUNCE_SECONDS)
-                    waited += DEBOUNCE_SECONDS
                 batch, self._pending = self._pending, set()
             self._watch_new_folders()
             try:
@@ -144,4 +147,6 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's listing changed: the events of the files in it say how
         self.watcher.add([str(event.src_path), str(getattr(event, "dest_path", "") or "")])
