@@ -192,8 +192,17 @@ class Pager(Generic[T]):
     prev_url: str | None
     next_url: str | None
     total: int
-    digest: str = ""
-    """Set when every item has a digest of its own; otherwise fingerprints walk the items."""
+
+    @property
+    def digest(self) -> str:
+        """Computed only when a fingerprint asks (the preview asks for few pages); empty
+        when an item has no digest of its own, and fingerprints then walk the items."""
+        digests = [getattr(item, "digest", None) for item in self.items]
+        if not all(isinstance(d, str) and d for d in digests):
+            return ""
+        return digest_of(
+            self.number, self.count, self.url, self.prev_url, self.next_url, self.total, digests
+        )
 
 
 def paginate(items: Sequence[T], size: int, first_url: str, config: SiteConfig) -> list[Pager[T]]:
@@ -205,15 +214,7 @@ def paginate(items: Sequence[T], size: int, first_url: str, config: SiteConfig) 
         page = tuple(items[n * size : (n + 1) * size])
         prev_url = urls[n - 1] if n > 0 else None
         next_url = urls[n + 1] if n + 1 < count else None
-        digests = [getattr(item, "digest", None) for item in page]
-        digest = (
-            digest_of(n, count, urls[n], prev_url, next_url, len(items), digests)
-            if all(isinstance(d, str) and d for d in digests)
-            else ""
-        )
-        pagers.append(
-            Pager(n + 1, count, page, urls[n], first_url, prev_url, next_url, len(items), digest)
-        )
+        pagers.append(Pager(n + 1, count, page, urls[n], first_url, prev_url, next_url, len(items)))
     return pagers
 
 
