@@ -82,8 +82,23 @@ class Article:
         return self.record.image
 
 
+class _NamedByRef:
+    """`name` and `url` of a term, read through its TermRef."""
+
+    __slots__ = ()
+    ref: TermRef
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def url(self) -> str:
+        return self.ref.url
+
+
 @dataclass(frozen=True, slots=True)
-class TermInfo:
+class TermInfo(_NamedByRef):
     """What a page shows about a term without listing its stories (see Term.info)."""
 
     ref: TermRef
@@ -92,31 +107,15 @@ class TermInfo:
     count: int
     description: str = ""
 
-    @property
-    def name(self) -> str:
-        return self.ref.name
-
-    @property
-    def url(self) -> str:
-        return self.ref.url
-
 
 @dataclass(frozen=True, slots=True)
-class Term:
+class Term(_NamedByRef):
     ref: TermRef
     articles: tuple[Article, ...]
     logo: Image | None = None
     domain: str | None = None
     digest: str = ""
     description: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.ref.name
-
-    @property
-    def url(self) -> str:
-        return self.ref.url
 
     @property
     def info(self) -> TermInfo:
