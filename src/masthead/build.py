@@ -8,6 +8,7 @@ changed files and renders only the pages whose fingerprint changed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import sys
@@ -25,8 +26,14 @@ from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.data import load_data
 from masthead.diagnostics import ConfigError, Diagnostic, RecordError
-from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint, records_in
-from masthead.output import OutputWriter
+from masthead.fingerprint import (
+    TemplateDigests,
+    config_digest,
+    page_fingerprint,
+    records_in,
+    substitute,
+)
+from masthead.output import MANIFEST, OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
 from masthead.records import RECORD_SUFFIXES, Stamp, load_record, scan_records, stamp
@@ -142,6 +149,9 @@ class Builder:
         self._env: tuple[jinja2.Environment, TemplateDigests] | None = None
         self._outputs_of: dict[str, set[str]] | None = None
         """Record path -> outputs whose context shows it (kept with keep_model)."""
+        self._specs: list[PageSpec] | None = None
+        self._manifest: tuple[Stamp | None, dict[str, str]] | None = None
+        """The manifest as this Builder last committed it, with the file's stamp then."""
         self._model_diagnostics: tuple[Diagnostic, ...] = ()
 
     def build(self, changed: Collection[Path] | None = None) -> BuildReport:
@@ -174,7 +184,7 @@ class Builder:
             stamps = scan_records(inputs.content_dir)
             inputs_digest = _digest_inputs(inputs, stamps)
             writer = OutputWriter(inputs.output_dir)
-            if state.output != OutputWriter.digest_of(writer.previous):
+            if not self._output_matches(state, writer):
                 state.pages, state.assets, state.inputs = {}, {}, ""
         report = BuildReport(inputs.output_dir, timings=timings)
         needs_model = self.options.keep_model and self._site is None
@@ -243,19 +253,44 @@ class Builder:
             patched = patch_site(site, records)
         if patched is None:
             return None
-        writer = OutputWriter(inputs.output_dir)
-        if state.output != OutputWriter.digest_of(writer.previous):
-            return None
+        manifest = self._manifest
+        if manifest is None or _stamp_or_none(inputs.output_dir / MANIFEST) != manifest[0]:
+            return None  # the output changed behind our back
+        writer = OutputWriter(inputs.output_dir, previous=dict(manifest[1]))
         report = BuildReport(inputs.output_dir, timings=timings)
         self._report_files(report, files)
         report.parsed = len(records)
-        affected = None
-        if self._outputs_of is not None:
+        affected, specs = None, None
+        if self._outputs_of is not None and self._specs is not None:
             affected = set().union(*(self._outputs_of.get(r.path, ()) for r in records))
+            specs = self._respec(site, patched, affected)
         # The stamps of other inputs were not looked at: leave the no-op check to a full build.
         return self._finish(
-            inputs, state.key, state, files, patched, writer, report, "", started, affected
+            inputs, state.key, state, files, patched, writer, report, "", started, affected, specs
         )
+
+    def _output_matches(self, state: BuildState, writer: OutputWriter) -> bool:
+        """Does the output folder hold what `state`'s page fingerprints describe?"""
+        if state is self.state and self._manifest is not None:
+            return writer.previous == self._manifest[1]
+        return state.output == OutputWriter.digest_of(writer.previous)
+
+    def _respec(self, old: Site, new: Site, affected: set[str]) -> list[PageSpec]:
+        """The last plan with the patched articles put into the affected outputs' contexts.
+
+        The site kept its shape, so planning it again would give the same outputs with the
+        same contexts, but for the replaced articles (and the lists holding them).
+        """
+        assert self._specs is not None
+        fresh = {a.record.path: a for a in new.articles}
+        swap = {id(a): fresh[a.record.path] for a in old.articles if fresh[a.record.path] is not a}
+        memo: dict[int, Any] = {}
+        return [
+            dataclasses.replace(spec, context=substitute(spec.context, swap, memo))
+            if output_path(spec.url) in affected
+            else spec
+            for spec in self._specs
+        ]
 
     def _finish(
         self,
@@ -269,13 +304,16 @@ class Builder:
         inputs_digest: str,
         started: float,
         affected: set[str] | None = None,
+        specs: list[PageSpec] | None = None,
     ) -> BuildReport:
-        """Plan, render and write the pages of `site`, then remember what was built."""
+        """Plan (unless the fast path brings `specs`), render and write the pages of `site`,
+        then remember what was built."""
         timings = report.timings
         report.diagnostics.extend(self._model_diagnostics)
         report.merged = sum(len(a.merged) for a in site.articles)
-        with _timed(timings, "model"):
-            specs = list(plan_pages(site))
+        if specs is None:
+            with _timed(timings, "model"):
+                specs = list(plan_pages(site))
         new_state = BuildState(key, files=files, inputs=inputs_digest)
         try:
             assets = collect_assets(
@@ -296,7 +334,8 @@ class Builder:
         except BaseException:
             writer.abort()
             # The output may not match any state we know of.
-            self.state = self._site = self._outputs_of = self._env = None
+            self.state = self._site = self._outputs_of = self._env = self._specs = None
+            self._manifest = None
             raise
         report.removed = len(writer.removed)
         report.written_paths = sorted(writer.staged)
@@ -308,8 +347,11 @@ class Builder:
             report.merged,
             report.drafts_left_out,
         )
-        new_state.output = OutputWriter.digest_of(writer.current)
+        # Hashing the manifest costs ~10 ms at 10k pages: the preview does it when saving.
+        new_state.output = "" if self.options.defer_cache_save else writer.digest_of(writer.current)
+        self._manifest = (_stamp_or_none(inputs.output_dir / MANIFEST), writer.current)
         self.state, self._site = new_state, site
+        self._specs = specs if self.options.keep_model else None
         self._unsaved |= report.parsed > 0 or files.keys() != (state.files or {}).keys()
         if not self.options.defer_cache_save:
             self.save_cache()
@@ -321,6 +363,8 @@ class Builder:
         than after every edit, so that saving 100,000 records never delays a reload."""
         if self.state is None or self.inputs is None or not self.options.use_cache:
             return
+        if not self.state.output and self._manifest is not None:
+            self.state.output = OutputWriter.digest_of(self._manifest[1])
         save_state(self.inputs.cache_dir, self.state, files_changed=self._unsaved)
         self._unsaved = False
 
@@ -490,6 +534,13 @@ def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> Parse
     except RecordError as exc:
         return ParsedFile(stamp, None, (exc.diagnostic, *warnings))
     return ParsedFile(stamp, record, tuple(warnings))
+
+
+def _stamp_or_none(path: Path) -> Stamp | None:
+    try:
+        return stamp(path)
+    except OSError:
+        return None
 
 
 def _content_rel(path: Path, content_dir: Path) -> str | None:

@@ -70,6 +70,44 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 _NONE: frozenset[str] = frozenset()
 
 
+def substitute(value: Any, swap: dict[int, Article], memo: dict[int, Any]) -> Any:
+    """`value` with each article whose id is in `swap` replaced, rebuilding only the
+    tuples, lists, mappings and dataclasses on the way to one (the preview's fast path)."""
+    if value is None or isinstance(value, (str, int, float, bool, datetime, date, Record)):
+        return value
+    key = id(value)
+    if key in swap:
+        return swap[key]
+    if isinstance(value, Article):
+        return value
+    if key in memo:
+        return memo[key]
+    result = value
+    if isinstance(value, (tuple, list)):
+        items = [substitute(v, swap, memo) for v in value]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            maker = getattr(type(value), "_make", None)
+            result = maker(items) if maker else type(value)(items)
+    elif isinstance(value, Mapping):
+        changed = {k: substitute(v, swap, memo) for k, v in value.items()}
+        if any(changed[k] is not v for k, v in value.items()):
+            result = changed
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+        changes = {}
+        for name in names:
+            old = getattr(value, name)
+            new = substitute(old, swap, memo)
+            if new is not old:
+                changes[name] = new
+        if changes:
+            result = dataclasses.replace(value, **changes)
+    memo[key] = result
+    return result
+
+
 def records_in(value: Any, memo: dict[int, frozenset[str]]) -> frozenset[str]:
     """Paths of every record an output's context can show, however deeply nested.
 

@@ -32,12 +32,15 @@ def _digest(data: bytes) -> str:
 class OutputWriter:
     """Collects one build's files; `commit()` makes them live, `abort()` forgets them."""
 
-    def __init__(self, root: Path, *, share_folder: bool = False) -> None:
+    def __init__(
+        self, root: Path, *, share_folder: bool = False, previous: dict[str, str] | None = None
+    ) -> None:
         """`share_folder` accepts a folder holding files of others (a web root); still, only
-        files listed in the manifest are ever deleted."""
+        files listed in the manifest are ever deleted. `previous` is the manifest as the
+        caller last committed it, when it knows the file is unchanged since."""
         self.root = root
         self.staging = root / STAGING
-        self.previous = self._read_manifest()
+        self.previous = previous if previous is not None else self._read_manifest()
         self.current: dict[str, str] = {}
         self.staged: list[str] = []
         self.removed: list[str] = []
@@ -117,15 +120,14 @@ class OutputWriter:
         """Carry an unchanged file over from the last build without reading or rendering it.
 
         Returns False when it cannot (not written last time, or gone since), and the caller
-        must produce it.
+        must produce it. `check=False` skips looking at the disk: the preview's fast path
+        trusts the output it wrote itself a moment ago.
         """
         digest = (self.previous or {}).get(rel)
-        if (
-            digest is None
-            or rel in self.current
-            or not os.path.isfile(os.path.join(self.root, rel))
-        ):
+        if digest is None or rel in self.current:
             return False
+        if check and not os.path.isfile(os.path.join(self.root, rel)):
+            return False  # deleted since: the caller renders it again
         self.current[rel] = digest
         return True
 

@@ -18,7 +18,7 @@ from masthead.records import RECORD_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.03
+DEBOUNCE_SECONDS = 0.02
 """Quiet time after the last event before a rebuild: a burst of saves becomes one build."""
 MAX_DELAY_SECONDS = 0.5
 """A steady stream of events still gets a rebuild this often."""
