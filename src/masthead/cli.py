@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from masthead import __version__
 from masthead.build import BuildOptions, BuildReport, build
@@ -151,18 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    options = BuildOptions(
-        site_dir=args.site,
+    options = _build_options(
+        args,
         content_dir=args.content,
         output_dir=args.output,
-        drafts=args.drafts,
-        base_url=args.base_url,
-        strict=args.strict,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
         jobs=args.jobs,
         progress=sys.stderr.isatty(),
-        search=args.search,
     )
     report = build(options)
     _print_report(report)
@@ -173,6 +170,18 @@ def _build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if report.failed else 0
+
+
+def _build_options(args: argparse.Namespace, **more: Any) -> BuildOptions:
+    """The options `build` and `publish` share, plus the command's own."""
+    return BuildOptions(
+        site_dir=args.site,
+        drafts=args.drafts,
+        base_url=args.base_url,
+        strict=args.strict,
+        search=args.search,
+        **more,
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -195,13 +204,7 @@ def _publish(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         used = ", ".join(k for k, v in git_only.items() if v is not None)
         parser.error(f"{used} only apply to --to {GH_PAGES}")
     options = PublishOptions(
-        build=BuildOptions(
-            site_dir=args.site,
-            drafts=args.drafts,
-            base_url=args.base_url,
-            strict=args.strict,
-            search=args.search,
-        ),
+        build=_build_options(args),
         to=args.to,
         remote=args.remote or "origin",
         branch=args.branch or "gh-pages",
