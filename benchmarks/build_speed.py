@@ -62,18 +62,17 @@ def edit_title(path: Path, n: int) -> None:
     tmp.replace(path)
 
 
-def warm(
-    masthead: str, extra: list[str], corpus: Path, out_root: Path, runs: int
-) -> dict[str, object]:
-    """Prime a cache with one build, then time no-op builds and one-record-changed builds."""
-    site = out_root / f"site-{corpus.name}"
-    out = out_root / f"warm-{corpus.name}"
-    shutil.rmtree(site, ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
+def masthead_command(
+    masthead: str, verb: str, corpus: Path, out_root: Path, name: str, *extra: str
+) -> list[str]:
+    """`masthead VERB` on `corpus` with an empty site folder and output folder, both new."""
+    site, out = out_root / f"{name}-site", out_root / f"{name}-out"
+    for folder in (site, out):
+        shutil.rmtree(folder, ignore_errors=True)
     site.mkdir(parents=True)
-    cmd = [
+    return [
         masthead,
-        "build",
+        verb,
         *extra,
         "--site",
         str(site),
@@ -82,13 +81,25 @@ def warm(
         "--output",
         str(out),
     ]
-    timed(cmd)
-    noop = [timed(cmd) for _ in range(runs)]
-    published = [
+
+
+def published_records(corpus: Path) -> list[Path]:
+    """The corpus's published records, in file-name order: the ones an edit shows up on."""
+    return [
         p
         for p in sorted(corpus.glob("*.md"))
         if "\npublished: true" in p.read_text(encoding="utf-8")
     ]
+
+
+def warm(
+    masthead: str, extra: list[str], corpus: Path, out_root: Path, runs: int
+) -> dict[str, object]:
+    """Prime a cache with one build, then time no-op builds and one-record-changed builds."""
+    cmd = masthead_command(masthead, "build", corpus, out_root, f"warm-{corpus.name}", *extra)
+    timed(cmd)
+    noop = [timed(cmd) for _ in range(runs)]
+    published = published_records(corpus)
     targets = published[len(published) // 2 : len(published) // 2 + runs]
     backups = {p: p.read_bytes() for p in targets}
     change = []

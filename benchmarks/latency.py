@@ -38,6 +38,7 @@ BENCH = next(
 )
 sys.path.insert(0, str(BENCH))
 import run_anchors  # noqa: E402  (the shared instrument: same Hugo, same edit method)
+from build_speed import masthead_command, published_records  # noqa: E402
 
 
 def p95(values: list[float]) -> float:
@@ -87,32 +88,13 @@ class Events:
 def masthead_latency(
     masthead: str, corpus: Path, out_root: Path, edits: int, wait: float
 ) -> dict[str, object]:
-    site, out = out_root / "latency-site", out_root / "latency-out"
-    shutil.rmtree(site, ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
-    site.mkdir(parents=True)
-    cmd = [
-        masthead,
-        "serve",
-        "--site",
-        str(site),
-        "--content",
-        str(corpus),
-        "--output",
-        str(out),
-        "--port",
-        "0",
-    ]
+    cmd = masthead_command(masthead, "serve", corpus, out_root, "latency", "--port", "0")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.perf_counter()
     line = proc.stdout.readline()
     initial = time.perf_counter() - started
     base = re.search(r"http://\S+/", line).group(0)
-    published = [
-        p
-        for p in sorted(corpus.glob("*.md"))
-        if "\npublished: true" in p.read_text(encoding="utf-8")
-    ]
+    published = published_records(corpus)
     target = published[len(published) // 2]
     original = target.read_text(encoding="utf-8")
     url = article_url(target)
