@@ -25,7 +25,7 @@ from masthead import __version__
 from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.data import load_data
-from masthead.diagnostics import ConfigError, Diagnostic, RecordError
+from masthead.diagnostics import ConfigError, Diagnostic
 from masthead.fingerprint import (
     TemplateDigests,
     config_digest,
@@ -36,7 +36,7 @@ from masthead.fingerprint import (
 from masthead.output import MANIFEST, OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
-from masthead.records import RECORD_SUFFIXES, Stamp, load_record, scan_records, stamp
+from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, stamp
 from masthead.render import make_env, render_output, theme_dir
 from masthead.safety import check_folders
 from masthead.search import resolve_search, update_search_index
@@ -528,12 +528,7 @@ class Builder:
 
 
 def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> ParsedFile:
-    warnings: list[Diagnostic] = []
-    try:
-        record = load_record(path, rel, config, warnings)
-    except RecordError as exc:
-        return ParsedFile(stamp, None, (exc.diagnostic, *warnings))
-    return ParsedFile(stamp, record, tuple(warnings))
+    return ParsedFile(stamp, *read_record(path, rel, config))
 
 
 def _stamp_or_none(path: Path) -> Stamp | None:

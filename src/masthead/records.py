@@ -179,14 +179,22 @@ def load_records(content_dir: Path, config: SiteConfig) -> LoadResult:
     diagnostics: list[Diagnostic] = []
     files = scan_records(content_dir)
     for rel in files:
-        path = content_dir / rel
-        warnings: list[Diagnostic] = []
-        try:
-            records.append(load_record(path, rel, config, warnings))
-        except RecordError as exc:
-            diagnostics.append(exc.diagnostic)
-        diagnostics.extend(warnings)
+        record, found = read_record(content_dir / rel, rel, config)
+        if record is not None:
+            records.append(record)
+        diagnostics.extend(found)
     return LoadResult(tuple(records), tuple(diagnostics), len(files))
+
+
+def read_record(
+    path: Path, rel: str, config: SiteConfig
+) -> tuple[Record | None, tuple[Diagnostic, ...]]:
+    """The record (None when it is unusable) and everything said about it, error first."""
+    warnings: list[Diagnostic] = []
+    try:
+        return load_record(path, rel, config, warnings), tuple(warnings)
+    except RecordError as exc:
+        return None, (exc.diagnostic, *warnings)
 
 
 def load_record(
