@@ -443,7 +443,10 @@ class Builder:
             digests = TemplateDigests(env)
             if self.options.keep_model:
                 self._env = (env, digests)
+        env.globals["cached"].clear()  # fragments of the last build may show old stories
         memo: dict[int, Any] = {}  # every context object stays alive until the loop ends
+        # A build whose state is neither saved nor kept has no use for page fingerprints.
+        remember = self.options.use_cache or self.options.keep_model
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
         base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
@@ -460,7 +463,11 @@ class Builder:
             if index is not None:
                 for path in records_in(spec.context, shown):
                     index.setdefault(path, set()).add(rel)
-            fp = page_fingerprint(spec.url, spec.templates, spec.context, base, digests, memo)
+            fp = (
+                page_fingerprint(spec.url, spec.templates, spec.context, base, digests, memo)
+                if remember
+                else None
+            )
             if fp is not None and state.pages.get(rel) == fp and writer.keep(rel):
                 new_state.pages[rel] = fp
             else:

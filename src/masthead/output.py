@@ -44,6 +44,8 @@ class OutputWriter:
         self.current: dict[str, str] = {}
         self.staged: list[str] = []
         self.removed: list[str] = []
+        self._folders: set[str] = set()
+        """Staging folders made so far (by this process: each render worker has its own)."""
         self.created_root = not root.exists()
         if root.exists() and not root.is_dir():
             raise OutputError(f"output {root} exists and is not a folder")
@@ -60,6 +62,7 @@ class OutputWriter:
         self._clear_staging()
 
     def _clear_staging(self) -> None:
+        self._folders.clear()
         # A symlink planted at the staging path must not carry writes elsewhere.
         if self.staging.is_symlink() or self.staging.is_file():
             self.staging.unlink()
@@ -104,9 +107,12 @@ class OutputWriter:
         digest = _digest(data)
         if (self.previous or {}).get(rel) == digest and _same_size(self.root / rel, len(data)):
             return digest, False
-        staged = self.staging / rel
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_bytes(data)
+        folder, _, _ = rel.rpartition("/")
+        if folder not in self._folders:  # one mkdir per folder, not per file
+            os.makedirs(os.path.join(self.staging, folder), exist_ok=True)
+            self._folders.add(folder)
+        with open(os.path.join(self.staging, rel), "wb") as out:
+            out.write(data)
         return digest, True
 
     def register(self, rel: str, digest: str, staged: bool) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from masthead import jsonld
 from masthead.config import SiteConfig
@@ -74,6 +75,7 @@ def make_env(
 
     nav = tuple((spec.title, getattr(config.urls, spec.name)) for spec in TAXONOMIES)
     env.globals.update(
+        cached=FragmentCache(),
         config=config,
         url=url,
         link=link,
@@ -87,6 +89,37 @@ def make_env(
     )
     env.filters.update(human_date=human_date, iso=lambda d: d.isoformat())
     return env
+
+
+class FragmentCache:
+    """`cached(macro, *args)` in templates: a macro's output, rendered once per build.
+
+    A story card appears on a dozen list pages and the site header on every page; a
+    card rendered once and reused makes list pages several times cheaper. Keys are the
+    macro's and arguments' identities (values, for strings); the objects stay
+    referenced from the entry, so an id cannot be reused by another object while its
+    entry lives. That is exact as long as arguments do not change during a build (the
+    site model is frozen) and the macro reads nothing but its arguments and the
+    environment's globals: a macro imported `with context` is a new object on every
+    page, so it is never reused by mistake. `clear()` starts each build afresh.
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        """Entries kept at most (about 30 MB of cards): memory stays flat on big sites."""
+        self._entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], Markup]] = {}
+
+    def __call__(self, macro: jinja2.runtime.Macro, *args: Any) -> Markup:
+        key = (id(macro), *(a if a is None or type(a) is str else id(a) for a in args))
+        found = self._entries.get(key)
+        if found is None:
+            if len(self._entries) >= self.limit:
+                self._entries.clear()
+            found = self._entries[key] = ((macro, *args), Markup(macro(*args)))
+        return found[1]
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
