@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from slugify import slugify as _slugify
 
 from masthead.config import SiteConfig, UrlPatterns
 from masthead.urls import (
@@ -52,6 +53,12 @@ def test_slugify_is_idempotent_and_stable(text: str) -> None:
     slug = slugify(text)
     assert slugify(slug) == slug
     assert slugify(text) == slug
+
+
+@given(st.from_regex(r"[a-z0-9]{1,12}(-[a-z0-9]{1,12}){0,8}", fullmatch=True))
+def test_a_slug_shaped_name_skips_python_slugify_and_gets_what_it_would_give(text: str) -> None:
+    expected = _slugify(text, max_length=MAX_SLUG, word_boundary=True, save_order=True)
+    assert slugify(text) == expected
 
 
 @given(any_text, any_text)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from masthead.config import SiteConfig
+from masthead.memo import IdentityMemo
 from masthead.site import Article, Pager
 from masthead.urls import API_FILE, absolute_link, absolute_url
 
@@ -40,9 +41,20 @@ def api_page(page: ApiPage, config: SiteConfig) -> bytes:
         "total": pager.total,
         "prev": link(pager.prev_url),
         "next": link(pager.next_url),
-        "items": [_item(a, config) for a in pager.items],
+        "items": [],
     }
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    # Each story's item is encoded once per build (it is on several API pages) and
+    # spliced into the last field, the empty list: the text json.dumps would give.
+    text = _encode(data)
+    items = ",".join(_encoded_item(a, config) for a in pager.items)
+    return f"{text[:-3]}[{items}]}}\n".encode()
+
+
+def _encode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_encoded_item = IdentityMemo(lambda article, config: _encode(_item(article, config)))
 
 
 def _item(article: Article, config: SiteConfig) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from masthead.fingerprint import (
     records_in,
     substitute,
 )
+from masthead.memo import clear_all as clear_memos
 from masthead.output import MANIFEST, OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
@@ -443,7 +444,7 @@ class Builder:
             digests = TemplateDigests(env)
             if self.options.keep_model:
                 self._env = (env, digests)
-        env.globals["cached"].clear()  # fragments of the last build may show old stories
+        clear_memos()  # what the last build made of its stories may be out of date
         memo: dict[int, Any] = {}  # every context object stays alive until the loop ends
         # A build whose state is neither saved nor kept has no use for page fingerprints.
         remember = self.options.use_cache or self.options.keep_model

@@ -18,6 +18,7 @@ from typing import Any
 from masthead import __version__
 from masthead.config import SiteConfig
 from masthead.jsonld import provider_home
+from masthead.memo import IdentityMemo
 from masthead.site import Article
 from masthead.urls import absolute_link, absolute_url, feed_url
 from masthead.xmltree import ATOM_NS, DC_NS, MEDIA_NS, XML_NS, element, sub, to_bytes
@@ -74,11 +75,18 @@ def atom(feed: Feed, config: SiteConfig) -> bytes:
     sub(author, "uri", absolute_url(config, "/"))
     sub(root, "generator", "masthead", {"version": __version__})
     for article in feed.articles:
-        _atom_entry(sub(root, "entry"), article, config)
+        root.append(_atom_entry(article, config))
     return to_bytes(root, default_namespace=ATOM_NS)
 
 
-def _atom_entry(entry: ET.Element, article: Article, config: SiteConfig) -> None:
+@IdentityMemo
+def _atom_entry(article: Article, config: SiteConfig) -> ET.Element:
+    """A story's entry, built once per build and put in every Atom feed that has it.
+
+    An element may sit in several trees at once; each feed is indented and serialised
+    before the next one is built, so sharing it changes no feed's text.
+    """
+    entry = element("entry")
     url = absolute_url(config, article.url)
     sub(entry, "id", url)
     sub(entry, "title", article.title)
@@ -98,6 +106,7 @@ def _atom_entry(entry: ET.Element, article: Article, config: SiteConfig) -> None
         scheme = absolute_url(config, config.urls.topics)
         sub(entry, "category", attrs={"term": topic.name, "scheme": scheme})
     _media(entry, article, config)
+    return entry
 
 
 def rss(feed: Feed, config: SiteConfig) -> bytes:
@@ -112,25 +121,32 @@ def rss(feed: Feed, config: SiteConfig) -> bytes:
     self_attrs = {"rel": "self", "type": MIME["rss"], "href": absolute_url(config, feed.url("rss"))}
     sub(channel, f"{{{ATOM_NS}}}link", attrs=self_attrs)
     for article in feed.articles:
-        item = sub(channel, "item")
-        url = absolute_url(config, article.url)
-        sub(item, "title", article.title)
-        sub(item, "link", url)
-        sub(item, "guid", url, {"isPermaLink": "true"})
-        sub(item, "pubDate", format_datetime(article.date))
-        if article.excerpt:
-            # Readers take RSS descriptions as HTML: the excerpt is text, so escape it.
-            sub(item, "description", html.escape(article.excerpt, quote=False))
-        if by := _author(article):
-            # RSS's own <author> must be an e-mail address; Dublin Core takes a name.
-            sub(item, f"{{{DC_NS}}}creator", by[0])
-        for topic in article.topics:
-            sub(item, "category", topic.name, {"domain": absolute_url(config, config.urls.topics)})
-        if article.original_url:
-            related = {"rel": "related", "href": _link(config, article)}
-            sub(item, f"{{{ATOM_NS}}}link", attrs=related)
-        _media(item, article, config)
+        channel.append(_rss_item(article, config))
     return to_bytes(root)
+
+
+@IdentityMemo
+def _rss_item(article: Article, config: SiteConfig) -> ET.Element:
+    """A story's item, built once per build and shared as _atom_entry's entries are."""
+    item = element("item")
+    url = absolute_url(config, article.url)
+    sub(item, "title", article.title)
+    sub(item, "link", url)
+    sub(item, "guid", url, {"isPermaLink": "true"})
+    sub(item, "pubDate", format_datetime(article.date))
+    if article.excerpt:
+        # Readers take RSS descriptions as HTML: the excerpt is text, so escape it.
+        sub(item, "description", html.escape(article.excerpt, quote=False))
+    if by := _author(article):
+        # RSS's own <author> must be an e-mail address; Dublin Core takes a name.
+        sub(item, f"{{{DC_NS}}}creator", by[0])
+    for topic in article.topics:
+        sub(item, "category", topic.name, {"domain": absolute_url(config, config.urls.topics)})
+    if article.original_url:
+        related = {"rel": "related", "href": _link(config, article)}
+        sub(item, f"{{{ATOM_NS}}}link", attrs=related)
+    _media(item, article, config)
+    return item
 
 
 def _author(article: Article) -> tuple[str, str | None] | None:

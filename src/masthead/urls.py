@@ -28,6 +28,8 @@ def slugify(text: str) -> str:
     Text with nothing to transliterate (emoji, punctuation) gets a short hash so that two
     such titles still get different, stable slugs instead of colliding on a placeholder.
     """
+    if len(text) <= MAX_SLUG and _SLUG_OK.match(text):
+        return text  # already a slug, as most file names are: python-slugify would keep it
     slug = _slugify(text, max_length=MAX_SLUG, word_boundary=True, save_order=True)
     if slug:
         return slug
@@ -90,8 +92,15 @@ def api_url(config: SiteConfig, taxonomy: str | None = None, slug: str | None = 
 
 def absolute_url(config: SiteConfig, path: str) -> str:
     """Site-relative path to an absolute URL under base_url, for feeds, sitemaps and metadata."""
-    origin = urlsplit(config.base_url)
-    return f"{origin.scheme}://{origin.netloc}{under_base(config.base_path, path)}"
+    return under_base(_site_root(config.base_url), path)
+
+
+@functools.lru_cache(maxsize=16)
+def _site_root(base_url: str) -> str:
+    """`https://host/sub/` for base_url: every absolute URL starts with it (a page has dozens)."""
+    origin = urlsplit(base_url)
+    path = origin.path or "/"
+    return f"{origin.scheme}://{origin.netloc}{path if path.endswith('/') else path + '/'}"
 
 
 def absolute_link(config: SiteConfig, target: str) -> str:

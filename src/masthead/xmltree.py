@@ -61,4 +61,10 @@ def to_bytes(root: ET.Element, default_namespace: str | None = None) -> bytes:
     if default_namespace is not None:
         root.set("xmlns", default_namespace)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    # Serialised to text and encoded once: with encoding="utf-8", ElementTree sends each
+    # of its thousands of small writes through an encoder, a third of a feed's time.
+    text = ET.tostring(root, encoding="unicode")
+    return (_DECLARATION + text + "\n").encode("utf-8")
+
+
+_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"

@@ -110,6 +110,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, depth: int) -> Any:
         tag = node.tag
+        if tag == _STR and node.__class__ is yaml.ScalarNode:
+            return node.value  # most values: checked first
         kind = _NODE_KIND.get(tag)
         if kind is not None and not isinstance(node, kind):
             name = _short(tag)
