@@ -94,7 +94,7 @@ def test_markdown_link_schemes(link: str, ok: bool) -> None:
 
 
 def test_markdown_bodies_render_bad_links_as_text() -> None:
-    html = _markdown.render(
+    html = _markdown().render(
         "[a](javascript:alert(1)) [b](java&#x09;script:x) ![c](data:image/png;base64,AA) "
         "<b onclick=x>raw</b> [ok](https://ok.example/)"
     )

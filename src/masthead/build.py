@@ -41,8 +41,16 @@ from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, 
 from masthead.render import make_env, render_output, theme_dir
 from masthead.safety import check_folders
 from masthead.search import resolve_search, update_search_index
-from masthead.site import Site, build_site, patch_site
-from masthead.state import CACHE_DIR, BuildState, ParsedFile, load_files, load_state, save_state
+from masthead.site import Site, build_site, patch_site, same_shape
+from masthead.state import (
+    CACHE_DIR,
+    BuildState,
+    Files,
+    ParsedFile,
+    load_files,
+    load_state,
+    save_state,
+)
 from masthead.urls import output_path
 
 PARSE_MIN_PER_JOB = 400
@@ -145,11 +153,10 @@ class Builder:
         self.state: BuildState | None = None
         self.inputs: Inputs | None = None
         """Folders and config of the latest build, for callers such as the preview."""
-        self._unsaved = False
+        self._saved: Files | None = None
+        """The parsed records as the cache folder holds them, once read or written."""
         self._site: Site | None = None
         self._env: tuple[jinja2.Environment, TemplateDigests] | None = None
-        self._outputs_of: dict[str, set[str]] | None = None
-        """Record path -> outputs whose context shows it (kept with keep_model)."""
         self._specs: list[PageSpec] | None = None
         self._manifest: tuple[Stamp | None, dict[str, str]] | None = None
         """The manifest as this Builder last committed it, with the file's stamp then."""
@@ -183,7 +190,10 @@ class Builder:
             key = self._key(inputs)
             state = self._load_state(inputs, key)
             stamps = scan_records(inputs.content_dir)
-            inputs_digest = _digest_inputs(inputs, stamps)
+            others = _digest_others(inputs)
+            inputs_digest = hashlib.sha1(
+                repr((sorted(stamps.items()), others)).encode()
+            ).hexdigest()
             writer = OutputWriter(inputs.output_dir)
             if not self._output_matches(state, writer):
                 state.pages, state.assets, state.inputs = {}, {}, ""
@@ -200,6 +210,7 @@ class Builder:
             return report  # nothing changed: nothing to parse, render or write
         with _timed(timings, "load"):
             files = self._load(inputs, stamps, state)
+            before = state.files or {}
         self._report_files(report, files)
         report.parsed = sum(1 for rel, f in files.items() if (state.files or {}).get(rel) is not f)
         if self.options.strict and report.skipped:
@@ -215,7 +226,11 @@ class Builder:
                 data,
             )
             self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
-        return self._finish(inputs, key, state, files, site, writer, report, inputs_digest, started)
+            affected = _affected(state, before, files, site, others)
+        return self._finish(
+            inputs, key, state, files, site, writer, report, (inputs_digest, others), started,
+            affected,
+        )  # fmt: skip
 
     def _patch(self, changed: Collection[Path]) -> BuildReport | None:
         """The preview's fast path for edits that change only what a story shows.
@@ -262,13 +277,14 @@ class Builder:
         self._report_files(report, files)
         report.parsed = len(records)
         affected, specs = None, None
-        if self._outputs_of is not None and self._specs is not None:
-            affected = set().union(*(self._outputs_of.get(r.path, ()) for r in records))
+        if state.outputs_of is not None and self._specs is not None:
+            affected = set().union(*(state.outputs_of.get(r.path, ()) for r in records))
             specs = self._respec(site, patched, affected)
         # The stamps of other inputs were not looked at: leave the no-op check to a full build.
         return self._finish(
-            inputs, state.key, state, files, patched, writer, report, "", started, affected, specs
-        )
+            inputs, state.key, state, files, patched, writer, report, ("", ""), started, affected,
+            specs,
+        )  # fmt: skip
 
     def _output_matches(self, state: BuildState, writer: OutputWriter) -> bool:
         """Does the output folder hold what `state`'s page fingerprints describe?"""
@@ -302,7 +318,7 @@ class Builder:
         site: Site,
         writer: OutputWriter,
         report: BuildReport,
-        inputs_digest: str,
+        digests: tuple[str, str],
         started: float,
         affected: set[str] | None = None,
         specs: list[PageSpec] | None = None,
@@ -315,7 +331,8 @@ class Builder:
         if specs is None:
             with _timed(timings, "model"):
                 specs = list(plan_pages(site))
-        new_state = BuildState(key, files=files, inputs=inputs_digest)
+        # `digests`: of all inputs and of all but the records ("" when not looked at).
+        new_state = BuildState(key, files=files, inputs=digests[0], others=digests[1])
         try:
             assets = collect_assets(
                 theme_dir() / "assets",
@@ -335,7 +352,7 @@ class Builder:
         except BaseException:
             writer.abort()
             # The output may not match any state we know of.
-            self.state = self._site = self._outputs_of = self._env = self._specs = None
+            self.state = self._site = self._env = self._specs = None
             self._manifest = None
             raise
         report.removed = len(writer.removed)
@@ -353,7 +370,6 @@ class Builder:
         self._manifest = (_stamp_or_none(inputs.output_dir / MANIFEST), writer.current)
         self.state, self._site = new_state, site
         self._specs = specs if self.options.keep_model else None
-        self._unsaved |= report.parsed > 0 or files.keys() != (state.files or {}).keys()
         if not self.options.defer_cache_save:
             self.save_cache()
         report.seconds = time.perf_counter() - started
@@ -366,8 +382,8 @@ class Builder:
             return
         if not self.state.output and self._manifest is not None:
             self.state.output = OutputWriter.digest_of(self._manifest[1])
-        save_state(self.inputs.cache_dir, self.state, files_changed=self._unsaved)
-        self._unsaved = False
+        saved = save_state(self.inputs.cache_dir, self.state, self._saved)
+        self._saved = saved or self._saved
 
     # phases -----------------------------------------------------------------
 
@@ -394,7 +410,8 @@ class Builder:
     ) -> dict[str, ParsedFile]:
         """Parsed files by path: unchanged ones from the cache, the rest parsed (in parallel)."""
         if state.files is None:
-            state.files = load_files(inputs.cache_dir, state.key)
+            self._saved = load_files(inputs.cache_dir, state.key)
+            state.files = self._saved.files
         files: dict[str, ParsedFile] = {}
         todo: list[tuple[str, Stamp]] = []
         for rel, current in stamps.items():
@@ -429,8 +446,9 @@ class Builder:
     ) -> None:
         """Render the pages whose fingerprint changed; carry the others over untouched.
 
-        `affected` (the preview's fast path) names the only outputs that can have
-        changed; the others keep their fingerprint without it being computed again.
+        `affected` (when only records changed, and kept their shape) names the only
+        outputs that can have changed; the others keep their fingerprint without it being
+        computed again. Files this Builder wrote itself are not looked for on disk.
         """
         if affected is not None and self._env is not None:
             env, digests = self._env  # only records changed: same config, templates, assets
@@ -451,14 +469,13 @@ class Builder:
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
         base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
-        index: dict[str, set[str]] | None = (
-            {} if self.options.keep_model and affected is None else None
-        )
+        index: dict[str, set[str]] | None = {} if remember and affected is None else None
+        trusted = self._manifest is not None
         shown: dict[int, frozenset[str]] = {}
         for spec in specs:
             rel = output_path(spec.url)
             unaffected = affected is not None and rel not in affected and rel in state.pages
-            if unaffected and writer.keep(rel, check=False):
+            if unaffected and writer.keep(rel, check=not trusted):
                 new_state.pages[rel] = state.pages[rel]
                 continue
             if index is not None:
@@ -497,8 +514,7 @@ class Builder:
                 progress.step()
         if progress:
             progress.done()
-        if index is not None:
-            self._outputs_of = index
+        new_state.outputs_of = index if index is not None else state.outputs_of
         report.rendered = len(todo)
         report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
         report.files = len(specs)
@@ -563,8 +579,8 @@ def _precompile(env: jinja2.Environment, names: tuple[str, ...]) -> None:
         env.select_template(list(names))
 
 
-def _digest_inputs(inputs: Inputs, stamps: dict[str, Stamp]) -> str:
-    """Stamps of everything a build reads, so an unchanged site is noticed without parsing."""
+def _digest_others(inputs: Inputs) -> str:
+    """Stamps of everything a build reads but the records: theme, templates, static, data, config."""
     others: list[tuple[str, Stamp]] = []
     folders = [
         theme_dir(),
@@ -578,7 +594,42 @@ def _digest_inputs(inputs: Inputs, stamps: dict[str, Stamp]) -> str:
     config = inputs.site_dir / CONFIG_FILE
     if config.is_file():
         others.append((str(config), stamp(config)))
-    return hashlib.sha1(repr((sorted(stamps.items()), others)).encode()).hexdigest()
+    return hashlib.sha1(repr(others).encode()).hexdigest()
+
+
+def _affected(
+    state: BuildState,
+    before: dict[str, ParsedFile],
+    files: dict[str, ParsedFile],
+    site: Site,
+    others: str,
+) -> set[str] | None:
+    """The outputs that can show what changed, if only records changed and kept their shape.
+
+    Then every other output has the context it had, and keeps its fingerprint without it
+    being computed again (the index comes from the last build). None when anything else
+    changed, or a record appeared, vanished, broke or moved (site.same_shape).
+    """
+    index = state.outputs_of
+    if index is None or not state.pages or state.others != others or files.keys() != before.keys():
+        return None
+    merged = {path for article in site.articles for path in article.merged}
+    affected: set[str] = set()
+    for rel, parsed in files.items():
+        old = before[rel]
+        if parsed is old:
+            continue
+        if (
+            parsed.record is None
+            or old.record is None
+            or parsed.held
+            or old.held
+            or rel in merged
+            or not same_shape(old.record, parsed.record)
+        ):
+            return None
+        affected |= index.get(rel, set())
+    return affected
 
 
 def _outputs_intact(writer: OutputWriter, state: BuildState) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import logging
@@ -11,18 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import nh3
-from markdown_it import MarkdownIt
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
 from masthead.embeds import sanitize_embed
-from masthead.mdlinks import rebase_site_links
 from masthead.safeurl import safe_link, safe_url
 from masthead.urls import slug_from_filename
 from masthead.yamlload import YamlError, load_yaml_document, node_line
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 log = logging.getLogger(__name__)
 
@@ -289,8 +291,17 @@ def _error(rel: str, line: int | None, message: str, expected: str | None = None
     return RecordError(Diagnostic(rel, line, message, expected))
 
 
-_markdown = MarkdownIt("commonmark", {"html": False}).enable("table").use(rebase_site_links)
-_markdown.validateLink = safe_link  # type: ignore[method-assign]
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """The body renderer, made (and markdown-it imported) when a record first has a body."""
+    from markdown_it import MarkdownIt
+
+    from masthead.mdlinks import rebase_site_links
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table").use(rebase_site_links)
+    md.validateLink = safe_link  # type: ignore[method-assign]
+    return md
+
 
 KNOWN_FIELDS = frozenset(
     {
@@ -372,7 +383,9 @@ class _Fields:
             images=self.images(d.get("images"), ("images",)),
             related=self.related(d),
             body_html=(
-                _markdown.render(body, {"base_path": self.config.base_path}) if body.strip() else ""
+                _markdown().render(body, {"base_path": self.config.base_path})
+                if body.strip()
+                else ""
             ),
             slug_hint=slug_from_filename(stem),
             extra=FrozenDict(

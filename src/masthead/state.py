@@ -2,7 +2,9 @@
 
 It holds the parsed records (keyed by path, size, mtime and content hash), each page's
 fingerprint and a stamp of every input file, so the next build can skip parsing,
-rendering and writing whatever did not change. The file starts with a header naming the
+rendering and writing whatever did not change. Records changed since records.bin was
+written go to a small delta file beside it, so that a build after one edit does not
+rewrite every record; the delta names the records.bin it applies to by checksum. The file starts with a header naming the
 format, masthead's version and a SHA-256 of the payload; anything that does not match is
 discarded with a warning, never trusted. Like `__pycache__`, the cache is trusted as much
 as the site folder it lives in.
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".masthead-cache"
 _MAGIC = b"masthead-build-state\n"
-_FORMAT = 1
+_FORMAT = 2
 
 
 class ParsedFile(NamedTuple):
@@ -59,80 +61,130 @@ class BuildState:
     fingerprints no longer say what is on disk and are dropped."""
     files: dict[str, ParsedFile] | None = None
     """Parsed content files; kept in a file of their own and read only when something changed."""
+    others: str = ""
+    """Digest of the stamps of every input but the records: templates, static, data, config."""
+    outputs_of: dict[str, frozenset[str]] | None = None
+    """Record path -> outputs whose context shows the record (see fingerprint.records_in)."""
 
 
-_STATE, _RECORDS = "build-state.bin", "records.bin"
+_STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
+
+
+class Files(NamedTuple):
+    """Parsed files as loaded from the cache, and which of them came from the delta file."""
+
+    files: dict[str, ParsedFile]
+    base: str
+    """Checksum of the records.bin they were read from ("" when there was none)."""
+    delta: frozenset[str]
 
 
 def load_state(cache_dir: Path, key: str) -> BuildState:
     """The saved state if it is intact and was made for `key`, else an empty one."""
-    state = _load(cache_dir / _STATE, BuildState)
+    state, _ = _load(cache_dir / _STATE, BuildState)
     return state if state is not None and state.key == key else BuildState(key, files={})
 
 
-def load_files(cache_dir: Path, key: str) -> dict[str, ParsedFile]:
-    """The parsed records saved beside a state made for `key` ({} if none can be trusted)."""
-    saved = _load(cache_dir / _RECORDS, tuple)
+def load_files(cache_dir: Path, key: str) -> Files:
+    """The parsed records saved beside a state made for `key` (none if they cannot be trusted)."""
+    saved, base = _load(cache_dir / _RECORDS, tuple)
     if saved is None or len(saved) != 2 or saved[0] != key or not isinstance(saved[1], dict):
-        return {}
-    return saved[1]
+        return Files({}, "", frozenset())
+    files: dict[str, ParsedFile] = saved[1]
+    delta, _ = _load(cache_dir / _DELTA, tuple)
+    if delta is None:
+        return Files(files, base, frozenset())
+    if len(delta) != 3 or delta[0] != key or delta[1] != base or not isinstance(delta[2], dict):
+        log.warning("%s: made for another records.bin; discarded", cache_dir / _DELTA)
+        return Files({}, "", frozenset())  # which of the two is current is unknown
+    for rel, parsed in delta[2].items():
+        if parsed is None:
+            files.pop(rel, None)
+        else:
+            files[rel] = parsed
+    return Files(files, base, frozenset(delta[2]))
 
 
-def save_state(cache_dir: Path, state: BuildState, files_changed: bool) -> None:
+def save_state(cache_dir: Path, state: BuildState, saved: Files | None) -> Files | None:
+    """Save `state`; its files as a delta over `saved` (what the cache held) when small.
+
+    Returns what the cache now holds, to pass as `saved` next time; None leaves the
+    records alone (they are unchanged since `saved`).
+    """
     cache_dir.mkdir(parents=True, exist_ok=True)
-    if files_changed and state.files is not None:
-        _save(cache_dir / _RECORDS, (state.key, state.files))
     files, state.files = state.files, None
     try:
+        result = _save_files(cache_dir, state.key, files, saved) if files is not None else None
         _save(cache_dir / _STATE, state)
     finally:
         state.files = files
+    return result
 
 
-def _save(path: Path, value: object) -> None:
+def _save_files(
+    cache_dir: Path, key: str, files: dict[str, ParsedFile], saved: Files | None
+) -> Files | None:
+    if saved is not None and saved.base:
+        # Entries are reused objects unless parsed again, so `is not` finds what changed.
+        since = {
+            rel
+            for rel in files.keys() | saved.files.keys()
+            if files.get(rel) is not saved.files.get(rel)
+        }
+        if not since:
+            return None
+        delta = saved.delta | since
+        if len(delta) <= max(64, len(files) // 16):
+            _save(cache_dir / _DELTA, (key, saved.base, {rel: files.get(rel) for rel in delta}))
+            return Files(dict(files), saved.base, frozenset(delta))
+    base = _save(cache_dir / _RECORDS, (key, files))
+    (cache_dir / _DELTA).unlink(missing_ok=True)
+    return Files(dict(files), base, frozenset())
+
+
+def _save(path: Path, value: object) -> str:
+    """Write `value` with its header; returns the payload's checksum."""
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    header = b"%s%d %s %s\n" % (
-        _MAGIC,
-        _FORMAT,
-        __version__.encode(),
-        hashlib.sha256(payload).hexdigest().encode(),
-    )
+    digest = hashlib.sha256(payload).hexdigest()
+    header = b"%s%d %s %s\n" % (_MAGIC, _FORMAT, __version__.encode(), digest.encode())
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(header + payload)
     os.replace(tmp, path)
+    return digest
 
 
-def _load(path: Path, kind: type) -> Any:
+def _load(path: Path, kind: type) -> tuple[Any, str]:
+    """The value saved at `path` and its checksum, or (None, "") with a warning if unusable."""
     try:
         blob = path.read_bytes()
     except FileNotFoundError:
-        return None
+        return None, ""
     except OSError as exc:
         log.warning("%s: cannot read build cache (%s); building without it", path, exc.strerror)
-        return None
-    value, problem = _decode(blob)
+        return None, ""
+    value, digest, problem = _decode(blob)
     if problem:
         log.warning("%s: %s; discarded", path, problem)
-        return None
+        return None, ""
     if not isinstance(value, kind):
         log.warning("%s: build cache holds something else; discarded", path)
-        return None
-    return value
+        return None, ""
+    return value, digest
 
 
-def _decode(blob: bytes) -> tuple[Any, str | None]:
+def _decode(blob: bytes) -> tuple[Any, str, str | None]:
     if not blob.startswith(_MAGIC):
-        return None, "not a masthead build cache"
+        return None, "", "not a masthead build cache"
     header, _, payload = blob[len(_MAGIC) :].partition(b"\n")
     try:
         fmt, version, digest = header.decode("ascii").split(" ")
     except (UnicodeDecodeError, ValueError):
-        return None, "build cache header is damaged"
+        return None, "", "build cache header is damaged"
     if fmt != str(_FORMAT) or version != __version__:
-        return None, f"build cache from masthead {version} (format {fmt})"
+        return None, "", f"build cache from masthead {version} (format {fmt})"
     if hashlib.sha256(payload).hexdigest() != digest:
-        return None, "build cache is corrupt (checksum mismatch)"
+        return None, "", "build cache is corrupt (checksum mismatch)"
     try:
-        return pickle.loads(payload), None
+        return pickle.loads(payload), digest, None
     except Exception:  # matches its checksum yet fails: still never trusted
-        return None, "build cache cannot be read"
+        return None, "", "build cache cannot be read"
