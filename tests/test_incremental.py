@@ -328,6 +328,61 @@ def test_output_written_behind_the_cache_is_not_trusted(site: Scratch, tmp_path:
     assert b"Interim title" not in (site.output / "news/2026/11/12/story-2/index.html").read_bytes()
 
 
+def test_a_fresh_build_after_a_title_edit_looks_only_at_pages_showing_it(
+    site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`masthead build` after one edit: the cache's record-to-output index names the pages
+    to check; the other pages keep their fingerprints, and records.bin is not rewritten."""
+    import masthead.build
+
+    cache = site.root / ".masthead-cache"
+    records_before = (cache / "records.bin").read_bytes()
+    fingerprinted: list[str] = []
+    real = masthead.build.page_fingerprint
+
+    def counting(url: str, *args: object) -> str | None:
+        fingerprinted.append(url)
+        return real(url, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(masthead.build, "page_fingerprint", counting)
+    site.add(
+        "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Retitled", day=12)
+    )
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert report.parsed == 1
+    assert "/news/2026/11/12/story-2/" in fingerprinted
+    assert "/news/2026/11/10/story-0/" not in fingerprinted  # does not show story 2
+    assert len(fingerprinted) == report.rendered < report.files // 2
+    assert (cache / "records.bin").read_bytes() == records_before
+    assert (cache / "records-delta.bin").is_file()
+    assert_same_as_clean(site, tmp_path)
+    # A second fresh build reads records.bin plus the delta and finds nothing to do.
+    fingerprinted.clear()
+    again = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert (again.parsed, again.written, fingerprinted) == (0, 0, [])
+
+
+def test_a_records_delta_made_for_another_records_file_is_discarded(
+    site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import masthead.state
+
+    cache = site.root / ".masthead-cache"
+    site.add("2026-11-12-story-2.md", _record(2, "Health", "Civic Lantern", title="One", day=12))
+    _rebuild(site, tmp_path)
+    stale = (cache / "records-delta.bin").read_bytes()
+    monkeypatch.setattr(masthead.state, "DELTA_MIN", 0)  # the next save rewrites records.bin
+    site.add("2026-11-13-story-3.md", _record(3, "Climate", "Harbour Ledger", title="Two", day=13))
+    _rebuild(site, tmp_path)
+    assert not (cache / "records-delta.bin").exists()
+    (cache / "records-delta.bin").write_bytes(stale)  # left behind by a crash, say
+    site.add("2026-11-14-story-4.md", _record(4, "Transport", "Civic Lantern", title="3", day=14))
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert "made for another records.bin" in caplog.text
+    assert report.parsed == 6  # neither file was trusted
+    assert_same_as_clean(site, tmp_path)
+
+
 def test_preview_fast_path_for_a_title_edit(site: Scratch, tmp_path: Path) -> None:
     builder = Builder(BuildOptions(site_dir=site.root, jobs=1, keep_model=True))
     builder.build()

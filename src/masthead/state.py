@@ -68,6 +68,8 @@ class BuildState:
 
 
 _STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
+DELTA_MIN = 64
+"""Records a delta may hold before records.bin is written anew (or a sixteenth of all)."""
 
 
 class Files(NamedTuple):
@@ -134,7 +136,7 @@ def _save_files(
         if not since:
             return None
         delta = saved.delta | since
-        if len(delta) <= max(64, len(files) // 16):
+        if len(delta) <= max(DELTA_MIN, len(files) // 16):
             _save(cache_dir / _DELTA, (key, saved.base, {rel: files.get(rel) for rel in delta}))
             return Files(dict(files), saved.base, frozenset(delta))
     base = _save(cache_dir / _RECORDS, (key, files))
