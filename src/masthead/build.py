@@ -459,7 +459,7 @@ class Builder:
                 inputs.cache_dir if self.options.use_cache else None,
                 assets.urls,
             )
-            digests = TemplateDigests(env)
+            digests = TemplateDigests(env, state.template_references)
             if self.options.keep_model:
                 self._env = (env, digests)
         clear_memos()  # what the last build made of its stories may be out of date
@@ -515,6 +515,7 @@ class Builder:
         if progress:
             progress.done()
         new_state.outputs_of = index if index is not None else state.outputs_of
+        new_state.template_references = digests.references
         report.rendered = len(todo)
         report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
         report.files = len(specs)

@@ -144,15 +144,17 @@ def config_digest(config: SiteConfig) -> str:
     return hashlib.sha1(repr((__version__, value_key(config))).encode()).hexdigest()
 
 
-_REFERENCES: dict[str, list[str | None]] = {}
-"""Template source hash -> templates it references, kept for the life of the process."""
-
-
 class TemplateDigests:
     """Digest of the template a page would use plus everything it extends, includes or imports."""
 
-    def __init__(self, env: jinja2.Environment) -> None:
+    def __init__(
+        self, env: jinja2.Environment, known: Mapping[str, list[str | None]] | None = None
+    ) -> None:
+        """`known`: template source hash -> templates it references, from the last build."""
         self.env = env
+        self.known = known or {}
+        self.references: dict[str, list[str | None]] = {}
+        """What this build looked up, for the next build's `known`."""
         self._sources: dict[str, str] = {}
         self._selected: dict[tuple[str, ...], str] = {}
 
@@ -175,12 +177,14 @@ class TemplateDigests:
     def _references(self, source: str) -> list[str | None]:
         """Templates named by `source`; parsing is the costly part, so it is remembered."""
         key = hashlib.sha1(source.encode()).hexdigest()
-        if key not in _REFERENCES:
+        refs = self.references.get(key, self.known.get(key))
+        if refs is None:
             try:
-                _REFERENCES[key] = list(meta.find_referenced_templates(self.env.parse(source)))
+                refs = list(meta.find_referenced_templates(self.env.parse(source)))
             except jinja2.TemplateSyntaxError:
-                _REFERENCES[key] = []
-        return _REFERENCES[key]
+                refs = []
+        self.references[key] = refs
+        return refs
 
     def _closure(self, root: str) -> set[str]:
         seen: set[str] = set()

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import os
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".masthead-cache"
 _MAGIC = b"masthead-build-state\n"
-_FORMAT = 2
+_FORMAT = 3
 
 
 class ParsedFile(NamedTuple):
@@ -63,8 +63,10 @@ class BuildState:
     """Parsed content files; kept in a file of their own and read only when something changed."""
     others: str = ""
     """Digest of the stamps of every input but the records: templates, static, data, config."""
-    outputs_of: dict[str, frozenset[str]] | None = None
+    outputs_of: dict[str, set[str]] | None = None
     """Record path -> outputs whose context shows the record (see fingerprint.records_in)."""
+    template_references: dict[str, list[str | None]] = field(default_factory=dict)
+    """Template source hash -> templates it names (see fingerprint.TemplateDigests)."""
 
 
 _STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
@@ -84,6 +86,9 @@ class Files(NamedTuple):
 def load_state(cache_dir: Path, key: str) -> BuildState:
     """The saved state if it is intact and was made for `key`, else an empty one."""
     state, _ = _load(cache_dir / _STATE, BuildState)
+    if state is not None and not all(hasattr(state, f.name) for f in fields(BuildState)):
+        log.warning("%s: made by another build of masthead; discarded", cache_dir / _STATE)
+        state = None
     return state if state is not None and state.key == key else BuildState(key, files={})
 
 
