@@ -262,3 +262,24 @@ def test_any_alias_bomb_shape_is_bounded(
 def test_any_nesting_past_the_limit_is_bounded(make: Callable[[int], str], depth: int) -> None:
     _, peak = _measure(make(depth))
     assert peak < PEAK_BYTES
+
+
+# The builder reads the commonest integers and UTC timestamps itself, without PyYAML's
+# constructors: it must give exactly what they give, or keep the text where they fail.
+_digits = st.integers(min_value=0, max_value=10**25).map(str)
+_octal = st.from_regex(r"0[0-9]{1,6}", fullmatch=True)
+_utc = st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", fullmatch=True)
+
+
+@given(st.one_of(_digits, _octal, _utc))
+def test_numbers_and_timestamps_read_as_pyyaml_reads_them(text: str) -> None:
+    import yaml
+
+    from masthead.yamlload import load_yaml
+
+    document = f"value: {text}\n"
+    try:
+        expected = yaml.load(document, Loader=yaml.SafeLoader)["value"]
+    except ValueError:  # 2024-13-45T...: PyYAML fails; masthead keeps the text
+        expected = text
+    assert load_yaml(document)["value"] == expected

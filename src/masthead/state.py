@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from masthead import __version__
 from masthead.diagnostics import Diagnostic
-from masthead.records import Record, Stamp
+from masthead.records import Record, Stamp, rebuild_as_tuple
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ _FORMAT = 3
 
 class ParsedFile(NamedTuple):
     """One content file as last read: its record (None when invalid) and its diagnostics."""
+
+    __reduce__ = rebuild_as_tuple
 
     stamp: Stamp
     record: Record | None

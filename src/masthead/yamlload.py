@@ -9,6 +9,9 @@ time, and every failure is a YamlError, never another exception.
 
 from __future__ import annotations
 
+import contextlib
+import re
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -30,6 +33,9 @@ resolvers' patterns costs tens of megabytes of regex state. No number, date or b
 is this long."""
 _P = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ = _P + "str", _P + "map", _P + "seq"
+_INT, _TIMESTAMP = _P + "int", _P + "timestamp"
+_Scalar = yaml.ScalarNode
+_UTC_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
@@ -110,8 +116,17 @@ class _Builder:
 
     def build(self, node: yaml.Node, depth: int) -> Any:
         tag = node.tag
-        if tag == _STR and node.__class__ is yaml.ScalarNode:
-            return node.value  # most values: checked first
+        if node.__class__ is _Scalar:  # most values: checked first
+            if tag == _STR:
+                return node.value
+            value = node.value
+            if tag == _INT and value.isascii() and value.isdigit() and len(value) < 19:
+                if value[0] != "0" or len(value) == 1:  # 010 is octal in YAML 1.1
+                    return int(value)
+            elif tag == _TIMESTAMP and len(value) == 20 and _UTC_SECONDS.match(value):
+                # 2024-05-01T09:30:00Z, read as PyYAML reads it; 2024-13-45... goes on below
+                with contextlib.suppress(ValueError):
+                    return datetime.fromisoformat(value)
         kind = _NODE_KIND.get(tag)
         if kind is not None and not isinstance(node, kind):
             name = _short(tag)
@@ -160,12 +175,20 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
+        build, deeper = self.build, depth + 1
         for key_node, value_node in node.value:
-            key = self.build(key_node, depth + 1)
+            # Plain text keys and values, the common case, without a call each.
+            if key_node.tag == _STR and key_node.__class__ is _Scalar:
+                key = key_node.value
+            else:
+                key = build(key_node, deeper)
             try:
                 if key in out:
                     raise YamlError(f"duplicate key {key!r}", _line(key_node), "each field once")
-                out[key] = self.build(value_node, depth + 1)
+                if value_node.tag == _STR and value_node.__class__ is _Scalar:
+                    out[key] = value_node.value
+                else:
+                    out[key] = build(value_node, deeper)
             except TypeError:  # a list or mapping used as a key
                 raise YamlError(
                     "YAML mapping key is not a scalar", _line(key_node), "a plain field name"
