@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
+import logging
 import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -34,6 +35,7 @@ from masthead.fingerprint import (
     substitute,
 )
 from masthead.memo import clear_all as clear_memos
+from masthead.modelstore import ModelStore, save_model
 from masthead.output import MANIFEST, OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
@@ -41,7 +43,7 @@ from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, 
 from masthead.render import make_env, render_output, theme_dir
 from masthead.safety import check_folders
 from masthead.search import resolve_search, update_search_index
-from masthead.site import Site, build_site, patch_site, same_shape
+from masthead.site import Article, Site, build_site, patch_site, patched_article, same_shape
 from masthead.state import (
     CACHE_DIR,
     BuildState,
@@ -53,6 +55,12 @@ from masthead.state import (
 )
 from masthead.urls import output_path
 
+log = logging.getLogger(__name__)
+
+PATCHED_MAX = 256
+"""Articles patched in place before the stored model is written anew from a full plan."""
+PATCH_MAX = 64
+"""Records changed at once beyond which a build does not try the stored model."""
 PARSE_MIN_PER_JOB = 400
 RENDER_MIN_PER_JOB = 300
 """Below this much work per worker process, one process is faster than a pool."""
@@ -161,6 +169,8 @@ class Builder:
         self._manifest: tuple[Stamp | None, dict[str, str]] | None = None
         """The manifest as this Builder last committed it, with the file's stamp then."""
         self._model_diagnostics: tuple[Diagnostic, ...] = ()
+        self._model_pending: tuple[Site, list[PageSpec]] | None = None
+        """A full plan not yet written to model.bin (save_cache writes it)."""
 
     def build(self, changed: Collection[Path] | None = None) -> BuildReport:
         """Load, model, render and write; a failure before commit leaves the old output as it was.
@@ -208,6 +218,12 @@ class Builder:
             report.pages = sum(1 for rel in state.pages if rel.endswith(".html"))
             report.seconds = time.perf_counter() - started
             return report  # nothing changed: nothing to parse, render or write
+        if state.files is None:  # a fresh process: the stored model may be enough
+            stored = self._patch_stored(
+                inputs, state, stamps, others, writer, inputs_digest, started, timings
+            )
+            if stored is not None:
+                return stored
         with _timed(timings, "load"):
             files = self._load(inputs, stamps, state)
             before = state.files or {}
@@ -227,9 +243,16 @@ class Builder:
             )
             self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
             affected = _affected(state, before, files, site, others)
+        patched = None
+        if affected is not None:
+            patched = {
+                a.record.path: a
+                for a in site.articles
+                if files[a.record.path] is not before[a.record.path]
+            }
         return self._finish(
             inputs, key, state, files, site, writer, report, (inputs_digest, others), started,
-            affected,
+            affected, patched=patched,
         )  # fmt: skip
 
     def _patch(self, changed: Collection[Path]) -> BuildReport | None:
@@ -281,9 +304,84 @@ class Builder:
             affected = set().union(*(state.outputs_of.get(r.path, ()) for r in records))
             specs = self._respec(site, patched, affected)
         # The stamps of other inputs were not looked at: leave the no-op check to a full build.
+        changed = {r.path for r in records}
         return self._finish(
             inputs, state.key, state, files, patched, writer, report, ("", ""), started, affected,
-            specs,
+            specs, patched={a.record.path: a for a in patched.articles if a.record.path in changed},
+        )  # fmt: skip
+
+    def _patch_stored(
+        self,
+        inputs: Inputs,
+        state: BuildState,
+        stamps: dict[str, Stamp],
+        others: str,
+        writer: OutputWriter,
+        inputs_digest: str,
+        started: float,
+        timings: dict[str, float],
+    ) -> BuildReport | None:
+        """`masthead build` after edits that change only what stories show, from the cache.
+
+        The last full build's plan is in model.bin (modelstore), page by page: this reads
+        the changed records, the specs of the outputs that show them (the record-to-output
+        index) and the articles on those pages, and nothing else; no other record is read
+        and no site model is built. Anything else returns None, and a full build follows.
+        """
+        before = state.stamps
+        if (
+            self.options.keep_model  # the preview needs the whole model in memory
+            or not state.model
+            or before is None
+            or state.outputs_of is None
+            or not state.pages
+            or state.others != others
+            or before.keys() != stamps.keys()
+        ):
+            return None
+        changed = [rel for rel, current in stamps.items() if before[rel] != current]
+        if not changed or len(changed) > PATCH_MAX:
+            return None
+        previous = writer.previous or {}
+        if not all(rel in previous for rel in state.pages) or not _outputs_intact(writer, state):
+            return None
+        store = ModelStore.open(inputs.cache_dir, state.key, state.model, state.patched)
+        if store is None:
+            return None
+        with store, _timed(timings, "load"):
+            parsed: dict[str, ParsedFile] = {}
+            patched: dict[str, Article] = {}
+            for rel in changed:
+                old = store.article(rel)
+                if old is None or rel in store.merged:
+                    return None  # a draft, a duplicate merged into another: not a page of its own
+                new = _parse_file(inputs.content_dir / rel, rel, stamps[rel], inputs.config)
+                if new.record is None or not same_shape(old.record, new.record):
+                    return None
+                parsed[rel] = new
+                patched[rel] = patched_article(old, new.record, store.by_identity)
+            store.patched.update(patched)
+            affected = set().union(*(state.outputs_of.get(rel, ()) for rel in changed))
+            # Outputs without a fingerprint are rendered every time, as a full build would.
+            specs = [
+                store.spec(rel) if rel in affected or rel not in state.pages
+                else PageSpec(url, (), {})
+                for rel, url in store.outputs
+            ]  # fmt: skip
+        report = BuildReport(inputs.output_dir, timings=timings)
+        report.records_read, report.skipped, report.merged, report.drafts_left_out = state.counts
+        report.parsed = len(changed)
+        # The files' own diagnostics, in file order, the changed files' as they are now.
+        model = len(state.model_diagnostics)
+        by_file: dict[str, list[Diagnostic]] = {}
+        for diagnostic in state.diagnostics[: len(state.diagnostics) - model]:
+            by_file.setdefault(diagnostic.path, []).append(diagnostic)
+        by_file.update((rel, list(p.diagnostics)) for rel, p in parsed.items())
+        report.diagnostics.extend(d for rel in stamps for d in by_file.get(rel, ()))
+        self._model_diagnostics = state.model_diagnostics
+        return self._finish(
+            inputs, state.key, state, None, None, writer, report, (inputs_digest, others),
+            started, affected, specs, patched=patched, stamps=stamps, output_checked=True,
         )  # fmt: skip
 
     def _output_matches(self, state: BuildState, writer: OutputWriter) -> bool:
@@ -314,25 +412,43 @@ class Builder:
         inputs: Inputs,
         key: str,
         state: BuildState,
-        files: dict[str, ParsedFile],
-        site: Site,
+        files: dict[str, ParsedFile] | None,
+        site: Site | None,
         writer: OutputWriter,
         report: BuildReport,
         digests: tuple[str, str],
         started: float,
         affected: set[str] | None = None,
         specs: list[PageSpec] | None = None,
+        *,
+        patched: dict[str, Article] | None = None,
+        stamps: dict[str, Stamp] | None = None,
+        output_checked: bool = False,
     ) -> BuildReport:
-        """Plan (unless the fast path brings `specs`), render and write the pages of `site`,
-        then remember what was built."""
+        """Plan (unless a fast path brings `specs`), render and write the pages of `site`,
+        then remember what was built.
+
+        `patched` names the articles that changed in place, when the plan is the last
+        one but for them (None: `site` was planned afresh, and becomes the stored model).
+        The stored-model path brings no files and no site, but the stamps of the records,
+        and has checked that every output it keeps is on disk (`output_checked`).
+        """
         timings = report.timings
         report.diagnostics.extend(self._model_diagnostics)
-        report.merged = sum(len(a.merged) for a in site.articles)
+        if site is not None:
+            report.merged = sum(len(a.merged) for a in site.articles)
         if specs is None:
+            assert site is not None
             with _timed(timings, "model"):
                 specs = list(plan_pages(site))
         # `digests`: of all inputs and of all but the records ("" when not looked at).
         new_state = BuildState(key, files=files, inputs=digests[0], others=digests[1])
+        new_state.stamps = stamps or {rel: f.stamp for rel, f in (files or {}).items()}
+        new_state.model_diagnostics = self._model_diagnostics
+        if patched is not None and state.model and len(state.patched) + len(patched) <= PATCHED_MAX:
+            new_state.model, new_state.patched = state.model, {**state.patched, **patched}
+        elif site is not None and self.options.use_cache:
+            self._model_pending = (site, specs)  # this plan is whole: it becomes the model
         try:
             assets = collect_assets(
                 theme_dir() / "assets",
@@ -340,7 +456,10 @@ class Builder:
                 hash_names=self.options.hash_assets,
             )
             with _timed(timings, "render"):
-                self._pages(specs, inputs, assets, state, new_state, writer, report, affected)
+                self._pages(
+                    specs, inputs, assets, state, new_state, writer, report, affected,
+                    output_checked,
+                )  # fmt: skip
             with _timed(timings, "search"):
                 outputs = [output_path(spec.url) for spec in specs]
                 indexed, written = update_search_index(inputs.config, outputs, writer)
@@ -382,6 +501,15 @@ class Builder:
             return
         if not self.state.output and self._manifest is not None:
             self.state.output = OutputWriter.digest_of(self._manifest[1])
+        if self._model_pending is not None:
+            site, specs = self._model_pending
+            self._model_pending = None
+            try:
+                self.state.model = save_model(self.inputs.cache_dir, self.state.key, site, specs)
+            except OSError as exc:
+                log.warning(
+                    "%s: cannot write the build cache's model: %s", self.inputs.cache_dir, exc
+                )
         saved = save_state(self.inputs.cache_dir, self.state, self._saved)
         self._saved = saved or self._saved
 
@@ -443,6 +571,7 @@ class Builder:
         writer: OutputWriter,
         report: BuildReport,
         affected: set[str] | None,
+        output_checked: bool = False,
     ) -> None:
         """Render the pages whose fingerprint changed; carry the others over untouched.
 
@@ -470,7 +599,7 @@ class Builder:
         base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
         index: dict[str, set[str]] | None = {} if remember and affected is None else None
-        trusted = self._manifest is not None
+        trusted = output_checked or self._manifest is not None
         shown: dict[int, frozenset[str]] = {}
         for spec in specs:
             rel = output_path(spec.url)

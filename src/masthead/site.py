@@ -304,16 +304,7 @@ def patch_site(site: Site, records: Sequence[Record]) -> Site | None:
         old = by_path.get(record.path)
         if old is None or record.path in merged or not same_shape(old.record, record):
             return None
-        new[record.path] = _article(
-            record=record,
-            slug=old.slug,
-            url=old.url,
-            date=old.date,
-            topics=old.topics,
-            provider=old.provider,
-            related=_related_links(record, old.url, site.by_identity),
-            merged=old.merged,
-        )
+        new[record.path] = patched_article(old, record, site.by_identity)
     articles = tuple(new.get(a.record.path, a) for a in site.articles)
     taxonomies = tuple(
         _seal_taxonomy(
@@ -337,6 +328,20 @@ def patch_site(site: Site, records: Sequence[Record]) -> Site | None:
         for taxonomy in site.taxonomies
     )
     return _seal_site(site.config, articles, taxonomies, site.diagnostics, site.by_identity)
+
+
+def patched_article(old: Article, record: Record, by_identity: dict[str, str]) -> Article:
+    """`old` showing `record`, a new version of its record of the same shape (same_shape)."""
+    return _article(
+        record=record,
+        slug=old.slug,
+        url=old.url,
+        date=old.date,
+        topics=old.topics,
+        provider=old.provider,
+        related=_related_links(record, old.url, by_identity),
+        merged=old.merged,
+    )
 
 
 def _seal_site(

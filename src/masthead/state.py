@@ -18,17 +18,20 @@ import os
 import pickle
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from masthead import __version__
 from masthead.diagnostics import Diagnostic
 from masthead.records import Record, Stamp, rebuild_as_tuple
 
+if TYPE_CHECKING:
+    from masthead.site import Article
+
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".masthead-cache"
 _MAGIC = b"masthead-build-state\n"
-_FORMAT = 3
+_FORMAT = 4
 
 
 class ParsedFile(NamedTuple):
@@ -69,6 +72,14 @@ class BuildState:
     """Record path -> outputs whose context shows the record (see fingerprint.records_in)."""
     template_references: dict[str, list[str | None]] = field(default_factory=dict)
     """Template source hash -> templates it names (see fingerprint.TemplateDigests)."""
+    stamps: dict[str, Stamp] | None = None
+    """Record path -> stamp of the file as this state's build read it."""
+    model: str = ""
+    """Token of the model.bin holding this build's page plan (modelstore), "" if none."""
+    patched: dict[str, Article] = field(default_factory=dict)
+    """Articles whose record changed in place since model.bin was written: they win."""
+    model_diagnostics: tuple[Diagnostic, ...] = ()
+    """The part of `diagnostics` about the site as a whole rather than one file."""
 
 
 _STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"

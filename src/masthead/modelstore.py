@@ -1,0 +1,204 @@
+"""The last full build's page plan, kept so that a build after an edit reads only what it shows.
+
+`model.bin` holds every output's PageSpec and every article, each pickled on its own,
+and a table of where each one lies. A spec's context names its articles by record path
+(pickle's persistent IDs), so reading one page's spec reads just the articles on it:
+after a title edit, `masthead build` reads a dozen pages' worth of the model instead of
+every record, and needs neither the time nor the memory of the whole site.
+
+Articles patched since the file was written (edits that kept the site's shape) live in
+the build state and take precedence over the file's. Like the rest of the cache, the file
+is trusted as much as the site folder; each part carries a checksum, and a file that does
+not match the state that names it (by a random token) is not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import struct
+import uuid
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from masthead import __version__
+from masthead.plan import PageSpec
+from masthead.site import Article, Site
+from masthead.urls import output_path
+
+log = logging.getLogger(__name__)
+
+MODEL = "model.bin"
+_MAGIC = b"masthead-model\n"
+_FORMAT = 1
+_LENGTH = struct.Struct("<Q")
+
+
+class ModelError(Exception):
+    """model.bin is missing, damaged or made for another state."""
+
+
+class _Writer(pickle.Pickler):
+    def persistent_id(self, obj: Any) -> str | None:
+        return obj.record.path if obj.__class__ is Article else None
+
+
+class _Reader(pickle.Unpickler):
+    def __init__(self, data: bytes, article: Any) -> None:
+        super().__init__(io.BytesIO(data))
+        self._article = article
+
+    def persistent_load(self, pid: Any) -> Article:
+        return self._article(pid)
+
+
+def save_model(cache_dir: Path, key: str, site: Site, specs: Iterable[PageSpec]) -> str:
+    """Write model.bin for `site` and its plan; returns the token the state keeps to name it.
+
+    The file is its header line, the pickles one after another, the table of where each
+    lies, and a trailer with the table's length and checksum: written in one pass.
+    """
+    token = uuid.uuid4().hex
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / (MODEL + ".tmp")
+    articles_at: dict[str, tuple[int, int, int]] = {}
+    specs_at: dict[str, tuple[int, int, int]] = {}
+    outputs: list[tuple[str, str]] = []
+    with open(tmp, "wb") as out:
+        out.write(_header())
+        offset = 0
+
+        def put(blob: bytes) -> tuple[int, int, int]:
+            nonlocal offset
+            out.write(blob)
+            offset += len(blob)
+            return offset - len(blob), len(blob), zlib.crc32(blob)
+
+        for article in site.articles:
+            blob = pickle.dumps(article, protocol=pickle.HIGHEST_PROTOCOL)
+            articles_at[article.record.path] = put(blob)
+        buffer = io.BytesIO()
+        for spec in specs:
+            buffer.seek(0)
+            buffer.truncate()
+            _Writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(spec)
+            rel = output_path(spec.url)
+            specs_at[rel] = put(buffer.getvalue())
+            outputs.append((rel, spec.url))
+        table = pickle.dumps(
+            {
+                "key": key,
+                "token": token,
+                "articles": articles_at,
+                "specs": specs_at,
+                "outputs": outputs,
+                "merged": frozenset(path for a in site.articles for path in a.merged),
+                "by_identity": site.by_identity,
+            },
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        out.write(table + _LENGTH.pack(len(table)) + hashlib.sha256(table).hexdigest().encode())
+    os.replace(tmp, cache_dir / MODEL)
+    return token
+
+
+def _header() -> bytes:
+    return b"%s%d %s\n" % (_MAGIC, _FORMAT, __version__.encode())
+
+
+_TRAILER = _LENGTH.size + 64
+
+
+class ModelStore:
+    """Read access to model.bin, with articles patched since it was written on top."""
+
+    def __init__(self, path: Path, table: dict[str, Any], start: int, patched: dict[str, Article]):
+        self.path, self.table, self.start = path, table, start
+        self.patched = dict(patched)
+        self._articles: dict[str, Article] = {}
+        self._fd = os.open(path, os.O_RDONLY)
+
+    @classmethod
+    def open(
+        cls, cache_dir: Path, key: str, token: str, patched: Mapping[str, Article]
+    ) -> ModelStore | None:
+        """The store the state names by `token`, or None (with a warning if it is damaged)."""
+        path = cache_dir / MODEL
+        try:
+            with open(path, "rb") as f:
+                header = f.read(len(_header()))
+                if not header.startswith(_MAGIC):
+                    raise ModelError("not a masthead model")
+                if header != _header():
+                    return None  # another masthead's: the next full build replaces it
+                f.seek(-_TRAILER, os.SEEK_END)
+                trailer = f.read(_TRAILER)
+                (size,) = _LENGTH.unpack(trailer[: _LENGTH.size])
+                f.seek(-_TRAILER - size, os.SEEK_END)
+                table_bytes = f.read(size)
+            if hashlib.sha256(table_bytes).hexdigest().encode() != trailer[_LENGTH.size :]:
+                raise ModelError("checksum mismatch")
+            table = pickle.loads(table_bytes)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, struct.error, ModelError, pickle.UnpicklingError) as exc:
+            log.warning("%s: cannot be used (%s); building without it", path, exc)
+            return None
+        if table.get("key") != key or table.get("token") != token:
+            return None  # written for another state, or the state for another model
+        return cls(path, table, len(_header()), dict(patched))
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def __enter__(self) -> ModelStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def outputs(self) -> list[tuple[str, str]]:
+        """(output path, URL) of every output, in plan order."""
+        return self.table["outputs"]  # type: ignore[no-any-return]
+
+    @property
+    def merged(self) -> frozenset[str]:
+        return self.table["merged"]  # type: ignore[no-any-return]
+
+    @property
+    def by_identity(self) -> dict[str, str]:
+        return self.table["by_identity"]  # type: ignore[no-any-return]
+
+    def article(self, path: str) -> Article | None:
+        """The article of this record path as the last build showed it (None: not a page)."""
+        if path in self.patched:
+            return self.patched[path]
+        if path not in self._articles:
+            where = self.table["articles"].get(path)
+            if where is None:
+                return None
+            self._articles[path] = pickle.loads(self._read(where))
+        return self._articles[path]
+
+    def spec(self, rel: str) -> PageSpec:
+        """The planned output at `rel`, its articles as patched."""
+        return _Reader(self._read(self.table["specs"][rel]), self._known_article).load()  # type: ignore[no-any-return]
+
+    def _known_article(self, path: str) -> Article:
+        article = self.article(path)
+        if article is None:
+            raise ModelError(f"a page shows {path}, which model.bin does not hold")
+        return article
+
+    def _read(self, where: tuple[int, int, int]) -> bytes:
+        offset, length, crc = where
+        blob = os.pread(self._fd, length, self.start + offset)
+        if len(blob) != length or zlib.crc32(blob) != crc:
+            raise ModelError(f"{self.path}: damaged (checksum mismatch)")
+        return blob
