@@ -382,6 +382,34 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     assert_same_as_clean(site, tmp_path)
 
 
+@pytest.mark.parametrize("where", ["page", "table", "foreign"])
+def test_a_damaged_or_foreign_stored_model_is_not_used(
+    where: str, site: Scratch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = site.root / ".masthead-cache" / "model.bin"
+    blob = bytearray(model.read_bytes())
+    if where == "page":  # damage every page and article in it (their bytes come first)
+        for i in range(100, len(blob) // 2, 50):
+            blob[i] ^= 0xFF
+    elif where == "table":
+        blob[-80] ^= 0xFF  # the table, just before its checksum
+    else:  # a model of another build of the same site: its token names no state
+        other = Builder(BuildOptions(site_dir=site.root, cache_dir=tmp_path / "other", jobs=1))
+        other.build()
+        blob = bytearray((tmp_path / "other" / "model.bin").read_bytes())
+    model.write_bytes(bytes(blob))
+    site.add(
+        "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Retitled", day=12)
+    )
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert "model" in report.timings  # a full build: the site model was built
+    if where != "foreign":
+        assert "model.bin" in caplog.text and (
+            "damaged" in caplog.text or "checksum" in caplog.text
+        )
+    assert_same_as_clean(site, tmp_path)
+
+
 def test_a_shape_change_saves_the_changed_record_beside_records_bin(
     site: Scratch, tmp_path: Path
 ) -> None:

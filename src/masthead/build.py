@@ -12,6 +12,7 @@ import dataclasses
 import gc
 import hashlib
 import logging
+import pickle
 import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -35,7 +36,7 @@ from masthead.fingerprint import (
     substitute,
 )
 from masthead.memo import clear_all as clear_memos
-from masthead.modelstore import ModelStore, save_model
+from masthead.modelstore import MODEL, ModelError, ModelStore, save_model
 from masthead.output import MANIFEST, OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
@@ -348,26 +349,15 @@ class Builder:
         store = ModelStore.open(inputs.cache_dir, state.key, state.model, state.patched)
         if store is None:
             return None
-        with store, _timed(timings, "load"):
-            parsed: dict[str, ParsedFile] = {}
-            patched: dict[str, Article] = {}
-            for rel in changed:
-                old = store.article(rel)
-                if old is None or rel in store.merged:
-                    return None  # a draft, a duplicate merged into another: not a page of its own
-                new = _parse_file(inputs.content_dir / rel, rel, stamps[rel], inputs.config)
-                if new.record is None or not same_shape(old.record, new.record):
-                    return None
-                parsed[rel] = new
-                patched[rel] = patched_article(old, new.record, store.by_identity)
-            store.patched.update(patched)
-            affected = set().union(*(state.outputs_of.get(rel, ()) for rel in changed))
-            # Outputs without a fingerprint are rendered every time, as a full build would.
-            specs = [
-                store.spec(rel) if rel in affected or rel not in state.pages
-                else PageSpec(url, (), {})
-                for rel, url in store.outputs
-            ]  # fmt: skip
+        try:
+            with store, _timed(timings, "load"):
+                found = _read_stored(inputs, state, store, changed, stamps)
+        except (ModelError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+            log.warning("%s: %s; building without it", inputs.cache_dir / MODEL, exc)
+            return None
+        if found is None:
+            return None
+        parsed, patched, affected, specs = found
         report = BuildReport(inputs.output_dir, timings=timings)
         report.records_read, report.skipped, report.merged, report.drafts_left_out = state.counts
         report.parsed = len(changed)
@@ -505,7 +495,9 @@ class Builder:
             site, specs = self._model_pending
             self._model_pending = None
             try:
-                self.state.model = save_model(self.inputs.cache_dir, self.state.key, site, specs)
+                self.state.model = save_model(
+                    self.inputs.cache_dir, self.state.key, site, specs, self.state.pages
+                )
             except OSError as exc:
                 log.warning(
                     "%s: cannot write the build cache's model: %s", self.inputs.cache_dir, exc
@@ -707,6 +699,39 @@ def _content_rel(path: Path, content_dir: Path) -> str | None:
 def _precompile(env: jinja2.Environment, names: tuple[str, ...]) -> None:
     with contextlib.suppress(jinja2.TemplateError):  # render_page reports it, with file and line
         env.select_template(list(names))
+
+
+def _read_stored(
+    inputs: Inputs,
+    state: BuildState,
+    store: ModelStore,
+    changed: list[str],
+    stamps: dict[str, Stamp],
+) -> tuple[dict[str, ParsedFile], dict[str, Article], set[str], list[PageSpec]] | None:
+    """The changed records, their patched articles, the outputs showing them and the
+    plan with those outputs' specs read from `store` (stubs for the rest); None if a
+    change does not keep its story's shape."""
+    assert state.outputs_of is not None
+    parsed: dict[str, ParsedFile] = {}
+    patched: dict[str, Article] = {}
+    for rel in changed:
+        old = store.article(rel)
+        if old is None or rel in store.merged:
+            return None  # a draft, a duplicate merged into another: not a page of its own
+        new = _parse_file(inputs.content_dir / rel, rel, stamps[rel], inputs.config)
+        if new.record is None or not same_shape(old.record, new.record):
+            return None
+        parsed[rel] = new
+        patched[rel] = patched_article(old, new.record, store.by_identity)
+    store.patched.update(patched)
+    affected = set().union(*(state.outputs_of.get(rel, ()) for rel in changed))
+    # Outputs without a fingerprint are rendered every time, as a full build would.
+    specs = [
+        store.spec(rel) if rel in affected or rel not in state.pages
+        else PageSpec(url, (), {})
+        for rel, url in store.outputs
+    ]  # fmt: skip
+    return parsed, patched, affected, specs
 
 
 def _digest_others(inputs: Inputs) -> str:

@@ -14,6 +14,7 @@ not match the state that names it (by a random token) is not used.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -22,7 +23,7 @@ import pickle
 import struct
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 MODEL = "model.bin"
 _MAGIC = b"masthead-model\n"
-_FORMAT = 1
+_FORMAT = 2
 _LENGTH = struct.Struct("<Q")
 
 
@@ -43,7 +44,38 @@ class ModelError(Exception):
     """model.bin is missing, damaged or made for another state."""
 
 
-class _Writer(pickle.Pickler):
+def _by_fields(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    assert all(f.init for f in dataclasses.fields(cls)), cls
+
+    def reduce(obj: Any) -> tuple[Any, ...]:
+        return cls, tuple([getattr(obj, name) for name in names])
+
+    return reduce
+
+
+def _model_classes() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """The model's dataclasses, pickled as their class and fields: the default for frozen
+    slotted dataclasses goes through dataclasses.fields() for every object, and took half
+    the time of writing the model."""
+    from masthead import api, archives, editions, feeds, plan, site, sitemap
+
+    return {
+        obj: _by_fields(obj)
+        for module in (api, archives, editions, feeds, plan, site, sitemap)
+        for obj in vars(module).values()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj)
+        and obj.__module__ == module.__name__
+    }  # fmt: skip
+
+
+class _ArticleWriter(pickle.Pickler):
+    dispatch_table = _model_classes()
+
+
+class _Writer(_ArticleWriter):
+    """A page's spec, each article on it written as its record path."""
+
     def persistent_id(self, obj: Any) -> str | None:
         return obj.record.path if obj.__class__ is Article else None
 
@@ -57,53 +89,76 @@ class _Reader(pickle.Unpickler):
         return self._article(pid)
 
 
-def save_model(cache_dir: Path, key: str, site: Site, specs: Iterable[PageSpec]) -> str:
+def save_model(
+    cache_dir: Path, key: str, site: Site, specs: Iterable[PageSpec], pages: Mapping[str, str]
+) -> str:
     """Write model.bin for `site` and its plan; returns the token the state keeps to name it.
 
-    The file is its header line, the pickles one after another, the table of where each
-    lies, and a trailer with the table's length and checksum: written in one pass.
+    `pages` holds each output's fingerprint. A spec with the fingerprint (and date) it had
+    in the last model, or an article with the same digest, is copied over as bytes rather
+    than pickled again: after a story is added, only the lists that moved are. The file is
+    its header line, the pickles one after another, the table of where each lies, and a
+    trailer with the table's length and checksum: written in one pass, then renamed.
     """
     token = uuid.uuid4().hex
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / (MODEL + ".tmp")
-    articles_at: dict[str, tuple[int, int, int]] = {}
-    specs_at: dict[str, tuple[int, int, int]] = {}
+    path, tmp = cache_dir / MODEL, cache_dir / (MODEL + ".tmp")
+    old = _read_table(path)
+    old_table = old[0] if old is not None and old[0].get("key") == key else None
+    articles_at: dict[str, tuple[int, int, int, Any]] = {}
+    specs_at: dict[str, tuple[int, int, int, Any]] = {}
     outputs: list[tuple[str, str]] = []
-    with open(tmp, "wb") as out:
-        out.write(_header())
-        offset = 0
+    source = os.open(path, os.O_RDONLY) if old_table is not None else None
+    try:
+        with open(tmp, "wb") as out:
+            out.write(_header())
+            offset = 0
+            buffer = io.BytesIO()
 
-        def put(blob: bytes) -> tuple[int, int, int]:
-            nonlocal offset
-            out.write(blob)
-            offset += len(blob)
-            return offset - len(blob), len(blob), zlib.crc32(blob)
+            def put(
+                kind: str, name: str, reuse: Any, writer: type[pickle.Pickler], value: Any
+            ) -> tuple[int, int, int, Any]:
+                nonlocal offset
+                was = old_table[kind].get(name) if old_table is not None else None
+                blob = b""
+                if was is not None and was[3] == reuse and source is not None:
+                    blob = os.pread(source, was[1], len(_header()) + was[0])
+                if not blob or zlib.crc32(blob) != was[2]:
+                    buffer.seek(0)
+                    buffer.truncate()
+                    writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+                    blob = buffer.getvalue()
+                out.write(blob)
+                offset += len(blob)
+                return offset - len(blob), len(blob), zlib.crc32(blob), reuse
 
-        for article in site.articles:
-            blob = pickle.dumps(article, protocol=pickle.HIGHEST_PROTOCOL)
-            articles_at[article.record.path] = put(blob)
-        buffer = io.BytesIO()
-        for spec in specs:
-            buffer.seek(0)
-            buffer.truncate()
-            _Writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(spec)
-            rel = output_path(spec.url)
-            specs_at[rel] = put(buffer.getvalue())
-            outputs.append((rel, spec.url))
-        table = pickle.dumps(
-            {
-                "key": key,
-                "token": token,
-                "articles": articles_at,
-                "specs": specs_at,
-                "outputs": outputs,
-                "merged": frozenset(path for a in site.articles for path in a.merged),
-                "by_identity": site.by_identity,
-            },
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-        out.write(table + _LENGTH.pack(len(table)) + hashlib.sha256(table).hexdigest().encode())
-    os.replace(tmp, cache_dir / MODEL)
+            for article in site.articles:
+                name = article.record.path
+                articles_at[name] = put("articles", name, article.digest, _ArticleWriter, article)
+            for spec in specs:
+                rel = output_path(spec.url)
+                fingerprint = pages.get(rel)
+                reuse = (fingerprint, spec.lastmod) if fingerprint else None
+                specs_at[rel] = put("specs", rel, reuse, _Writer, spec)
+                outputs.append((rel, spec.url))
+            table = pickle.dumps(
+                {
+                    "key": key,
+                    "token": token,
+                    "articles": articles_at,
+                    "specs": specs_at,
+                    "outputs": outputs,
+                    "merged": frozenset(path for a in site.articles for path in a.merged),
+                    "by_identity": site.by_identity,
+                },
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+            digest = hashlib.sha256(table).hexdigest().encode()
+            out.write(table + _LENGTH.pack(len(table)) + digest)
+    finally:
+        if source is not None:
+            os.close(source)
+    os.replace(tmp, path)
     return token
 
 
@@ -112,6 +167,33 @@ def _header() -> bytes:
 
 
 _TRAILER = _LENGTH.size + 64
+
+
+def _read_table(path: Path) -> tuple[dict[str, Any], int] | None:
+    """model.bin's table and where its pickles start; None if there is none we can use."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(_header()))
+            if not header.startswith(_MAGIC):
+                raise ModelError("not a masthead model")
+            if header != _header():
+                return None  # another masthead's: the next full build replaces it
+            f.seek(-_TRAILER, os.SEEK_END)
+            trailer = f.read(_TRAILER)
+            (size,) = _LENGTH.unpack(trailer[: _LENGTH.size])
+            f.seek(-_TRAILER - size, os.SEEK_END)
+            table_bytes = f.read(size)
+        if hashlib.sha256(table_bytes).hexdigest().encode() != trailer[_LENGTH.size :]:
+            raise ModelError("checksum mismatch")
+        table = pickle.loads(table_bytes)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, struct.error, ModelError, pickle.UnpicklingError) as exc:
+        log.warning("%s: cannot be used (%s); building without it", path, exc)
+        return None
+    if not isinstance(table, dict):
+        return None
+    return table, len(_header())
 
 
 class ModelStore:
@@ -128,30 +210,13 @@ class ModelStore:
         cls, cache_dir: Path, key: str, token: str, patched: Mapping[str, Article]
     ) -> ModelStore | None:
         """The store the state names by `token`, or None (with a warning if it is damaged)."""
-        path = cache_dir / MODEL
-        try:
-            with open(path, "rb") as f:
-                header = f.read(len(_header()))
-                if not header.startswith(_MAGIC):
-                    raise ModelError("not a masthead model")
-                if header != _header():
-                    return None  # another masthead's: the next full build replaces it
-                f.seek(-_TRAILER, os.SEEK_END)
-                trailer = f.read(_TRAILER)
-                (size,) = _LENGTH.unpack(trailer[: _LENGTH.size])
-                f.seek(-_TRAILER - size, os.SEEK_END)
-                table_bytes = f.read(size)
-            if hashlib.sha256(table_bytes).hexdigest().encode() != trailer[_LENGTH.size :]:
-                raise ModelError("checksum mismatch")
-            table = pickle.loads(table_bytes)
-        except FileNotFoundError:
+        found = _read_table(cache_dir / MODEL)
+        if found is None:
             return None
-        except (OSError, ValueError, struct.error, ModelError, pickle.UnpicklingError) as exc:
-            log.warning("%s: cannot be used (%s); building without it", path, exc)
-            return None
+        table, start = found
         if table.get("key") != key or table.get("token") != token:
             return None  # written for another state, or the state for another model
-        return cls(path, table, len(_header()), dict(patched))
+        return cls(cache_dir / MODEL, table, start, dict(patched))
 
     def close(self) -> None:
         os.close(self._fd)
@@ -196,9 +261,9 @@ class ModelStore:
             raise ModelError(f"a page shows {path}, which model.bin does not hold")
         return article
 
-    def _read(self, where: tuple[int, int, int]) -> bytes:
-        offset, length, crc = where
+    def _read(self, where: tuple[int, int, int, Any]) -> bytes:
+        offset, length, crc, _ = where
         blob = os.pread(self._fd, length, self.start + offset)
         if len(blob) != length or zlib.crc32(blob) != crc:
-            raise ModelError(f"{self.path}: damaged (checksum mismatch)")
+            raise ModelError("damaged (checksum mismatch)")
         return blob
