@@ -590,9 +590,9 @@ class Builder:
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
         base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
-        index: dict[str, set[str]] | None = {} if remember and affected is None else None
+        index: dict[str, list[str]] | None = {} if remember and affected is None else None
         trusted = output_checked or self._manifest is not None
-        shown: dict[int, frozenset[str]] = {}
+        shown: dict[int, tuple[str, ...]] = {}
         for spec in specs:
             rel = output_path(spec.url)
             unaffected = affected is not None and rel not in affected and rel in state.pages
@@ -601,7 +601,7 @@ class Builder:
                 continue
             if index is not None:
                 for path in records_in(spec.context, shown):
-                    index.setdefault(path, set()).add(rel)
+                    index.setdefault(path, []).append(rel)
             fp = (
                 page_fingerprint(spec.url, spec.templates, spec.context, base, digests, memo)
                 if remember
@@ -783,7 +783,7 @@ def _affected(
             or not same_shape(old.record, parsed.record)
         ):
             return None
-        affected |= index.get(rel, set())
+        affected.update(index.get(rel, ()))
     return affected
 
 

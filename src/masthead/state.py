@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".masthead-cache"
 _MAGIC = b"masthead-build-state\n"
-_FORMAT = 4
+_FORMAT = 5
 
 
 class ParsedFile(NamedTuple):
@@ -68,7 +68,7 @@ class BuildState:
     """Parsed content files; kept in a file of their own and read only when something changed."""
     others: str = ""
     """Digest of the stamps of every input but the records: templates, static, data, config."""
-    outputs_of: dict[str, set[str]] | None = None
+    outputs_of: dict[str, list[str]] | None = None
     """Record path -> outputs whose context shows the record (see fingerprint.records_in)."""
     template_references: dict[str, list[str | None]] = field(default_factory=dict)
     """Template source hash -> templates it names (see fingerprint.TemplateDigests)."""
@@ -83,6 +83,8 @@ class BuildState:
 
 
 _STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
+_CHUNK = 4096
+"""Records pickled at a time into records.bin (see _save)."""
 DELTA_MIN = 64
 """Records a delta may hold before records.bin is written anew (or a sixteenth of all)."""
 
@@ -98,7 +100,8 @@ class Files(NamedTuple):
 
 def load_state(cache_dir: Path, key: str) -> BuildState:
     """The saved state if it is intact and was made for `key`, else an empty one."""
-    state, _ = _load(cache_dir / _STATE, BuildState)
+    parts, _ = _load(cache_dir / _STATE)
+    state = parts[0] if parts and len(parts) == 1 and isinstance(parts[0], BuildState) else None
     if state is not None and not all(hasattr(state, f.name) for f in fields(BuildState)):
         log.warning("%s: made by another build of masthead; discarded", cache_dir / _STATE)
         state = None
@@ -107,11 +110,18 @@ def load_state(cache_dir: Path, key: str) -> BuildState:
 
 def load_files(cache_dir: Path, key: str) -> Files:
     """The parsed records saved beside a state made for `key` (none if they cannot be trusted)."""
-    saved, base = _load(cache_dir / _RECORDS, tuple)
-    if saved is None or len(saved) != 2 or saved[0] != key or not isinstance(saved[1], dict):
+    saved, base = _load(cache_dir / _RECORDS)
+    if (
+        saved is None
+        or not saved
+        or saved[0] != key
+        or not all(isinstance(c, dict) for c in saved[1:])
+    ):
         return Files({}, "", frozenset())
-    files: dict[str, ParsedFile] = saved[1]
-    delta, _ = _load(cache_dir / _DELTA, tuple)
+    files: dict[str, ParsedFile] = {}
+    for chunk in saved[1:]:
+        files.update(chunk)
+    delta, _ = _load(cache_dir / _DELTA)
     if delta is None:
         return Files(files, base, frozenset())
     if len(delta) != 3 or delta[0] != key or delta[1] != base or not isinstance(delta[2], dict):
@@ -155,56 +165,95 @@ def _save_files(
             return None
         delta = saved.delta | since
         if len(delta) <= max(DELTA_MIN, len(files) // 16):
-            _save(cache_dir / _DELTA, (key, saved.base, {rel: files.get(rel) for rel in delta}))
+            entries = {rel: files.get(rel) for rel in delta}
+            _save(cache_dir / _DELTA, key, saved.base, entries)
             return Files(dict(files), saved.base, frozenset(delta))
-    base = _save(cache_dir / _RECORDS, (key, files))
+    items = list(files.items())
+    chunks = (dict(items[i : i + _CHUNK]) for i in range(0, len(items), _CHUNK))
+    base = _save(cache_dir / _RECORDS, key, *chunks)
     (cache_dir / _DELTA).unlink(missing_ok=True)
     return Files(dict(files), base, frozenset())
 
 
-def _save(path: Path, value: object) -> str:
-    """Write `value` with its header; returns the payload's checksum."""
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    digest = hashlib.sha256(payload).hexdigest()
-    header = b"%s%d %s %s\n" % (_MAGIC, _FORMAT, __version__.encode(), digest.encode())
+def _save(path: Path, *parts: object) -> str:
+    """Write `parts` with a header; returns the payload's checksum.
+
+    Each part is pickled straight into the file, hashed on the way, and the checksum then
+    put into the header; the pickler forgets what it wrote after each part. At 100,000
+    records the payload is a few hundred megabytes, and pickle's memo of the objects it
+    wrote as large again: neither is ever in memory whole.
+    """
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(header + payload)
+    with open(tmp, "wb") as f:
+        f.write(_header("0" * 64))
+        hashing = _Hashing(f)
+        pickler = pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL)
+        for part in parts:
+            pickler.dump(part)
+            pickler.clear_memo()
+        digest = hashing.sha.hexdigest()
+        f.seek(0)
+        f.write(_header(digest))
     os.replace(tmp, path)
     return digest
 
 
-def _load(path: Path, kind: type) -> tuple[Any, str]:
-    """The value saved at `path` and its checksum, or (None, "") with a warning if unusable."""
+def _header(digest: str) -> bytes:
+    return b"%s%d %s %s\n" % (_MAGIC, _FORMAT, __version__.encode(), digest.encode())
+
+
+class _Hashing:
+    """A file that hashes what goes through it (write for saving, read for checking)."""
+
+    def __init__(self, file: Any) -> None:
+        self.file, self.sha = file, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        return int(self.file.write(data))
+
+
+def _load(path: Path) -> tuple[tuple[Any, ...] | None, str]:
+    """The parts saved at `path`, as a tuple, and their checksum, or (None, "") with a warning
+    if unusable.
+
+    The payload is checked against its checksum in one pass over the file and unpickled
+    from the file in a second, so it is never in memory as bytes.
+    """
     try:
-        blob = path.read_bytes()
+        with open(path, "rb") as f:
+            value, digest, problem = _decode(f)
     except FileNotFoundError:
         return None, ""
     except OSError as exc:
         log.warning("%s: cannot read build cache (%s); building without it", path, exc.strerror)
         return None, ""
-    value, digest, problem = _decode(blob)
     if problem:
         log.warning("%s: %s; discarded", path, problem)
-        return None, ""
-    if not isinstance(value, kind):
-        log.warning("%s: build cache holds something else; discarded", path)
         return None, ""
     return value, digest
 
 
-def _decode(blob: bytes) -> tuple[Any, str, str | None]:
-    if not blob.startswith(_MAGIC):
+def _decode(f: Any) -> tuple[Any, str, str | None]:
+    if f.read(len(_MAGIC)) != _MAGIC:
         return None, "", "not a masthead build cache"
-    header, _, payload = blob[len(_MAGIC) :].partition(b"\n")
+    header = f.readline(200).rstrip(b"\n")
     try:
         fmt, version, digest = header.decode("ascii").split(" ")
     except (UnicodeDecodeError, ValueError):
         return None, "", "build cache header is damaged"
     if fmt != str(_FORMAT) or version != __version__:
         return None, "", f"build cache from masthead {version} (format {fmt})"
-    if hashlib.sha256(payload).hexdigest() != digest:
+    start, sha = f.tell(), hashlib.sha256()
+    while chunk := f.read(1 << 20):
+        sha.update(chunk)
+    if sha.hexdigest() != digest:
         return None, "", "build cache is corrupt (checksum mismatch)"
+    f.seek(start)
+    parts = []
     try:
-        return pickle.loads(payload), digest, None
+        while f.peek(1):
+            parts.append(pickle.load(f))  # afresh for each part, as each was written
+        return tuple(parts), digest, None
     except Exception:  # matches its checksum yet fails: still never trusted
         return None, "", "build cache cannot be read"
