@@ -218,13 +218,15 @@ def load_record(
     path: Path, rel: str, config: SiteConfig, warnings: list[Diagnostic] | None = None
 ) -> Record:
     """Read and validate one record file; raises RecordError naming the file and line."""
+    limit = config.max_record_bytes
     try:
-        size = path.stat().st_size
-        if size > config.max_record_bytes:
-            raise _error(rel, 1, f"file is {size} bytes", f"at most {config.max_record_bytes}")
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            raw = f.read(limit + 1) if size <= limit else b""
     except OSError as exc:
         raise _error(rel, 1, f"cannot read file: {exc.strerror}", "a readable file") from exc
+    if size > limit or len(raw) > limit:  # the second: it grew while being read
+        raise _error(rel, 1, f"file is {max(size, len(raw))} bytes", f"at most {limit}")
     return parse_record(raw, rel, config, warnings if warnings is not None else [])
 
 
@@ -244,7 +246,8 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
         line = offset + (node_line(node, ()) or 1)
         raise _error(rel, line, f"front matter is {_kind(data)}", "a mapping of fields")
     fields = _Fields(data, rel, node, offset, config)
-    record = fields.record(body, Path(rel).stem, hashlib.sha1(raw).hexdigest())
+    stem = os.path.splitext(os.path.basename(rel))[0]
+    record = fields.record(body, stem, hashlib.sha1(raw).hexdigest())
     # Only a record that is kept gets its warnings: a skipped one has its one error line.
     warnings.extend(fields.shown_warnings())
     return record
