@@ -83,6 +83,24 @@ def masthead_command(
     ]
 
 
+def add_record(corpus: Path, model: Path, n: int) -> Path:
+    """A new story, the newest of all: `model`'s record with a new name, title, date and URLs."""
+    text = model.read_text(encoding="utf-8")
+    text = re.sub(
+        r"^publishedDateTime: .*$",
+        f"publishedDateTime: 2030-01-01T00:{n:02d}:00Z",
+        text,
+        flags=re.M,
+    )
+    text = re.sub(r'^title: "', f'title: "Added {n} ', text, count=1, flags=re.M)
+    text = re.sub(
+        r'(^(?:originalUrl|webUrl): ")https://', rf"\1https://added-{n}.", text, flags=re.M
+    )
+    path = corpus / f"2099-01-01-added-story-{n}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def published_records(corpus: Path) -> list[Path]:
     """The corpus's published records, in file-name order: the ones an edit shows up on."""
     return [
@@ -95,23 +113,29 @@ def published_records(corpus: Path) -> list[Path]:
 def warm(
     masthead: str, extra: list[str], corpus: Path, out_root: Path, runs: int
 ) -> dict[str, object]:
-    """Prime a cache with one build, then time no-op builds and one-record-changed builds."""
+    """The first build (which writes the cache), then no-op builds, builds after one
+    record's title changed, and builds after one record was added."""
     cmd = masthead_command(masthead, "build", corpus, out_root, f"warm-{corpus.name}", *extra)
-    timed(cmd)
+    first = timed(cmd)
     noop = [timed(cmd) for _ in range(runs)]
     published = published_records(corpus)
     targets = published[len(published) // 2 : len(published) // 2 + runs]
     backups = {p: p.read_bytes() for p in targets}
-    change = []
+    change, add, added = [], [], []
     try:
         for i, path in enumerate(targets):
             edit_title(path, i)
             change.append(timed(cmd))
+        for i in range(runs):
+            added.append(add_record(corpus, published[i], i))
+            add.append(timed(cmd))
     finally:
         for path, data in backups.items():
             path.write_bytes(data)
+        for path in added:
+            path.unlink()
         timed(cmd)  # leave the cache matching the corpus again
-    return {"noop": noop, "change": change}
+    return {"first": [first], "noop": noop, "change": change, "add": add}
 
 
 def median(rows: list[dict[str, float | str]], key: str) -> float:
@@ -171,8 +195,10 @@ def main() -> int:
         )
         w = warm(a.masthead, a.extra.split(), a.workdir / f"corpus-{size}", a.out_root, a.runs)
         for label, rows in (
+            ("first build, writing the cache", w["first"]),
             ("warm, nothing changed", w["noop"]),
-            ("warm, one record changed", w["change"]),
+            ("warm, one record's title changed", w["change"]),
+            ("warm, one record added", w["add"]),
         ):
             print(
                 f"| {size:,} | {label} | {median(rows, 'wall'):.2f} | {median(rows, 'cpu'):.2f} | "
