@@ -435,10 +435,6 @@ class Builder:
         new_state = BuildState(key, files=files, inputs=digests[0], others=digests[1])
         new_state.stamps = stamps or {rel: f.stamp for rel, f in (files or {}).items()}
         new_state.model_diagnostics = self._model_diagnostics
-        if patched is not None and state.model and len(state.patched) + len(patched) <= PATCHED_MAX:
-            new_state.model, new_state.patched = state.model, {**state.patched, **patched}
-        elif site is not None and self.options.use_cache:
-            self._model_pending = (site, specs)  # this plan is whole: it becomes the model
         try:
             assets = collect_assets(
                 theme_dir() / "assets",
@@ -464,6 +460,10 @@ class Builder:
             self.state = self._site = self._env = self._specs = None
             self._manifest = None
             raise
+        if patched is not None and state.model and len(state.patched) + len(patched) <= PATCHED_MAX:
+            new_state.model, new_state.patched = state.model, {**state.patched, **patched}
+        elif site is not None and self.options.use_cache:
+            self._model_pending = (site, specs)  # this plan is whole: it becomes the model
         report.removed = len(writer.removed)
         report.written_paths = sorted(writer.staged)
         report.removed_paths = sorted(writer.removed)

@@ -200,7 +200,7 @@ class ModelStore:
     """Read access to model.bin, with articles patched since it was written on top."""
 
     def __init__(self, path: Path, table: dict[str, Any], start: int, patched: dict[str, Article]):
-        self.path, self.table, self.start = path, table, start
+        self.table, self.start = table, start
         self.patched = dict(patched)
         self._articles: dict[str, Article] = {}
         self._fd = os.open(path, os.O_RDONLY)
