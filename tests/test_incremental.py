@@ -278,9 +278,10 @@ def test_cache_invalidation_is_exact(
     elif change == "upgrade":
         import masthead.build
         import masthead.fingerprint
+        import masthead.modelstore
         import masthead.state
 
-        for module in (masthead.build, masthead.fingerprint, masthead.state):
+        for module in (masthead.build, masthead.fingerprint, masthead.modelstore, masthead.state):
             monkeypatch.setattr(module, "__version__", __version__ + ".post1")
     _rebuild(site, tmp_path)
 

@@ -591,6 +591,8 @@ class Builder:
         base = config_digest(inputs.config) + assets.digest
         todo: list[tuple[PageSpec, str, str | None]] = []
         index: dict[str, list[str]] | None = {} if remember and affected is None else None
+        if index is not None:
+            state.outputs_of = None  # replaced by this build's: no need to hold both
         trusted = output_checked or self._manifest is not None
         shown: dict[int, tuple[str, ...]] = {}
         for spec in specs:
@@ -611,6 +613,10 @@ class Builder:
                 new_state.pages[rel] = fp
             else:
                 todo.append((spec, rel, fp))
+        # Render workers are forked with a copy of this process: let go of what only the
+        # fingerprints needed first (tens of megabytes each at 100,000 records).
+        memo.clear()
+        shown.clear()
         for names in dict.fromkeys(spec.templates for spec, _, _ in todo if spec.templates):
             _precompile(env, names)  # once here, not once per forked worker
 

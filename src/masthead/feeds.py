@@ -79,8 +79,7 @@ def atom(feed: Feed, config: SiteConfig) -> bytes:
     return to_bytes(root, default_namespace=ATOM_NS)
 
 
-@IdentityMemo
-def _atom_entry(article: Article, config: SiteConfig) -> ET.Element:
+def _make_atom_entry(article: Article, config: SiteConfig) -> ET.Element:
     """A story's entry, built once per build and put in every Atom feed that has it.
 
     An element may sit in several trees at once; each feed is indented and serialised
@@ -125,9 +124,8 @@ def rss(feed: Feed, config: SiteConfig) -> bytes:
     return to_bytes(root)
 
 
-@IdentityMemo
-def _rss_item(article: Article, config: SiteConfig) -> ET.Element:
-    """A story's item, built once per build and shared as _atom_entry's entries are."""
+def _make_rss_item(article: Article, config: SiteConfig) -> ET.Element:
+    """A story's item, built once per build and shared as the Atom entries are."""
     item = element("item")
     url = absolute_url(config, article.url)
     sub(item, "title", article.title)
@@ -170,6 +168,11 @@ def _media(parent: ET.Element, article: Article, config: SiteConfig) -> None:
             "height": image.height,
         }
         sub(parent, f"{{{MEDIA_NS}}}content", attrs=attrs)
+
+
+# Element trees are bulky (a few kilobytes a story): fewer are kept than other memos.
+_atom_entry = IdentityMemo(_make_atom_entry, limit=4_000)
+_rss_item = IdentityMemo(_make_rss_item, limit=4_000)
 
 
 def json_feed(feed: Feed, config: SiteConfig) -> bytes:

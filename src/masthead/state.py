@@ -186,7 +186,7 @@ def _save(path: Path, *parts: object) -> str:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(_header("0" * 64))
-        hashing = _Hashing(f)
+        hashing = HashingWriter(f)
         pickler = pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL)
         for part in parts:
             pickler.dump(part)
@@ -202,14 +202,15 @@ def _header(digest: str) -> bytes:
     return b"%s%d %s %s\n" % (_MAGIC, _FORMAT, __version__.encode(), digest.encode())
 
 
-class _Hashing:
-    """A file that hashes what goes through it (write for saving, read for checking)."""
+class HashingWriter:
+    """A file that hashes and counts what is written through it."""
 
     def __init__(self, file: Any) -> None:
-        self.file, self.sha = file, hashlib.sha256()
+        self.file, self.sha, self.size = file, hashlib.sha256(), 0
 
     def write(self, data: bytes) -> int:
         self.sha.update(data)
+        self.size += len(data)
         return int(self.file.write(data))
 
 
