@@ -411,6 +411,35 @@ def test_a_damaged_or_foreign_stored_model_is_not_used(
     assert_same_as_clean(site, tmp_path)
 
 
+def test_the_stored_model_is_not_used_when_it_cannot_stand_for_a_clean_build(
+    site: Scratch, tmp_path: Path
+) -> None:
+    """Three ways the last build's pages are not what a clean build would keep: asset
+    names made another way (the preview does not hash them), a broken record the preview
+    held at its last good version, and --strict with a skipped file."""
+    retitle = lambda title: site.add(  # noqa: E731
+        "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title=title, day=12)
+    )
+    build(BuildOptions(site_dir=site.root, jobs=1, hash_assets=False))
+    retitle("Assets")
+    assert not build(BuildOptions(site_dir=site.root, jobs=1)).failed
+    assert_same_as_clean(site, tmp_path)
+
+    preview = Builder(
+        BuildOptions(site_dir=site.root, jobs=1, keep_model=True, hold_last_good=True)
+    )
+    preview.build()
+    broken = site.add("2026-11-13-story-3.md", "---\ntitle: [unclosed\n---\n")
+    assert preview.build({broken}).skipped == 1  # shown at its last good version
+    retitle("Held")
+    assert not build(BuildOptions(site_dir=site.root, jobs=1)).failed
+    assert_same_as_clean(site, tmp_path)  # story 3 is gone, as from a clean build
+
+    retitle("Strict")
+    report = build(BuildOptions(site_dir=site.root, jobs=1, strict=True))
+    assert report.failed and report.skipped == 1
+
+
 def test_a_shape_change_saves_the_changed_record_beside_records_bin(
     site: Scratch, tmp_path: Path
 ) -> None:

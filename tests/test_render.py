@@ -56,6 +56,33 @@ def test_builtin_templates_extend_the_sites_base(scratch: Scratch) -> None:
         assert soup.select("header.site-header") == [], page
 
 
+OWN_MACROS = """
+{% macro dateline(when) %}<time>{{ when | human_date }}</time>{% endmacro %}
+{% macro story_list(articles, heading='h2') %}<ul class="own-list">
+{% for article in articles %}<li><a href="{{ url(article.url) }}">{{ article.title }}</a></li>{% endfor %}
+</ul>{% endmacro %}
+{% macro pagination(pager) %}{% endmacro %}
+{% macro page_suffix(pager) %}{% endmacro %}
+{% macro feed_links(list_url, title) %}{% endmacro %}
+{% macro feed_menu(list_url, label) %}{% endmacro %}
+{% macro json_ld(data) %}{% endmacro %}
+"""
+
+
+def test_a_site_with_its_own_macros_file_keeps_the_themes_header_and_footer(
+    scratch: Scratch,
+) -> None:
+    """A site's `_macros.html` written before the theme's header and footer became macros
+    (they live in `_site.html`) still builds, with its own story lists."""
+    scratch.add("2026-11-18-story.md", title="Ferry timetable changes")
+    scratch.template("_macros.html", OWN_MACROS)
+    scratch.build()
+    front = parse(scratch.output / "index.html")
+    assert front.select_one("header.site-header nav a").get_text() == "Latest"
+    assert front.select_one("footer.site-footer")
+    assert front.select_one("ul.own-list a").get_text() == "Ferry timetable changes"
+
+
 def test_topic_template_overrides_term_for_topics_only(scratch: Scratch) -> None:
     scratch.add("2026-11-18-story.md", topics=("Rail",), provider="Civic Lantern")
     scratch.template(

@@ -12,7 +12,6 @@ import dataclasses
 import gc
 import hashlib
 import logging
-import pickle
 import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -36,7 +35,7 @@ from masthead.fingerprint import (
     substitute,
 )
 from masthead.memo import clear_all as clear_memos
-from masthead.modelstore import MODEL, ModelError, ModelStore, save_model
+from masthead.modelstore import MODEL, ModelStore, save_model
 from masthead.output import MANIFEST, OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
@@ -44,7 +43,7 @@ from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, 
 from masthead.render import make_env, render_output, theme_dir
 from masthead.safety import check_folders
 from masthead.search import resolve_search, update_search_index
-from masthead.site import Article, Site, build_site, patch_site, patched_article, same_shape
+from masthead.site import Article, Site, build_site, keeps_place, patch_site, patched_article
 from masthead.state import (
     CACHE_DIR,
     BuildState,
@@ -305,10 +304,10 @@ class Builder:
             affected = set().union(*(state.outputs_of.get(r.path, ()) for r in records))
             specs = self._respec(site, patched, affected)
         # The stamps of other inputs were not looked at: leave the no-op check to a full build.
-        changed = {r.path for r in records}
+        edited = {r.path for r in records}
         return self._finish(
             inputs, state.key, state, files, patched, writer, report, ("", ""), started, affected,
-            specs, patched={a.record.path: a for a in patched.articles if a.record.path in changed},
+            specs, patched={a.record.path: a for a in patched.articles if a.record.path in edited},
         )  # fmt: skip
 
     def _patch_stored(
@@ -332,6 +331,7 @@ class Builder:
         before = state.stamps
         if (
             self.options.keep_model  # the preview needs the whole model in memory
+            or (self.options.strict and state.counts[1])  # skipped files fail the build
             or not state.model
             or before is None
             or state.outputs_of is None
@@ -346,13 +346,13 @@ class Builder:
         previous = writer.previous or {}
         if not all(rel in previous for rel in state.pages) or not _outputs_intact(writer, state):
             return None
-        store = ModelStore.open(inputs.cache_dir, state.key, state.model, state.patched)
-        if store is None:
-            return None
         try:
+            store = ModelStore.open(inputs.cache_dir, state.key, state.model, state.patched)
+            if store is None:
+                return None
             with store, _timed(timings, "load"):
                 found = _read_stored(inputs, state, store, changed, stamps)
-        except (ModelError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+        except Exception as exc:  # damaged, or from another build of masthead: never trusted
             log.warning("%s: %s; building without it", inputs.cache_dir / MODEL, exc)
             return None
         if found is None:
@@ -433,7 +433,14 @@ class Builder:
                 specs = list(plan_pages(site))
         # `digests`: of all inputs and of all but the records ("" when not looked at).
         new_state = BuildState(key, files=files, inputs=digests[0], others=digests[1])
-        new_state.stamps = stamps or {rel: f.stamp for rel, f in (files or {}).items()}
+        # A file shown at its last good version (the preview's) is never taken as read:
+        # the next build looks at it again rather than finding nothing changed.
+        held = any(f.held for f in (files or {}).values())
+        new_state.stamps = stamps or {
+            rel: f.stamp for rel, f in (files or {}).items() if not f.held
+        }
+        if held:
+            new_state.inputs = ""
         new_state.model_diagnostics = self._model_diagnostics
         try:
             assets = collect_assets(
@@ -458,9 +465,10 @@ class Builder:
             writer.abort()
             # The output may not match any state we know of.
             self.state = self._site = self._env = self._specs = None
-            self._manifest = None
+            self._manifest = self._model_pending = None
             raise
-        if patched is not None and state.model and len(state.patched) + len(patched) <= PATCHED_MAX:
+        self._model_pending = None
+        if patched is not None and state.model and len({*state.patched, *patched}) <= PATCHED_MAX:
             new_state.model, new_state.patched = state.model, {**state.patched, **patched}
         elif site is not None and self.options.use_cache:
             self._model_pending = (site, specs)  # this plan is whole: it becomes the model
@@ -498,7 +506,7 @@ class Builder:
                 self.state.model = save_model(
                     self.inputs.cache_dir, self.state.key, site, specs, self.state.pages
                 )
-            except OSError as exc:
+            except Exception as exc:  # the site is built: a cache that is not saved costs time only
                 log.warning(
                     "%s: cannot write the build cache's model: %s", self.inputs.cache_dir, exc
                 )
@@ -513,6 +521,7 @@ class Builder:
             __version__,
             config_digest(inputs.config),
             self.options.drafts,
+            self.options.hash_assets,  # asset names are in every page
             str(inputs.content_dir.resolve()),
             str(inputs.output_dir.resolve()),
         )
@@ -641,8 +650,9 @@ class Builder:
                 progress.step()
         if progress:
             progress.done()
+        clear_memos()  # let go of this build's stories
         new_state.outputs_of = index if index is not None else state.outputs_of
-        new_state.template_references = digests.references
+        new_state.template_references = {**state.template_references, **digests.references}
         report.rendered = len(todo)
         report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
         report.files = len(specs)
@@ -722,10 +732,10 @@ def _read_stored(
     patched: dict[str, Article] = {}
     for rel in changed:
         old = store.article(rel)
-        if old is None or rel in store.merged:
-            return None  # a draft, a duplicate merged into another: not a page of its own
+        if old is None:
+            return None  # a draft, or a duplicate merged into another: not a page of its own
         new = _parse_file(inputs.content_dir / rel, rel, stamps[rel], inputs.config)
-        if new.record is None or not same_shape(old.record, new.record):
+        if new.record is None or not keeps_place(old.record, new.record, store.merged):
             return None
         parsed[rel] = new
         patched[rel] = patched_article(old, new.record, store.by_identity)
@@ -785,8 +795,7 @@ def _affected(
             or old.record is None
             or parsed.held
             or old.held
-            or rel in merged
-            or not same_shape(old.record, parsed.record)
+            or not keeps_place(old.record, parsed.record, merged)
         ):
             return None
         affected.update(index.get(rel, ()))

@@ -234,7 +234,7 @@ class ModelStore:
 
     def __init__(self, path: Path, table: dict[str, Any], start: int, patched: dict[str, Article]):
         self.table, self.start = table, start
-        self.patched = dict(patched)
+        self.patched = patched
         self._articles: dict[str, Article] = {}
         self._fd = os.open(path, os.O_RDONLY)
 
@@ -249,7 +249,11 @@ class ModelStore:
         table, start = found
         if table.get("key") != key or table.get("token") != token:
             return None  # written for another state, or the state for another model
-        return cls(cache_dir / MODEL, table, start, dict(patched))
+        try:
+            return cls(cache_dir / MODEL, table, start, dict(patched))
+        except OSError as exc:
+            log.warning("%s: cannot be used (%s); building without it", cache_dir / MODEL, exc)
+            return None
 
     def close(self) -> None:
         os.close(self._fd)

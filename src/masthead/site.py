@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -291,6 +291,12 @@ def same_shape(old: Record, new: Record) -> bool:
     )
 
 
+def keeps_place(old: Record, new: Record, merged: Collection[str]) -> bool:
+    """Can `new` replace `old` in place? Not for a duplicate merged into another story,
+    whose page is that story's; otherwise when it has the same shape (same_shape)."""
+    return old.path not in merged and same_shape(old, new)
+
+
 def patch_site(site: Site, records: Sequence[Record]) -> Site | None:
     """The site with these records' display fields replaced, or None if it cannot be.
 
@@ -302,7 +308,7 @@ def patch_site(site: Site, records: Sequence[Record]) -> Site | None:
     new: dict[str, Article] = {}
     for record in records:
         old = by_path.get(record.path)
-        if old is None or record.path in merged or not same_shape(old.record, record):
+        if old is None or not keeps_place(old.record, record, merged):
             return None
         new[record.path] = patched_article(old, record, site.by_identity)
     articles = tuple(new.get(a.record.path, a) for a in site.articles)

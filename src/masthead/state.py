@@ -16,7 +16,7 @@ import hashlib
 import logging
 import os
 import pickle
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -102,9 +102,6 @@ def load_state(cache_dir: Path, key: str) -> BuildState:
     """The saved state if it is intact and was made for `key`, else an empty one."""
     parts, _ = _load(cache_dir / _STATE)
     state = parts[0] if parts and len(parts) == 1 and isinstance(parts[0], BuildState) else None
-    if state is not None and not all(hasattr(state, f.name) for f in fields(BuildState)):
-        log.warning("%s: made by another build of masthead; discarded", cache_dir / _STATE)
-        state = None
     return state if state is not None and state.key == key else BuildState(key, files={})
 
 

@@ -18,7 +18,7 @@ FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
 """Feed file names, appended to the URL of the list a feed follows (`/topics/x/feed.xml`)."""
 API_FILE = "index.json"
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
-_SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SLUG_OK = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
 @functools.lru_cache(maxsize=65536)
