@@ -14,7 +14,7 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,7 +209,7 @@ class Builder:
                 state.pages, state.assets, state.inputs = {}, {}, ""
         report = BuildReport(inputs.output_dir, timings=timings)
         needs_model = self.options.keep_model and self._site is None
-        if state.inputs == inputs_digest and not needs_model and _outputs_intact(writer, state):
+        if state.inputs == inputs_digest and not needs_model and _outputs_intact(writer):
             report.records_read, report.skipped, report.merged, report.drafts_left_out = (
                 state.counts
             )
@@ -228,7 +228,8 @@ class Builder:
             files = self._load(inputs, stamps, state)
             before = state.files or {}
         self._report_files(report, files)
-        report.parsed = sum(1 for rel, f in files.items() if (state.files or {}).get(rel) is not f)
+        changed = {rel for rel, f in files.items() if before.get(rel) is not f}
+        report.parsed = len(changed)
         if self.options.strict and report.skipped:
             report.failed = True
             report.seconds = time.perf_counter() - started
@@ -242,14 +243,10 @@ class Builder:
                 data,
             )
             self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
-            affected = _affected(state, before, files, site, others)
+            affected = _affected(state, before, files, changed, site, others)
         patched = None
         if affected is not None:
-            patched = {
-                a.record.path: a
-                for a in site.articles
-                if files[a.record.path] is not before[a.record.path]
-            }
+            patched = {a.record.path: a for a in site.articles if a.record.path in changed}
         return self._finish(
             inputs, key, state, files, site, writer, report, (inputs_digest, others), started,
             affected, patched=patched,
@@ -301,7 +298,7 @@ class Builder:
         report.parsed = len(records)
         affected, specs = None, None
         if state.outputs_of is not None and self._specs is not None:
-            affected = set().union(*(state.outputs_of.get(r.path, ()) for r in records))
+            affected = _outputs_showing(state.outputs_of, (r.path for r in records))
             specs = self._respec(site, patched, affected)
         # The stamps of other inputs were not looked at: leave the no-op check to a full build.
         edited = {r.path for r in records}
@@ -344,7 +341,7 @@ class Builder:
         if not changed or len(changed) > PATCH_MAX:
             return None
         previous = writer.previous or {}
-        if not all(rel in previous for rel in state.pages) or not _outputs_intact(writer, state):
+        if not all(rel in previous for rel in state.pages) or not _outputs_intact(writer):
             return None
         try:
             store = ModelStore.open(inputs.cache_dir, state.key, state.model, state.patched)
@@ -740,7 +737,7 @@ def _read_stored(
         parsed[rel] = new
         patched[rel] = patched_article(old, new.record, store.by_identity)
     store.patched.update(patched)
-    affected = set().union(*(state.outputs_of.get(rel, ()) for rel in changed))
+    affected = _outputs_showing(state.outputs_of, changed)
     # Outputs without a fingerprint are rendered every time, as a full build would.
     specs = [
         store.spec(rel) if rel in affected or rel not in state.pages
@@ -768,10 +765,16 @@ def _digest_others(inputs: Inputs) -> str:
     return hashlib.sha1(repr(others).encode()).hexdigest()
 
 
+def _outputs_showing(index: dict[str, list[str]], paths: Iterable[str]) -> set[str]:
+    """The outputs that show any of these records, by the record-to-output index."""
+    return set().union(*(index.get(path, ()) for path in paths))
+
+
 def _affected(
     state: BuildState,
     before: dict[str, ParsedFile],
     files: dict[str, ParsedFile],
+    changed: Collection[str],
     site: Site,
     others: str,
 ) -> set[str] | None:
@@ -785,11 +788,8 @@ def _affected(
     if index is None or not state.pages or state.others != others or files.keys() != before.keys():
         return None
     merged = {path for article in site.articles for path in article.merged}
-    affected: set[str] = set()
-    for rel, parsed in files.items():
-        old = before[rel]
-        if parsed is old:
-            continue
+    for rel in changed:
+        parsed, old = files[rel], before[rel]
         if (
             parsed.record is None
             or old.record is None
@@ -798,11 +798,10 @@ def _affected(
             or not keeps_place(old.record, parsed.record, merged)
         ):
             return None
-        affected.update(index.get(rel, ()))
-    return affected
+    return _outputs_showing(index, changed)
 
 
-def _outputs_intact(writer: OutputWriter, state: BuildState) -> bool:
+def _outputs_intact(writer: OutputWriter) -> bool:
     previous = writer.previous or {}
     return bool(previous) and all((writer.root / rel).is_file() for rel in previous)
 
