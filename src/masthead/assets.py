@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from masthead.digest import digest_of
+
 ASSETS = "assets/"
 HASHED_SUFFIXES = frozenset({".css", ".js"})
 HASH_LENGTH = 8
@@ -26,7 +28,7 @@ class Assets:
     @property
     def digest(self) -> str:
         """Changes whenever a hashed name does, so pages linking the old name are rebuilt."""
-        return hashlib.sha1(repr(sorted(self.urls.items())).encode()).hexdigest()
+        return digest_of(sorted(self.urls.items()))
 
 
 def collect_assets(theme_assets: Path, static: Path, hash_names: bool = True) -> Assets:

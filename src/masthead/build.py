@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import hashlib
 import logging
 import sys
 import time
@@ -27,6 +26,7 @@ from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.data import load_data
 from masthead.diagnostics import ConfigError, Diagnostic
+from masthead.digest import digest_of
 from masthead.fingerprint import (
     TemplateDigests,
     config_digest,
@@ -201,9 +201,7 @@ class Builder:
             state = self._load_state(inputs, key)
             stamps = scan_records(inputs.content_dir)
             others = _digest_others(inputs)
-            inputs_digest = hashlib.sha1(
-                repr((sorted(stamps.items()), others)).encode()
-            ).hexdigest()
+            inputs_digest = digest_of(sorted(stamps.items()), others)
             writer = OutputWriter(inputs.output_dir)
             if not self._output_matches(state, writer):
                 state.pages, state.assets, state.inputs = {}, {}, ""
@@ -522,7 +520,7 @@ class Builder:
             str(inputs.content_dir.resolve()),
             str(inputs.output_dir.resolve()),
         )
-        return hashlib.sha1(repr(parts).encode()).hexdigest()
+        return digest_of(*parts)
 
     def _load_state(self, inputs: Inputs, key: str) -> BuildState:
         if self.state is not None and self.state.key == key:
@@ -762,7 +760,7 @@ def _digest_others(inputs: Inputs) -> str:
     config = inputs.site_dir / CONFIG_FILE
     if config.is_file():
         others.append((str(config), stamp(config)))
-    return hashlib.sha1(repr(others).encode()).hexdigest()
+    return digest_of(others)
 
 
 def _outputs_showing(index: dict[str, list[str]], paths: Iterable[str]) -> set[str]:

@@ -21,6 +21,7 @@ from jinja2 import meta
 
 from masthead import __version__
 from masthead.config import SiteConfig
+from masthead.digest import digest_of
 from masthead.records import Record
 from masthead.site import Article
 
@@ -143,7 +144,7 @@ def records_in(value: Any, memo: dict[int, tuple[str, ...]]) -> tuple[str, ...]:
 
 
 def config_digest(config: SiteConfig) -> str:
-    return hashlib.sha1(repr((__version__, value_key(config))).encode()).hexdigest()
+    return digest_of(__version__, value_key(config))
 
 
 class TemplateDigests:
@@ -165,7 +166,7 @@ class TemplateDigests:
             chosen = next((n for n in names if self._source(n) is not None), names[0])
             closure = self._closure(chosen)
             parts = [(name, self._source(name)) for name in sorted(closure)]
-            self._selected[names] = hashlib.sha1(repr((chosen, parts)).encode()).hexdigest()
+            self._selected[names] = digest_of(chosen, parts)
         return self._selected[names]
 
     def _source(self, name: str) -> str | None:
@@ -222,4 +223,4 @@ def page_fingerprint(
     # Serialised outputs (feeds, sitemap) have no template: their code is masthead's own,
     # covered by the version in `base`.
     template = digests.for_names(templates) if templates else ""
-    return hashlib.sha1(repr((base, url, template, key)).encode()).hexdigest()
+    return digest_of(base, url, template, key)

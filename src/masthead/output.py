@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from masthead.diagnostics import OutputError
+from masthead.digest import digest_of
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class OutputWriter:
     @staticmethod
     def digest_of(files: dict[str, str] | None) -> str:
         """Identifies an output folder's content by its manifest, for caches built on it."""
-        return hashlib.sha1(repr(sorted((files or {}).items())).encode()).hexdigest()
+        return digest_of(sorted((files or {}).items()))
 
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for output path `rel`; return True when it differs from what is there."""

@@ -10,7 +10,6 @@ it fails, the site is built without search and the build says so.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
 import shutil
@@ -19,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from masthead.config import SiteConfig
+from masthead.digest import digest_of
 from masthead.output import OutputWriter
 from masthead.pagefind_bundle import stabilise
 
@@ -99,7 +99,7 @@ def update_search_index(
 
 def _pages_key(pages: Iterable[str], digests: Mapping[str, str]) -> str:
     """What the index is made from: every HTML page and the hash of its bytes."""
-    return hashlib.sha1(repr(sorted((rel, digests.get(rel)) for rel in pages)).encode()).hexdigest()
+    return digest_of(sorted((rel, digests.get(rel)) for rel in pages))
 
 
 class SearchIndexer:

@@ -6,7 +6,6 @@ page plan walks.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from masthead.config import SiteConfig
 from masthead.data import SiteData
 from masthead.diagnostics import Diagnostic
+from masthead.digest import digest_of
 from masthead.records import Image, Provider, Record
 from masthead.urls import article_url, page_url, slugify, term_index_url, term_url
 
@@ -377,11 +377,6 @@ def _seal_taxonomy(
 ) -> Taxonomy:
     digest = digest_of(name, url, [t.digest for t in terms])
     return Taxonomy(name, singular, title, url, tuple(terms), digest)
-
-
-def digest_of(*parts: object) -> str:
-    """A stable hash of reprs; frozen dataclasses and tuples of them repr deterministically."""
-    return hashlib.sha1(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _article(**fields: Any) -> Article:
