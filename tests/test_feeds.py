@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
+from masthead.xmltree import ATOM_NS, DC_NS, MEDIA_NS, element, fragment, sub, to_bytes
 from tests.conftest import Scratch
 from tests.htmlcheck import html_files, parse
 from tests.newsroom import (
@@ -178,3 +180,32 @@ def test_control_characters_are_kept_out_of_xml(scratch: Scratch) -> None:
         parsed = feedparser.parse((scratch.output / name).read_bytes())
         assert not parsed.bozo, parsed.get("bozo_exception")
         assert parsed.entries[0].title == "Bell rings twice"
+
+
+def test_entries_spliced_as_text_read_as_one_tree_would() -> None:
+    """Each story's entry is serialised once and spliced into every feed that shows it;
+    the feed must be the text ElementTree gives for the whole tree, namespaces included,
+    even when a story's text spells the placeholder the splice uses."""
+
+    def feed(items: list[ET.Element]) -> ET.Element:
+        root = element("rss", attrs={"version": "2.0"})
+        channel = sub(root, "channel")
+        sub(channel, "title", "<masthead-fragments /> & co")
+        sub(channel, f"{{{ATOM_NS}}}link", attrs={"href": "https://example.org/rss.xml"})
+        channel.extend(items)
+        return root
+
+    def item(text: str) -> ET.Element:
+        node = element("item")
+        sub(node, "title", text)
+        sub(node, f"{{{DC_NS}}}creator", "Desk")
+        sub(node, f"{{{MEDIA_NS}}}content", attrs={"url": "https://example.org/a.jpg"})
+        return node
+
+    texts = ["One <masthead-fragments />", "Two & three"]
+    whole = to_bytes(feed([item(t) for t in texts]))
+    root = feed([])
+    spliced = to_bytes(root, fragments=[fragment(item(t), level=2) for t in texts], parent=root[0])
+    assert spliced == whole
+    parsed = feedparser.parse(spliced)
+    assert not parsed.bozo and [e.title for e in parsed.entries] == texts

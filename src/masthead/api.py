@@ -7,11 +7,11 @@ neighbours with absolute `next` and `prev` URLs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from masthead.config import SiteConfig
+from masthead.jsontext import encode, with_items
 from masthead.memo import IdentityMemo
 from masthead.site import Article, Pager
 from masthead.urls import API_FILE, absolute_link, absolute_url
@@ -41,20 +41,11 @@ def api_page(page: ApiPage, config: SiteConfig) -> bytes:
         "total": pager.total,
         "prev": link(pager.prev_url),
         "next": link(pager.next_url),
-        "items": [],
     }
-    # Each story's item is encoded once per build (it is on several API pages) and
-    # spliced into the last field, the empty list: the text json.dumps would give.
-    text = _encode(data)
-    items = ",".join(_encoded_item(a, config) for a in pager.items)
-    return f"{text[:-3]}[{items}]}}\n".encode()
+    return with_items(data, (_encoded_item(a, config) for a in pager.items))
 
 
-def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-_encoded_item = IdentityMemo(lambda article, config: _encode(_item(article, config)))
+_encoded_item = IdentityMemo(lambda article, config: encode(_item(article, config)))
 
 
 def _item(article: Article, config: SiteConfig) -> dict[str, Any]:

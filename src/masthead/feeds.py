@@ -7,7 +7,6 @@ every title and excerpt is escaped by construction.
 from __future__ import annotations
 
 import html
-import json
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -18,10 +17,21 @@ from typing import Any
 from masthead import __version__
 from masthead.config import SiteConfig
 from masthead.jsonld import provider_home
+from masthead.jsontext import encode, with_items
 from masthead.memo import IdentityMemo
 from masthead.site import Article
 from masthead.urls import absolute_link, absolute_url, feed_url
-from masthead.xmltree import ATOM_NS, DC_NS, MEDIA_NS, XML_NS, element, sub, to_bytes
+from masthead.xmltree import (
+    ATOM_NS,
+    DC_NS,
+    MEDIA_NS,
+    XML_NS,
+    Fragment,
+    element,
+    fragment,
+    sub,
+    to_bytes,
+)
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 MIME = {
@@ -74,17 +84,12 @@ def atom(feed: Feed, config: SiteConfig) -> bytes:
     sub(author, "name", config.title)
     sub(author, "uri", absolute_url(config, "/"))
     sub(root, "generator", "masthead", {"version": __version__})
-    for article in feed.articles:
-        root.append(_atom_entry(article, config))
-    return to_bytes(root, default_namespace=ATOM_NS)
+    entries = [_atom_entry(article, config) for article in feed.articles]
+    return to_bytes(root, default_namespace=ATOM_NS, fragments=entries)
 
 
-def _make_atom_entry(article: Article, config: SiteConfig) -> ET.Element:
-    """A story's entry, built once per build and put in every Atom feed that has it.
-
-    An element may sit in several trees at once; each feed is indented and serialised
-    before the next one is built, so sharing it changes no feed's text.
-    """
+def _make_atom_entry(article: Article, config: SiteConfig) -> Fragment:
+    """A story's entry, serialised once per build and put in every Atom feed that has it."""
     entry = element("entry")
     url = absolute_url(config, article.url)
     sub(entry, "id", url)
@@ -105,7 +110,7 @@ def _make_atom_entry(article: Article, config: SiteConfig) -> ET.Element:
         scheme = absolute_url(config, config.urls.topics)
         sub(entry, "category", attrs={"term": topic.name, "scheme": scheme})
     _media(entry, article, config)
-    return entry
+    return fragment(entry, level=1)
 
 
 def rss(feed: Feed, config: SiteConfig) -> bytes:
@@ -119,13 +124,12 @@ def rss(feed: Feed, config: SiteConfig) -> bytes:
     sub(channel, "lastBuildDate", format_datetime(updated(feed)))
     self_attrs = {"rel": "self", "type": MIME["rss"], "href": absolute_url(config, feed.url("rss"))}
     sub(channel, f"{{{ATOM_NS}}}link", attrs=self_attrs)
-    for article in feed.articles:
-        channel.append(_rss_item(article, config))
-    return to_bytes(root)
+    items = [_rss_item(article, config) for article in feed.articles]
+    return to_bytes(root, fragments=items, parent=channel)
 
 
-def _make_rss_item(article: Article, config: SiteConfig) -> ET.Element:
-    """A story's item, built once per build and shared as the Atom entries are."""
+def _make_rss_item(article: Article, config: SiteConfig) -> Fragment:
+    """A story's item, serialised once per build and shared as the Atom entries are."""
     item = element("item")
     url = absolute_url(config, article.url)
     sub(item, "title", article.title)
@@ -144,7 +148,7 @@ def _make_rss_item(article: Article, config: SiteConfig) -> ET.Element:
         related = {"rel": "related", "href": _link(config, article)}
         sub(item, f"{{{ATOM_NS}}}link", attrs=related)
     _media(item, article, config)
-    return item
+    return fragment(item, level=2)
 
 
 def _author(article: Article) -> tuple[str, str | None] | None:
@@ -170,9 +174,9 @@ def _media(parent: ET.Element, article: Article, config: SiteConfig) -> None:
         sub(parent, f"{{{MEDIA_NS}}}content", attrs=attrs)
 
 
-# Element trees are bulky (a few kilobytes a story): fewer are kept than other memos.
-_atom_entry = IdentityMemo(_make_atom_entry, limit=4_000)
-_rss_item = IdentityMemo(_make_rss_item, limit=4_000)
+# Entries are serialised once per story and spliced into each feed that shows it.
+_atom_entry = IdentityMemo(_make_atom_entry)
+_rss_item = IdentityMemo(_make_rss_item)
 
 
 def json_feed(feed: Feed, config: SiteConfig) -> bytes:
@@ -184,12 +188,11 @@ def json_feed(feed: Feed, config: SiteConfig) -> bytes:
         "description": feed.description,
         "language": config.language,
         "authors": [{"name": config.title, "url": absolute_url(config, "/")}],
-        "items": [_json_item(a, config) for a in feed.articles],
     }
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return with_items(data, (_json_item(a, config) for a in feed.articles))
 
 
-def _json_item(article: Article, config: SiteConfig) -> dict[str, Any]:
+def _make_json_item(article: Article, config: SiteConfig) -> str:
     url = absolute_url(config, article.url)
     item: dict[str, Any] = {"id": url, "url": url}
     if article.original_url:
@@ -205,4 +208,7 @@ def _json_item(article: Article, config: SiteConfig) -> dict[str, Any]:
         item["authors"] = [{"name": by[0], "url": by[1]} if by[1] else {"name": by[0]}]
     if article.topics:
         item["tags"] = [t.name for t in article.topics]
-    return item
+    return encode(item)
+
+
+_json_item = IdentityMemo(_make_json_item)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -50,21 +51,70 @@ def sub(
     return node
 
 
-def to_bytes(root: ET.Element, default_namespace: str | None = None) -> bytes:
+class Fragment(NamedTuple):
+    """An element serialised once for many documents (a story's entry in every feed that
+    shows it), with the namespace declarations its document's root must make."""
+
+    text: str
+    namespaces: tuple[str, ...]
+
+
+def fragment(node: ET.Element, level: int) -> Fragment:
+    """`node` as text, indented for depth `level` in its documents.
+
+    Serialised alone, an element declares the namespaces it uses on itself; they move to
+    the root of each document it goes into, where a whole tree would have had them.
+    """
+    ET.indent(node, level=level)
+    text = ET.tostring(node, encoding="unicode")
+    found = _START_TAG.match(text)
+    assert found is not None
+    text = text[: found.start(1)] + text[found.end(1) :]
+    return Fragment(text, tuple(_DECLARATION.findall(found.group(1))))
+
+
+# ElementTree writes an element's namespace declarations, sorted, right after its name.
+_START_TAG = re.compile(r'<[^\s>/]+((?: xmlns:[\w.-]+="[^"]*")*)')
+_DECLARATION = re.compile(r' xmlns:[\w.-]+="[^"]*"')
+_SLOT = "masthead-fragments"
+
+
+def to_bytes(
+    root: ET.Element,
+    default_namespace: str | None = None,
+    fragments: Sequence[Fragment] = (),
+    parent: ET.Element | None = None,
+) -> bytes:
     """Serialise with an XML declaration, indented, UTF-8, ending in a newline.
 
     Elements of the document's own vocabulary (Atom, sitemaps) are built with plain
     names and put in `default_namespace` by an `xmlns` attribute on the root:
     ElementTree's own `default_namespace` option refuses the plain attribute names
-    (`href`, `rel`) that these vocabularies use.
+    (`href`, `rel`) that these vocabularies use. `fragments` become the last children of
+    `parent` (the root unless given), in order.
     """
     if default_namespace is not None:
         root.set("xmlns", default_namespace)
+    slot = None
+    if fragments:
+        slot = ET.SubElement(root if parent is None else parent, _SLOT)
     ET.indent(root)
     # Serialised to text and encoded once: with encoding="utf-8", ElementTree sends each
     # of its thousands of small writes through an encoder, a third of a feed's time.
     text = ET.tostring(root, encoding="unicode")
-    return (_DECLARATION + text + "\n").encode("utf-8")
+    if slot is not None:
+        (root if parent is None else parent).remove(slot)
+        # Text and attribute values are escaped, so the slot's tag occurs only as itself.
+        at = text.index(f"<{_SLOT} />")
+        indent = text[text.rindex("\n", 0, at) : at]
+        text = text[:at] + indent.join(f.text for f in fragments) + text[at + len(_SLOT) + 4 :]
+        # The root declares what its fragments use, as it would have for the whole tree.
+        root_tag = _START_TAG.match(text)
+        assert root_tag is not None
+        used = {*_DECLARATION.findall(root_tag.group(1))}
+        used.update(n for f in fragments for n in f.namespaces)
+        text = text[: root_tag.start(1)] + "".join(sorted(used)) + text[root_tag.end(1) :]
+    return (_XML_DECLARATION + text + "\n").encode("utf-8")
 
 
-_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+_XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
