@@ -8,6 +8,7 @@ Example counts are kept small so the suite stays fast; raise them locally with
 from __future__ import annotations
 
 import json
+import re
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -283,3 +284,45 @@ def test_numbers_and_timestamps_read_as_pyyaml_reads_them(text: str) -> None:
     except ValueError:  # 2024-13-45T...: PyYAML fails; masthead keeps the text
         expected = text
     assert load_yaml(document)["value"] == expected
+
+
+# Plain scalars are typed by their first character before any pattern is tried (a
+# headline cannot be a number): every such value must still read as PyYAML reads it.
+_TYPED = ["true", "True", "yes", "No", "on", "OFF", "null", "Null", "~", "", "12", "-3", "+4",
+          "0x1F", "0o17", "1_000", "1.5", ".5", "-.inf", ".NaN", "1:30", "2024-05-01", "<<", "="]  # fmt: skip
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40)
+_plain = st.one_of(
+    st.sampled_from(_TYPED), st.tuples(st.sampled_from(_TYPED), _text).map("".join), _text
+)
+
+
+@given(_plain)
+def test_plain_scalars_typed_as_pyyaml_types_them(text: str) -> None:
+    import yaml
+
+    from masthead.yamlload import YamlError, load_yaml
+
+    document = f"value: {text}\n"
+    try:
+        expected = yaml.load(document, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, ValueError):
+        return  # not one value: what masthead says of it is tested above
+    try:
+        found = load_yaml(document)
+    except YamlError:
+        return  # refused outright (a tag, an alias): never a different value
+    assert found == expected
+
+
+# The closing `---` is found with str.find; it must be the line the YAML-front-matter
+# convention names: the first `---` or `...` line, trailing blanks allowed.
+_FENCE_LINE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+
+
+@given(st.lists(st.sampled_from(["---", "...", "-", ".", "\n", " ", "\t", "a", "----"])))
+def test_closing_fence_is_the_first_fence_line(pieces: list[str]) -> None:
+    from masthead.records import _closing_fence
+
+    text = "---\n" + "".join(pieces)
+    match = _FENCE_LINE.search(text, 3)
+    assert _closing_fence(text, 3) == (match.start() if match else None)

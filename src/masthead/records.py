@@ -281,13 +281,24 @@ def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
     return text[first_end + 1 : end], body, 1
 
 
-_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_FENCE_REST = re.compile(r"[ \t]*(?:\n|\Z)")
 
 
 def _closing_fence(text: str, pos: int) -> int | None:
-    """Offset of the first `---` (or `...`) line after offset `pos`, or None."""
-    match = _FENCE.search(text, pos)
-    return match.start() if match else None
+    """Offset of the first `---` (or `...`) line after the newline at `pos`, or None.
+
+    Looked for with str.find: a multiline regex tries every position of the front
+    matter, and took a tenth of the time it takes to read a record.
+    """
+    found = None
+    for marker in ("\n---", "\n..."):
+        at = text.find(marker, pos)
+        while at >= 0 and (found is None or at < found):
+            if _FENCE_REST.match(text, at + 4):
+                found = at
+                break
+            at = text.find(marker, at + 1)
+    return None if found is None else found + 1
 
 
 def _kind(value: Any) -> str:

@@ -53,6 +53,8 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
         if kind is yaml.ScalarNode:
             if not implicit[0] or len(value) > MAX_NUMBER_CHARS:
                 return _STR  # quoted (no path resolvers are registered), or too long for a number
+            if value and value[0] not in _IMPLICIT_FIRST:
+                return _STR  # plain text such as a headline: no implicit type starts this way
             if len(value) < 32:
                 tag = _resolved.get(value)
                 if tag is None:
@@ -62,6 +64,11 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
                 return tag
         return super().resolve(kind, value, implicit)
 
+
+# The first characters that can begin a value of an implicit type (number, date, bool,
+# null...); anything else is a string. A wildcard resolver would make every one possible.
+assert None not in _Loader.yaml_implicit_resolvers
+_IMPLICIT_FIRST = frozenset(_Loader.yaml_implicit_resolvers)
 
 _scalars = SafeConstructor()
 _SCALAR_TAGS = {
