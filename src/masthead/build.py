@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import math
 import sys
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -617,6 +618,9 @@ class Builder:
                 new_state.pages[rel] = fp
             else:
                 todo.append((spec, rel, fp))
+        # Pages of neighbouring dates show the same stories: run in one worker, they make
+        # each story's card and feed entries once there rather than once in every worker.
+        todo.sort(key=_newest_first)
         # Render workers are forked with a copy of this process: let go of what only the
         # fingerprints needed first (tens of megabytes each at 100,000 records).
         memo.clear()
@@ -682,6 +686,11 @@ class Builder:
 
     def _jobs(self) -> int:
         return self.options.jobs or default_jobs()
+
+
+def _newest_first(entry: tuple[PageSpec, str, str | None]) -> float:
+    lastmod = entry[0].lastmod
+    return -lastmod.timestamp() if lastmod is not None else math.inf
 
 
 def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> ParsedFile:

@@ -1,4 +1,10 @@
-"""Chunked work across processes: forked workers inherit the parent's loaded state for free."""
+"""Chunked work across processes: forked workers inherit the parent's loaded state for free.
+
+Each worker owns a contiguous run of the chunks and works through it from the front;
+one that runs out takes chunks from the back of the longest run left. Neighbouring
+items stay in one process (pages sorted by date share stories, whose cards and feed
+entries each process renders once), and no worker waits while another has work.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,13 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_job: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+_job: tuple[Callable[[Any], Any], Sequence[Any], list[tuple[int, int]], Any] | None = None
 
 
 def default_jobs() -> int:
@@ -31,10 +38,11 @@ def run_chunks(
     jobs: int,
     min_per_job: int,
 ) -> Iterator[R]:
-    """Apply `work` to chunks of `items`, in order, on `jobs` forked processes when it pays.
+    """Apply `work` to chunks of `items` on `jobs` forked processes when it pays, and
+    yield the results in the order of `items`.
 
     Small inputs (fewer than `min_per_job` items per worker) run in this process: starting
-    a pool costs more than it saves.
+    workers costs more than it saves.
     """
     global _job
     workers = min(jobs, len(items) // max(1, min_per_job))
@@ -43,18 +51,81 @@ def run_chunks(
         return
     size = max(1, min(256, -(-len(items) // (workers * 8))))
     bounds = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
-    # Workers are forked after this point and inherit `work` and `items`; only the
-    # chunk bounds go to them and only results come back.
-    _job = (work, items)
+    context = multiprocessing.get_context("fork")
+    # runs[2k], runs[2k + 1]: the next and the end of worker k's chunks.
+    edges = [len(bounds) * k // workers for k in range(workers + 1)]
+    runs = context.Array("q", [e for k in range(workers) for e in (edges[k], edges[k + 1])])
+    # Workers are forked after this point and inherit `work` and `items`; only results
+    # come back.
+    _job = (work, items, bounds, runs)
+    processes, readers = [], []
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for result in pool.imap(_run, bounds):
-                yield from result
+        for k in range(workers):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_serve, args=(k, writer), daemon=True)
+            process.start()
+            writer.close()
+            processes.append(process)
+            readers.append(reader)
+        yield from _collect(readers, processes)
     finally:
         _job = None
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        for reader in readers:
+            reader.close()
 
 
-def _run(bounds: tuple[int, int]) -> list[Any]:
+def _collect(readers: list[Connection], processes: list[Any]) -> Iterator[Any]:
+    """Results in chunk order, as the workers send them; a worker's failure is raised."""
+    done: dict[int, list[Any]] = {}
+    following = 0
+    open_ = dict(zip(readers, processes, strict=True))
+    while open_:
+        for reader in wait(list(open_)):
+            try:
+                message = reader.recv()  # type: ignore[union-attr]
+            except EOFError:
+                raise RuntimeError(
+                    f"a worker process ended unexpectedly (exit code {open_[reader].exitcode})"
+                ) from None
+            if message is None:  # that worker has no chunk left
+                del open_[reader]
+                continue
+            index, result = message
+            if isinstance(result, BaseException):
+                raise result
+            done[index] = result
+            while following in done:
+                yield from done.pop(following)
+                following += 1
+
+
+def _serve(k: int, results: Connection) -> None:
     assert _job is not None
-    work, items = _job
-    return work(items[bounds[0] : bounds[1]])
+    work, items, bounds, runs = _job
+    try:
+        while (index := _take(runs, k)) is not None:
+            start, end = bounds[index]
+            results.send((index, work(items[start:end])))
+    except BaseException as exc:  # sent to the parent, which raises it
+        try:
+            results.send((-1, exc))
+        except Exception:  # an exception that does not pickle: its message will do
+            results.send((-1, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    results.send(None)
+
+
+def _take(runs: Any, k: int) -> int | None:
+    """The next chunk of worker k's run, else the last chunk of the longest run left."""
+    with runs.get_lock():
+        if runs[2 * k] < runs[2 * k + 1]:
+            runs[2 * k] += 1
+            return int(runs[2 * k] - 1)
+        longest = max(range(len(runs) // 2), key=lambda j: runs[2 * j + 1] - runs[2 * j])
+        if runs[2 * longest] >= runs[2 * longest + 1]:
+            return None
+        runs[2 * longest + 1] -= 1
+        return int(runs[2 * longest + 1])

@@ -41,6 +41,11 @@ SECRET_FIELD = "secured"
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
+def _without_controls(text: str) -> str:
+    # Every character _CONTROL_CHARS matches is unprintable: most text needs no pass of it.
+    return text if text.isprintable() else _CONTROL_CHARS.sub("", text)
+
+
 class FrozenDict(dict[str, Any]):
     """A read-only dict that still pickles (records cross process and cache boundaries)."""
 
@@ -435,7 +440,7 @@ class _Fields:
             return ""
         if not isinstance(value, str):
             raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a string")
-        value = _CONTROL_CHARS.sub("", value).strip()
+        value = _without_controls(value).strip()
         if required and not value:
             raise self.fail(keys, f"{_dotted(keys)} is empty", "a non-empty string")
         return value
@@ -541,7 +546,7 @@ class _Fields:
         items = self.sequence(d.get("topics"), ("topics",), "a list of topic names")
         topics: list[str] = []
         for i, item in enumerate(items):
-            name = " ".join(_CONTROL_CHARS.sub("", item).split()) if isinstance(item, str) else ""
+            name = " ".join(_without_controls(item).split()) if isinstance(item, str) else ""
             if not name:
                 kind = "empty" if isinstance(item, str) else _kind(item)
                 raise self.fail(("topics", i), f"topics[{i}] is {kind}", "a topic name")
