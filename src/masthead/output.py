@@ -110,8 +110,7 @@ class OutputWriter:
             return digest, False
         folder, _, _ = rel.rpartition("/")
         if folder not in self._folders:  # one mkdir per folder, not per file
-            os.makedirs(os.path.join(self.staging, folder), exist_ok=True)
-            self._folders.add(folder)
+            self._make_folder(folder)
         # os.open and os.write rather than open(): no buffered file object for one write,
         # a sixth of the cost of writing a page.
         fd = os.open(os.path.join(self.staging, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
@@ -122,6 +121,23 @@ class OutputWriter:
         finally:
             os.close(fd)
         return digest, True
+
+    def _make_folder(self, folder: str) -> None:
+        """Make a staging folder after its parents; unlike os.makedirs, without looking
+        on disk for the parents this process has made already."""
+        if not folder:
+            os.makedirs(self.staging, exist_ok=True)  # and the output folder, if new
+        else:
+            parent = folder.rpartition("/")[0]
+            if parent not in self._folders:
+                self._make_folder(parent)
+            path = os.path.join(self.staging, folder)
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                if not os.path.isdir(path):
+                    raise
+        self._folders.add(folder)
 
     def register(self, rel: str, digest: str, staged: bool) -> None:
         if rel in self.current:

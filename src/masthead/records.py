@@ -225,14 +225,25 @@ def load_record(
     """Read and validate one record file; raises RecordError naming the file and line."""
     limit = config.max_record_bytes
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            raw = f.read(limit + 1) if size <= limit else b""
+        fd = os.open(path, os.O_RDONLY)  # no buffered file object for one read
+        try:
+            size = os.fstat(fd).st_size
+            raw = _read_at_most(fd, limit + 1) if size <= limit else b""
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise _error(rel, 1, f"cannot read file: {exc.strerror}", "a readable file") from exc
     if size > limit or len(raw) > limit:  # the second: it grew while being read
         raise _error(rel, 1, f"file is {max(size, len(raw))} bytes", f"at most {limit}")
     return parse_record(raw, rel, config, warnings if warnings is not None else [])
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, total = [], 0
+    while total < limit and (chunk := os.read(fd, limit - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagnostic]) -> Record:
