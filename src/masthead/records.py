@@ -445,16 +445,16 @@ class _Fields:
         self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False
     ) -> str:
         value = d.get(keys[-1])
+        if isinstance(value, str):  # the usual case first: two dozen fields a record
+            value = _without_controls(value).strip()
+            if required and not value:
+                raise self.fail(keys, f"{_dotted(keys)} is empty", "a non-empty string")
+            return value
         if value is None:
             if required:
                 raise self.fail(keys[:-1], f"missing field {_dotted(keys)}", "a non-empty string")
             return ""
-        if not isinstance(value, str):
-            raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a string")
-        value = _without_controls(value).strip()
-        if required and not value:
-            raise self.fail(keys, f"{_dotted(keys)} is empty", "a non-empty string")
-        return value
+        raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a string")
 
     def plain(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str:
         """Text that feeds sometimes deliver as HTML: tags stripped, entities decoded."""
@@ -486,6 +486,8 @@ class _Fields:
         self, d: Mapping[str, Any], keys: tuple[str | int, ...], required: bool = False
     ) -> Any:
         value = d.get(keys[-1])
+        if value.__class__ is datetime and value.tzinfo is not None and 1 < value.year < 9999:
+            return value  # a zoned YAML timestamp: a day either way stays in range
         if value is None:
             if required:
                 raise self.fail(
