@@ -240,6 +240,7 @@ class Builder:
                 inputs.config,
                 self.options.drafts,
                 data,
+                digests=self.options.use_cache or self.options.keep_model,
             )
             self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
             affected = _affected(state, before, files, changed, site, others)

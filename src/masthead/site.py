@@ -222,10 +222,13 @@ def build_site(
     config: SiteConfig,
     drafts: bool = False,
     data: SiteData | None = None,
+    digests: bool = True,
 ) -> Site:
     """Assemble the site from loaded records: select, merge, order, link and classify.
 
     `data` (data/topics, data/providers) names, describes and gives logos to terms.
+    `digests=False` leaves the model's digests empty: only caches and fingerprints read
+    them, and a build that keeps neither need not spend a hash per story on them.
     """
     data = data or SiteData()
     diagnostics: list[Diagnostic] = []
@@ -250,6 +253,7 @@ def build_site(
             provider=term_refs["providers"][r.provider.name] if r.provider else None,
             related=_related_links(r, slugs[r.path][1], by_identity),
             merged=merged,
+            with_digest=digests,
         )
         for r, merged in stories
     ]
@@ -257,9 +261,10 @@ def build_site(
         key=lambda a: (-a.record.published_at.timestamp(), -a.record.quality, a.slug, a.record.path)
     )
     taxonomies = tuple(
-        _taxonomy(spec, articles, term_refs[spec.name], config, data) for spec in TAXONOMIES
+        _taxonomy(spec, articles, term_refs[spec.name], config, data, digests)
+        for spec in TAXONOMIES
     )
-    return _seal_site(config, tuple(articles), taxonomies, tuple(diagnostics), by_identity)
+    return _seal_site(config, tuple(articles), taxonomies, tuple(diagnostics), by_identity, digests)
 
 
 # What a record may change while its site keeps the same shape: same pages, same order,
@@ -356,8 +361,11 @@ def _seal_site(
     taxonomies: tuple[Taxonomy, ...],
     diagnostics: tuple[Diagnostic, ...],
     by_identity: dict[str, str],
+    digests: bool = True,
 ) -> Site:
-    digest = digest_of([a.digest for a in articles], [t.digest for t in taxonomies])
+    digest = (
+        digest_of([a.digest for a in articles], [t.digest for t in taxonomies]) if digests else ""
+    )
     return Site(config, articles, taxonomies, diagnostics, digest, by_identity)
 
 
@@ -367,20 +375,23 @@ def _seal_term(
     logo: Image | None,
     domain: str | None,
     description: str,
+    digests: bool = True,
 ) -> Term:
-    digest = digest_of(ref, logo, domain, description, [a.digest for a in items])
+    digest = digest_of(ref, logo, domain, description, [a.digest for a in items]) if digests else ""
     return Term(ref, items, logo, domain, digest, description)
 
 
 def _seal_taxonomy(
-    name: str, singular: str, title: str, url: str, terms: Sequence[Term]
+    name: str, singular: str, title: str, url: str, terms: Sequence[Term], digests: bool = True
 ) -> Taxonomy:
-    digest = digest_of(name, url, [t.digest for t in terms])
+    digest = digest_of(name, url, [t.digest for t in terms]) if digests else ""
     return Taxonomy(name, singular, title, url, tuple(terms), digest)
 
 
-def _article(**fields: Any) -> Article:
+def _article(with_digest: bool = True, **fields: Any) -> Article:
     """An Article with its digest: the record's own hash plus everything the site derived."""
+    if not with_digest:
+        return Article(**fields, digest="")
     record: Record = fields["record"]
     topics: tuple[TermRef, ...] = fields["topics"]
     provider: TermRef | None = fields["provider"]
@@ -483,6 +494,7 @@ def _taxonomy(
     refs: dict[str, TermRef],
     config: SiteConfig,
     data: SiteData,
+    digests: bool = True,
 ) -> Taxonomy:
     members: dict[TermRef, list[Article]] = defaultdict(list)
     for a in articles:
@@ -495,10 +507,10 @@ def _taxonomy(
         if meta:  # the site's own data wins over what records happen to carry
             logo, domain = meta.logo or logo, meta.domain or domain
         description = meta.description if meta else ""
-        terms.append(_seal_term(ref, tuple(items), logo, domain, description))
+        terms.append(_seal_term(ref, tuple(items), logo, domain, description, digests))
     terms.sort(key=lambda t: (t.name.casefold(), t.ref.slug))
     url = term_index_url(config, spec.name)
-    return _seal_taxonomy(spec.name, spec.singular, spec.title, url, terms)
+    return _seal_taxonomy(spec.name, spec.singular, spec.title, url, terms, digests)
 
 
 def _provider_details(articles: Sequence[Article]) -> tuple[Image | None, str | None]:
