@@ -13,7 +13,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from masthead.xmltree import ATOM_NS, DC_NS, MEDIA_NS, element, fragment, sub, to_bytes
+from masthead.xmltree import ATOM_NS, DC_NS, MEDIA_NS, clean, element, fragment, sub, to_bytes
 from tests.conftest import Scratch
 from tests.htmlcheck import html_files, parse
 from tests.newsroom import (
@@ -209,3 +209,15 @@ def test_entries_spliced_as_text_read_as_one_tree_would() -> None:
     assert spliced == whole
     parsed = feedparser.parse(spliced)
     assert not parsed.bozo and [e.title for e in parsed.entries] == texts
+
+
+def test_clean_drops_exactly_what_xml_1_0_forbids() -> None:
+    """XML 1.0's Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF],
+    checked at every edge of those ranges and on a stride through the rest."""
+    allowed = [(0x9, 0x9), (0xA, 0xA), (0xD, 0xD), (0x20, 0xD7FF), (0xE000, 0xFFFD)]
+    allowed.append((0x10000, 0x10FFFF))
+    edges = {e + d for lo, hi in allowed for e in (lo, hi) for d in (-1, 0, 1)}
+    for point in sorted(edges | set(range(0, 0x110000, 97))):
+        if 0 <= point <= 0x10FFFF:
+            xml_char = any(lo <= point <= hi for lo, hi in allowed)
+            assert clean(f"a{chr(point)}b") == (f"a{chr(point)}b" if xml_char else "ab"), hex(point)

@@ -22,7 +22,9 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 for _prefix, _uri in (("atom", ATOM_NS), ("media", MEDIA_NS), ("dc", DC_NS)):
     ET.register_namespace(_prefix, _uri)
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What XML 1.0 forbids, spelled out rather than as the negation of what it allows (a
+# class over all of Unicode, which took 7 ms to compile at every start).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean(text: str) -> str:
