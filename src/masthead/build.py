@@ -12,6 +12,7 @@ import dataclasses
 import gc
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -590,70 +591,82 @@ class Builder:
             if self.options.keep_model:
                 self._env = (env, digests)
         clear_memos()  # what the last build made of its stories may be out of date
-        memo: dict[int, Any] = {}  # every context object stays alive until the loop ends
         # A build whose state is neither saved nor kept has no use for page fingerprints.
         remember = self.options.use_cache or self.options.keep_model
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
         base = config_digest(inputs.config) + assets.digest
-        todo: list[tuple[PageSpec, str, str | None]] = []
         index: dict[str, list[str]] | None = {} if remember and affected is None else None
         if index is not None:
             state.outputs_of = None  # replaced by this build's: no need to hold both
         trusted = output_checked or self._manifest is not None
-        shown: dict[int, tuple[str, ...]] = {}
+        todo: list[tuple[PageSpec, str]] = []
         for spec in specs:
             rel = output_path(spec.url)
             unaffected = affected is not None and rel not in affected and rel in state.pages
             if unaffected and writer.keep(rel, check=not trusted):
                 new_state.pages[rel] = state.pages[rel]
                 continue
-            if index is not None:
-                for path in records_in(spec.context, shown):
-                    index.setdefault(path, []).append(rel)
-            fp = (
-                page_fingerprint(spec.url, spec.templates, spec.context, base, digests, memo)
-                if remember
-                else None
-            )
-            if fp is not None and state.pages.get(rel) == fp and writer.keep(rel):
-                new_state.pages[rel] = fp
-            else:
-                todo.append((spec, rel, fp))
+            todo.append((spec, rel))
         # Pages of neighbouring dates show the same stories: run in one worker, they make
         # each story's card and feed entries once there rather than once in every worker.
         todo.sort(key=_newest_first)
-        # Render workers are forked with a copy of this process: let go of what only the
-        # fingerprints needed first (tens of megabytes each at 100,000 records).
-        memo.clear()
-        shown.clear()
-        for names in dict.fromkeys(spec.templates for spec, _, _ in todo if spec.templates):
+        for names in dict.fromkeys(spec.templates for spec, _ in todo if spec.templates):
             _precompile(env, names)  # once here, not once per forked worker
+            if remember:
+                digests.for_names(names)  # likewise; and what it looked up is saved
+        # The workers fingerprint the pages too, each with its own memo of the objects
+        # it has seen (they stay alive: the model outlives the loop).
+        memo: dict[int, Any] = {}
+        shown: dict[int, tuple[str, ...]] = {}
+        previous, root = writer.previous or {}, str(writer.root)
 
-        def render(
-            chunk: Sequence[tuple[PageSpec, str, str | None]],
-        ) -> list[tuple[str, str, bool, str | None]]:
-            out = []
-            for spec, rel, fp in chunk:
-                data = render_output(env, spec, inputs.config)
-                out.append((rel, *writer.stage(rel, data), fp))
+        def page(chunk: Sequence[tuple[PageSpec, str]]) -> list[_PageResult]:
+            out: list[_PageResult] = []
+            for spec, rel in chunk:
+                paths = records_in(spec.context, shown) if index is not None else ()
+                fp = (
+                    page_fingerprint(spec.url, spec.templates, spec.context, base, digests, memo)
+                    if remember
+                    else None
+                )
+                if (
+                    fp is not None
+                    and state.pages.get(rel) == fp
+                    and rel in previous
+                    and os.path.isfile(os.path.join(root, rel))
+                ):
+                    out.append((rel, None, False, fp, paths))  # unchanged and still there
+                else:
+                    data = render_output(env, spec, inputs.config)
+                    out.append((rel, *writer.stage(rel, data), fp, paths))
             return out
 
         progress = _Progress(len(todo)) if self.options.progress and len(todo) > 500 else None
-        for rel, digest, staged, fp in run_chunks(
-            render, todo, self._jobs(), min_per_job=RENDER_MIN_PER_JOB
+        rendered = 0
+        for rel, digest, staged, fp, paths in run_chunks(
+            page, todo, self._jobs(), min_per_job=RENDER_MIN_PER_JOB
         ):
-            writer.register(rel, digest, staged)
-            report.written += staged
+            if digest is None:
+                writer.register(rel, previous[rel], False)  # carried over as it is
+            else:
+                writer.register(rel, digest, staged)
+                report.written += staged
+                rendered += 1
             if fp is not None:
                 new_state.pages[rel] = fp
+            if index is not None:
+                for path in paths:
+                    index.setdefault(path, []).append(rel)
             if progress:
                 progress.step()
+        memo.clear()
+        shown.clear()
         if progress:
             progress.done()
         clear_memos()  # let go of this build's stories
         new_state.outputs_of = index if index is not None else state.outputs_of
         new_state.template_references = {**state.template_references, **digests.references}
-        report.rendered = len(todo)
+        report.rendered = rendered
         report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
         report.files = len(specs)
 
@@ -689,7 +702,12 @@ class Builder:
         return self.options.jobs or default_jobs()
 
 
-def _newest_first(entry: tuple[PageSpec, str, str | None]) -> float:
+_PageResult = tuple[str, str | None, bool, str | None, tuple[str, ...]]
+"""A page as a worker left it: output path, digest of what it staged (None: the file
+is unchanged and stays), whether it staged it, fingerprint, records it shows."""
+
+
+def _newest_first(entry: tuple[PageSpec, str]) -> float:
     lastmod = entry[0].lastmod
     return -lastmod.timestamp() if lastmod is not None else math.inf
 
