@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from masthead.parallel import run_chunks
+from masthead.parallel import beside, run_chunks
 
 
 def _pids(items: Sequence[int]) -> list[tuple[int, int]]:
@@ -58,3 +58,24 @@ def _die_at_300(items: Sequence[int]) -> list[int]:
 def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
     with pytest.raises(RuntimeError, match="ended unexpectedly"):
         list(run_chunks(_die_at_300, range(1000), 2, min_per_job=10))
+
+
+def test_beside_runs_in_another_process_while_this_one_goes_on() -> None:
+    started = time.monotonic()
+    result = beside(lambda: (time.sleep(0.3), os.getpid())[1])
+    assert time.monotonic() - started < 0.25  # it did not wait for the work
+    pid = result()
+    assert pid != os.getpid()
+
+
+def test_beside_raises_the_failure_of_its_work() -> None:
+    def fail() -> None:
+        raise ValueError("disk full")
+
+    with pytest.raises(ValueError, match="disk full"):
+        beside(fail)()
+
+
+def test_beside_reports_a_process_that_died() -> None:
+    with pytest.raises(RuntimeError, match="ended unexpectedly"):
+        beside(lambda: os._exit(3))()

@@ -78,6 +78,51 @@ def run_chunks(
             reader.close()
 
 
+def beside(work: Callable[[], R]) -> Callable[[], R]:
+    """Start `work()` in a forked process and go on; the function returned waits for it
+    and gives its result (or raises its exception). In this process when forking is not
+    safe."""
+    if not can_fork():
+        result = work()
+        return lambda: result
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_run_beside, args=(work, writer), daemon=True)
+    process.start()
+    writer.close()
+
+    def wait_for_it() -> R:
+        try:
+            message = reader.recv()
+        except EOFError:
+            raise RuntimeError(
+                f"a worker process ended unexpectedly (exit code {process.exitcode})"
+            ) from None
+        finally:
+            process.join()
+            reader.close()
+        if isinstance(message, BaseException):
+            raise message
+        return message  # type: ignore[no-any-return]
+
+    return wait_for_it
+
+
+def _run_beside(work: Callable[[], Any], results: Connection) -> None:
+    try:
+        results.send(work())
+    except BaseException as exc:
+        _send_failure(results, exc)
+
+
+def _send_failure(results: Connection, exc: BaseException) -> None:
+    """Send `exc` to the parent, which raises it; as a message if it does not pickle."""
+    try:
+        results.send(exc)
+    except Exception:
+        results.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+
+
 def _collect(readers: list[Connection], processes: list[Any]) -> Iterator[Any]:
     """Results in chunk order, as the workers send them; a worker's failure is raised."""
     done: dict[int, list[Any]] = {}
@@ -94,9 +139,9 @@ def _collect(readers: list[Connection], processes: list[Any]) -> Iterator[Any]:
             if message is None:  # that worker has no chunk left
                 del open_[reader]
                 continue
+            if message == -1:  # a failure follows
+                raise reader.recv()  # type: ignore[union-attr]
             index, result = message
-            if isinstance(result, BaseException):
-                raise result
             done[index] = result
             while following in done:
                 yield from done.pop(following)
@@ -111,10 +156,8 @@ def _serve(k: int, results: Connection) -> None:
             start, end = bounds[index]
             results.send((index, work(items[start:end])))
     except BaseException as exc:  # sent to the parent, which raises it
-        try:
-            results.send((-1, exc))
-        except Exception:  # an exception that does not pickle: its message will do
-            results.send((-1, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        results.send(-1)
+        _send_failure(results, exc)
     results.send(None)
 
 

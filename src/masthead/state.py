@@ -132,25 +132,25 @@ def load_files(cache_dir: Path, key: str) -> Files:
     return Files(files, base, frozenset(delta[2]))
 
 
-def save_state(cache_dir: Path, state: BuildState, saved: Files | None) -> Files | None:
-    """Save `state`; its files as a delta over `saved` (what the cache held) when small.
-
-    Returns what the cache now holds, to pass as `saved` next time; None leaves the
-    records alone (they are unchanged since `saved`).
-    """
+def save_state(cache_dir: Path, state: BuildState) -> None:
+    """Save `state` without its files (save_files keeps those)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     files, state.files = state.files, None
     try:
-        result = _save_files(cache_dir, state.key, files, saved) if files is not None else None
         _save(cache_dir / _STATE, state)
     finally:
         state.files = files
-    return result
 
 
-def _save_files(
+def save_files(
     cache_dir: Path, key: str, files: dict[str, ParsedFile], saved: Files | None
-) -> Files | None:
+) -> tuple[str, frozenset[str]] | None:
+    """Save the parsed files; as a delta over `saved` (what the cache held) when small.
+
+    Returns the checksum of the records.bin the cache now holds and the files its delta
+    holds, for the `saved` of the next call; None when nothing changed since `saved`.
+    """
+    cache_dir.mkdir(parents=True, exist_ok=True)
     if saved is not None and saved.base:
         # Entries are reused objects unless parsed again, so `is not` finds what changed.
         since = {
@@ -164,12 +164,12 @@ def _save_files(
         if len(delta) <= max(DELTA_MIN, len(files) // 16):
             entries = {rel: files.get(rel) for rel in delta}
             _save(cache_dir / _DELTA, key, saved.base, entries)
-            return Files(dict(files), saved.base, frozenset(delta))
+            return saved.base, frozenset(delta)
     items = list(files.items())
     chunks = (dict(items[i : i + _CHUNK]) for i in range(0, len(items), _CHUNK))
     base = _save(cache_dir / _RECORDS, key, *chunks)
     (cache_dir / _DELTA).unlink(missing_ok=True)
-    return Files(dict(files), base, frozenset())
+    return base, frozenset()
 
 
 def _save(path: Path, *parts: object) -> str:
