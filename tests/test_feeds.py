@@ -221,3 +221,29 @@ def test_clean_drops_exactly_what_xml_1_0_forbids() -> None:
         if 0 <= point <= 0x10FFFF:
             xml_char = any(lo <= point <= hi for lo, hi in allowed)
             assert clean(f"a{chr(point)}b") == (f"a{chr(point)}b" if xml_char else "ab"), hex(point)
+
+
+def test_spliced_namespaces_are_declared_in_elementtrees_order() -> None:
+    """ElementTree sorts declarations by prefix (`m` before `m-x`), not by their text."""
+    ET.register_namespace("m", "urn:test:m")
+    ET.register_namespace("m-x", "urn:test:m-x")
+
+    def item() -> ET.Element:
+        node = element("item")
+        sub(node, "{urn:test:m-x}a", "1")
+        sub(node, "{urn:test:m}b", "2")
+        return node
+
+    whole = element("feed")
+    whole.extend([item(), item()])
+    root = element("feed")
+    spliced = to_bytes(root, fragments=[fragment(item(), level=1) for _ in range(2)])
+    assert spliced == to_bytes(whole)
+
+
+def test_a_fragment_in_an_unregistered_namespace_is_refused() -> None:
+    """ElementTree would call it ns0 in every fragment, whatever the namespace."""
+    node = element("item")
+    sub(node, "{urn:test:nobody-registered-this}a", "1")
+    with pytest.raises(ValueError, match="unregistered XML namespace"):
+        fragment(node, level=1)

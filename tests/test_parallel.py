@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing.context
 import os
 import time
 from collections.abc import Sequence
 
 import pytest
 
-from masthead.parallel import beside, run_chunks
+import masthead.build
+from masthead.parallel import WorkerDied, beside, run_chunks
+from tests.conftest import Scratch
 
 
 def _pids(items: Sequence[int]) -> list[tuple[int, int]]:
@@ -44,9 +47,10 @@ def _fail_at_700(items: Sequence[int]) -> list[int]:
     return list(items)
 
 
-def test_a_failure_in_a_worker_is_raised_here() -> None:
-    with pytest.raises(ValueError, match="record 700 is bad"):
+def test_a_failure_in_a_worker_is_raised_here_with_the_workers_traceback() -> None:
+    with pytest.raises(ValueError, match="record 700 is bad") as failure:
         list(run_chunks(_fail_at_700, range(1000), 2, min_per_job=10))
+    assert "_fail_at_700" in str(failure.value.__cause__)  # where it happened, not only what
 
 
 def _die_at_300(items: Sequence[int]) -> list[int]:
@@ -77,5 +81,50 @@ def test_beside_raises_the_failure_of_its_work() -> None:
 
 
 def test_beside_reports_a_process_that_died() -> None:
-    with pytest.raises(RuntimeError, match="ended unexpectedly"):
+    with pytest.raises(WorkerDied, match="ended unexpectedly"):
         beside(lambda: os._exit(3))()
+
+
+def test_beside_works_here_when_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of memory or processes at the fork: the work is done, in this process."""
+
+    def no_fork(self: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", no_fork)
+    assert beside(os.getpid)() == os.getpid()
+
+
+def _slow_start(items: Sequence[int]) -> list[int]:
+    if 0 in items:
+        time.sleep(0.5)  # meanwhile the other worker does every other chunk
+    return list(items)
+
+
+def test_progress_hears_of_results_as_they_arrive() -> None:
+    """Results wait for their turn to be yielded; progress should not wait with them."""
+    heard: list[int] = []
+    results = run_chunks(_slow_start, range(2000), 2, min_per_job=10, arrived=heard.append)
+    assert next(results) == 0
+    assert sum(heard) == 2000  # all of it heard of before the first is yielded
+
+
+def test_a_cache_writer_that_dies_leaves_a_whole_cache(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """records.bin is written beside model.bin in a forked process; if that process is
+    killed, the build still succeeds and writes the records itself."""
+
+    def killed(work: object) -> object:
+        def wait() -> None:
+            raise WorkerDied(-9)
+
+        return wait
+
+    scratch.add("2026-11-12-story.md", title="A story")
+    monkeypatch.setattr(masthead.build, "beside", killed)
+    assert not scratch.build(jobs=1).failed
+    assert "writing the build cache in this process" in caplog.text
+    monkeypatch.undo()
+    again = scratch.build(jobs=1)
+    assert (again.parsed, again.written) == (0, 0)

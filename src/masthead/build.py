@@ -40,7 +40,7 @@ from masthead.fingerprint import (
 from masthead.memo import clear_all as clear_memos
 from masthead.modelstore import MODEL, ModelStore, save_model
 from masthead.output import MANIFEST, OutputWriter
-from masthead.parallel import beside, default_jobs, run_chunks
+from masthead.parallel import WorkerDied, beside, default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
 from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, stamp
 from masthead.render import make_env, render_output, theme_dir
@@ -512,7 +512,13 @@ class Builder:
                 state.model = save_model(cache_dir, state.key, site, specs, state.pages)
             except Exception as exc:  # the site is built: a cache that is not saved costs time only
                 log.warning("%s: cannot write the build cache's model: %s", cache_dir, exc)
-        held = saved() if saved is not None else None
+        try:
+            held = saved() if saved is not None else None
+        except WorkerDied as exc:  # the output is committed: write the records here instead
+            log.warning("%s: %s; writing the build cache in this process", cache_dir, exc)
+            held = (
+                save_files(cache_dir, state.key, files, self._saved) if files is not None else None
+            )
         if held is not None and files is not None:
             self._saved = Files(dict(files), *held)
         save_state(cache_dir, state)
@@ -650,7 +656,11 @@ class Builder:
         progress = _Progress(len(todo)) if self.options.progress and len(todo) > 500 else None
         rendered = 0
         for rel, digest, staged, fp, paths in run_chunks(
-            page, todo, self._jobs(), min_per_job=RENDER_MIN_PER_JOB
+            page,
+            todo,
+            self._jobs(),
+            min_per_job=RENDER_MIN_PER_JOB,
+            arrived=progress.step if progress else None,
         ):
             if digest is None:
                 writer.register(rel, previous[rel], False)  # carried over as it is
@@ -663,8 +673,6 @@ class Builder:
             if index is not None:
                 for path in paths:
                     index.setdefault(path, []).append(rel)
-            if progress:
-                progress.step()
         memo.clear()
         shown.clear()
         if progress:
@@ -853,8 +861,8 @@ class _Progress:
     def __init__(self, total: int) -> None:
         self.total, self.count, self.shown = total, 0, -1
 
-    def step(self) -> None:
-        self.count += 1
+    def step(self, pages: int = 1) -> None:
+        self.count += pages
         percent = self.count * 100 // self.total
         if percent != self.shown:
             self.shown = percent

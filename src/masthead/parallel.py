@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
+from multiprocessing.pool import ExceptionWithTraceback
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -37,17 +38,22 @@ def run_chunks(
     items: Sequence[T],
     jobs: int,
     min_per_job: int,
+    arrived: Callable[[int], None] | None = None,
 ) -> Iterator[R]:
     """Apply `work` to chunks of `items` on `jobs` forked processes when it pays, and
     yield the results in the order of `items`.
 
     Small inputs (fewer than `min_per_job` items per worker) run in this process: starting
-    workers costs more than it saves.
+    workers costs more than it saves. `arrived(n)` hears of n more results as they come
+    in, which is sooner than their turn to be yielded (for progress).
     """
     global _job
     workers = min(jobs, len(items) // max(1, min_per_job))
     if workers < 2 or not can_fork():
-        yield from work(items)
+        results = work(items)
+        if arrived:
+            arrived(len(results))
+        yield from results
         return
     size = max(1, min(256, -(-len(items) // (workers * 8))))
     bounds = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
@@ -67,7 +73,7 @@ def run_chunks(
             writer.close()
             processes.append(process)
             readers.append(reader)
-        yield from _collect(readers, processes)
+        yield from _collect(readers, processes, arrived)
     finally:
         _job = None
         for process in processes:
@@ -78,26 +84,35 @@ def run_chunks(
             reader.close()
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended without a result or an error: killed, say, for memory."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        super().__init__(f"a worker process ended unexpectedly (exit code {exitcode})")
+
+
 def beside(work: Callable[[], R]) -> Callable[[], R]:
     """Start `work()` in a forked process and go on; the function returned waits for it
-    and gives its result (or raises its exception). In this process when forking is not
-    safe."""
+    and gives its result (or raises its exception). When this process cannot fork, the
+    function returned does the work itself, when called."""
     if not can_fork():
-        result = work()
-        return lambda: result
+        return work
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
     process = context.Process(target=_run_beside, args=(work, writer), daemon=True)
-    process.start()
+    try:
+        process.start()
+    except OSError:  # no memory or no process left for a fork: do it here, later
+        reader.close()
+        writer.close()
+        return work
     writer.close()
 
     def wait_for_it() -> R:
         try:
             message = reader.recv()
         except EOFError:
-            raise RuntimeError(
-                f"a worker process ended unexpectedly (exit code {process.exitcode})"
-            ) from None
+            raise WorkerDied(process.exitcode) from None
         finally:
             process.join()
             reader.close()
@@ -116,14 +131,17 @@ def _run_beside(work: Callable[[], Any], results: Connection) -> None:
 
 
 def _send_failure(results: Connection, exc: BaseException) -> None:
-    """Send `exc` to the parent, which raises it; as a message if it does not pickle."""
+    """Send `exc` to the parent, which raises it with the worker's traceback as its cause
+    (as multiprocessing's Pool does); as a message if it does not pickle."""
     try:
-        results.send(exc)
+        results.send(ExceptionWithTraceback(exc, exc.__traceback__))
     except Exception:
         results.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
 
 
-def _collect(readers: list[Connection], processes: list[Any]) -> Iterator[Any]:
+def _collect(
+    readers: list[Connection], processes: list[Any], arrived: Callable[[int], None] | None
+) -> Iterator[Any]:
     """Results in chunk order, as the workers send them; a worker's failure is raised."""
     done: dict[int, list[Any]] = {}
     following = 0
@@ -133,9 +151,7 @@ def _collect(readers: list[Connection], processes: list[Any]) -> Iterator[Any]:
             try:
                 message = reader.recv()  # type: ignore[union-attr]
             except EOFError:
-                raise RuntimeError(
-                    f"a worker process ended unexpectedly (exit code {open_[reader].exitcode})"
-                ) from None
+                raise WorkerDied(open_[reader].exitcode) from None
             if message is None:  # that worker has no chunk left
                 del open_[reader]
                 continue
@@ -143,6 +159,8 @@ def _collect(readers: list[Connection], processes: list[Any]) -> Iterator[Any]:
                 raise reader.recv()  # type: ignore[union-attr]
             index, result = message
             done[index] = result
+            if arrived:
+                arrived(len(result))
             while following in done:
                 yield from done.pop(following)
                 following += 1

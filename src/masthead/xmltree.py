@@ -71,13 +71,26 @@ def fragment(node: ET.Element, level: int) -> Fragment:
     text = ET.tostring(node, encoding="unicode")
     found = _START_TAG.match(text)
     assert found is not None
+    declarations = tuple(_DECLARATION.findall(found.group(1)))
+    if any(_GENERATED_PREFIX.match(d) for d in declarations):
+        # ElementTree numbers the prefixes of unregistered namespaces per document: two
+        # fragments could each call theirs ns0.
+        raise ValueError(f"unregistered XML namespace in a fragment: {declarations}")
     text = text[: found.start(1)] + text[found.end(1) :]
-    return Fragment(text, tuple(_DECLARATION.findall(found.group(1))))
+    return Fragment(text, declarations)
 
 
-# ElementTree writes an element's namespace declarations, sorted, right after its name.
+# ElementTree writes an element's namespace declarations right after its name, sorted
+# by prefix.
 _START_TAG = re.compile(r'<[^\s>/]+((?: xmlns:[\w.-]+="[^"]*")*)')
 _DECLARATION = re.compile(r' xmlns:[\w.-]+="[^"]*"')
+_GENERATED_PREFIX = re.compile(r" xmlns:ns\d+=")
+
+
+def _prefix(declaration: str) -> str:
+    return declaration[len(" xmlns:") : declaration.index("=")]
+
+
 _SLOT = "masthead-fragments"
 
 
@@ -115,7 +128,8 @@ def to_bytes(
         assert root_tag is not None
         used = {*_DECLARATION.findall(root_tag.group(1))}
         used.update(n for f in fragments for n in f.namespaces)
-        text = text[: root_tag.start(1)] + "".join(sorted(used)) + text[root_tag.end(1) :]
+        declared = "".join(sorted(used, key=_prefix))
+        text = text[: root_tag.start(1)] + declared + text[root_tag.end(1) :]
     return (_XML_DECLARATION + text + "\n").encode("utf-8")
 
 
