@@ -14,6 +14,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from masthead.assets import collect_assets
 from masthead.build import BuildOptions, Inputs, resolve_inputs
+from masthead.config import base_path_of
 from masthead.data import load_data
 from masthead.diagnostics import Diagnostic
 from masthead.plan import plan_pages
@@ -140,7 +141,7 @@ def _broken_links(
     `known` holds site paths already reported another way, which are not repeated here.
     """
     origin = urlsplit(base_url)
-    base_path = origin.path if origin.path.endswith("/") else origin.path + "/"
+    base_path = base_path_of(base_url)
     for rel, data in sorted(files.items()):
         if data is None or not rel.endswith(".html"):
             continue

@@ -24,6 +24,12 @@ _HOST_NAME = re.compile(
 )
 
 
+def base_path_of(url: str) -> str:
+    """The path part of a base URL, always ending in `/` (`/digest/` or `/`)."""
+    path = urlsplit(url).path or "/"
+    return path if path.endswith("/") else path + "/"
+
+
 @dataclass(frozen=True, slots=True)
 class UrlPatterns:
     """Where each kind of page lives; every pattern starts and ends with `/`."""
@@ -91,8 +97,7 @@ class SiteConfig:
     @property
     def base_path(self) -> str:
         """The path part of base_url, always ending in `/` (`/digest/` or `/`)."""
-        path = urlsplit(self.base_url).path or "/"
-        return path if path.endswith("/") else path + "/"
+        return base_path_of(self.base_url)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from slugify import slugify as _slugify
 
-from masthead.config import SiteConfig
+from masthead.config import SiteConfig, base_path_of
 
 MAX_SLUG = 80
 FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
@@ -99,8 +99,7 @@ def absolute_url(config: SiteConfig, path: str) -> str:
 def _site_root(base_url: str) -> str:
     """`https://host/sub/` for base_url: every absolute URL starts with it (a page has dozens)."""
     origin = urlsplit(base_url)
-    path = origin.path or "/"
-    return f"{origin.scheme}://{origin.netloc}{path if path.endswith('/') else path + '/'}"
+    return f"{origin.scheme}://{origin.netloc}{base_path_of(base_url)}"
 
 
 def absolute_link(config: SiteConfig, target: str) -> str:
