@@ -12,7 +12,6 @@ import dataclasses
 import gc
 import logging
 import math
-import os
 import sys
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -516,9 +515,7 @@ class Builder:
             held = saved() if saved is not None else None
         except WorkerDied as exc:  # the output is committed: write the records here instead
             log.warning("%s: %s; writing the build cache in this process", cache_dir, exc)
-            held = (
-                save_files(cache_dir, state.key, files, self._saved) if files is not None else None
-            )
+            held = records()
         if held is not None and files is not None:
             self._saved = Files(dict(files), *held)
         save_state(cache_dir, state)
@@ -630,7 +627,6 @@ class Builder:
         # it has seen (they stay alive: the model outlives the loop).
         memo: dict[int, Any] = {}
         shown: dict[int, tuple[str, ...]] = {}
-        previous, root = writer.previous or {}, str(writer.root)
 
         def page(chunk: Sequence[tuple[PageSpec, str]]) -> list[_PageResult]:
             out: list[_PageResult] = []
@@ -641,12 +637,7 @@ class Builder:
                     if remember
                     else None
                 )
-                if (
-                    fp is not None
-                    and state.pages.get(rel) == fp
-                    and rel in previous
-                    and os.path.isfile(os.path.join(root, rel))
-                ):
+                if fp is not None and state.pages.get(rel) == fp and writer.still_there(rel):
                     out.append((rel, None, False, fp, paths))  # unchanged and still there
                 else:
                     data = render_output(env, spec, inputs.config)
@@ -663,7 +654,7 @@ class Builder:
             arrived=progress.step if progress else None,
         ):
             if digest is None:
-                writer.register(rel, previous[rel], False)  # carried over as it is
+                writer.register(rel, (writer.previous or {})[rel], False)  # carried over
             else:
                 writer.register(rel, digest, staged)
                 report.written += staged
@@ -843,7 +834,7 @@ def _affected(
 
 def _outputs_intact(writer: OutputWriter) -> bool:
     previous = writer.previous or {}
-    return bool(previous) and all((writer.root / rel).is_file() for rel in previous)
+    return bool(previous) and all(writer.still_there(rel) for rel in previous)
 
 
 @contextmanager

@@ -156,10 +156,15 @@ class OutputWriter:
         digest = (self.previous or {}).get(rel)
         if digest is None or rel in self.current:
             return False
-        if check and not os.path.isfile(os.path.join(self.root, rel)):
+        if check and not self.still_there(rel):
             return False  # deleted since: the caller renders it again
         self.current[rel] = digest
         return True
+
+    def still_there(self, rel: str) -> bool:
+        """Did the last build write `rel`, and is a file still there? Touches no
+        bookkeeping, so forked render workers can ask it."""
+        return rel in (self.previous or {}) and os.path.isfile(os.path.join(self.root, rel))
 
     def commit(self) -> None:
         """Move staged files into place, delete stale files of earlier builds, save the manifest."""
