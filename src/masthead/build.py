@@ -852,7 +852,7 @@ class _Progress:
     def __init__(self, total: int) -> None:
         self.total, self.count, self.shown = total, 0, -1
 
-    def step(self, pages: int = 1) -> None:
+    def step(self, pages: int) -> None:
         self.count += pages
         percent = self.count * 100 // self.total
         if percent != self.shown:

@@ -57,20 +57,17 @@ def run_chunks(
         return
     size = max(1, min(256, -(-len(items) // (workers * 8))))
     bounds = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
-    context = multiprocessing.get_context("fork")
     # runs[2k], runs[2k + 1]: the next and the end of worker k's chunks.
     edges = [len(bounds) * k // workers for k in range(workers + 1)]
-    runs = context.Array("q", [e for k in range(workers) for e in (edges[k], edges[k + 1])])
+    ends = [e for k in range(workers) for e in (edges[k], edges[k + 1])]
+    runs = multiprocessing.get_context("fork").Array("q", ends)
     # Workers are forked after this point and inherit `work` and `items`; only results
     # come back.
     _job = (work, items, bounds, runs)
     processes, readers = [], []
     try:
         for k in range(workers):
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_serve, args=(k, writer), daemon=True)
-            process.start()
-            writer.close()
+            process, reader = _fork(_serve, k)
             processes.append(process)
             readers.append(reader)
         yield from _collect(readers, processes, arrived)
@@ -97,16 +94,10 @@ def beside(work: Callable[[], R]) -> Callable[[], R]:
     function returned does the work itself, when called."""
     if not can_fork():
         return work
-    context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    process = context.Process(target=_run_beside, args=(work, writer), daemon=True)
     try:
-        process.start()
+        process, reader = _fork(_run_beside, work)
     except OSError:  # no memory or no process left for a fork: do it here, later
-        reader.close()
-        writer.close()
         return work
-    writer.close()
 
     def wait_for_it() -> R:
         try:
@@ -121,6 +112,21 @@ def beside(work: Callable[[], R]) -> Callable[[], R]:
         return message  # type: ignore[no-any-return]
 
     return wait_for_it
+
+
+def _fork(target: Callable[..., None], arg: Any) -> tuple[Any, Connection]:
+    """A daemon process running `target(arg, results)`, and the end of `results` to read."""
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    try:
+        process = context.Process(target=target, args=(arg, writer), daemon=True)
+        process.start()
+    except BaseException:
+        reader.close()
+        raise
+    finally:
+        writer.close()  # the child has its own copy: EOF here once it is gone
+    return process, reader
 
 
 def _run_beside(work: Callable[[], Any], results: Connection) -> None:
