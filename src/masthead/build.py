@@ -779,7 +779,8 @@ def _read_stored(
 
 
 def _digest_others(inputs: Inputs) -> str:
-    """Stamps of everything a build reads but the records: theme, templates, static, data, config."""
+    """Stamps of everything a build reads but the records: theme, templates, static, data
+    and config."""
     others: list[tuple[str, Stamp]] = []
     folders = [
         theme_dir(),

@@ -4,10 +4,10 @@ It holds the parsed records (keyed by path, size, mtime and content hash), each 
 fingerprint and a stamp of every input file, so the next build can skip parsing,
 rendering and writing whatever did not change. Records changed since records.bin was
 written go to a small delta file beside it, so that a build after one edit does not
-rewrite every record; the delta names the records.bin it applies to by checksum. The file starts with a header naming the
-format, masthead's version and a SHA-256 of the payload; anything that does not match is
-discarded with a warning, never trusted. Like `__pycache__`, the cache is trusted as much
-as the site folder it lives in.
+rewrite every record; the delta names the records.bin it applies to by checksum. Each
+file starts with a header naming the format, masthead's version and a SHA-256 of the
+payload; anything that does not match is discarded with a warning, never trusted. Like
+`__pycache__`, the cache is trusted as much as the site folder it lives in.
 """
 
 from __future__ import annotations
