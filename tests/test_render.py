@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup, Tag
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup, escape
 
 from masthead.cli import main
-from masthead.render import TemplateError
+from masthead.config import SiteConfig
+from masthead.render import TemplateError, escape_text, make_env
 from tests.conftest import Scratch, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 
@@ -182,6 +186,35 @@ def test_hostile_text_is_shown_as_text(hostile_site: Scratch) -> None:
     topic_pages = (hostile_site.output / "topics").glob("*/index.html")
     topics = {parse(p).find("h1").get_text(strip=True) for p in topic_pages}
     assert topics == set(HOSTILE)
+
+
+@given(st.text())
+def test_escape_text_escapes_as_markupsafe_does(text: str) -> None:
+    assert escape_text(text) == str(escape(text))
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<b>already safe</b>"
+
+
+@pytest.mark.parametrize(
+    "value", [Markup("<i>safe</i>"), _Html(), 42, None, 1.5, ["<a>", "'"], 'it\'s <b> & "c"']
+)
+def test_escape_text_keeps_markup_and_escapes_other_values(value: object) -> None:
+    assert escape_text(value) == str(escape(value))
+
+
+def test_templates_escape_output_unless_autoescape_is_switched_off() -> None:
+    env = make_env(SiteConfig(), None)
+    template = env.from_string(
+        "{{ x }}|{{ m }}|{% set s %}{{ x }}{% endset %}{{ s }}|{{ n }}"
+        "|{% autoescape false %}{{ x }}{% endautoescape %}|{{ x ~ m }}"
+    )
+    out = template.render(x="<a href='x'>&</a>", m=Markup("<em>ok</em>"), n=3)
+    escaped = "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
+    expected = f"{escaped}|<em>ok</em>|{escaped}|3|<a href='x'>&</a>|{escaped}<em>ok</em>"
+    assert out == expected
 
 
 # Sub-path ----------------------------------------------------------------------------
