@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import calendar
+import copy
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,8 +14,20 @@ from pathlib import Path
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given
+from hypothesis import strategies as st
 
-from masthead.xmltree import ATOM_NS, DC_NS, MEDIA_NS, clean, element, fragment, sub, to_bytes
+from masthead.xmltree import (
+    ATOM_NS,
+    DC_NS,
+    MEDIA_NS,
+    XML_NS,
+    clean,
+    element,
+    fragment,
+    sub,
+    to_bytes,
+)
 from tests.conftest import Scratch
 from tests.htmlcheck import html_files, parse
 from tests.newsroom import (
@@ -182,31 +196,82 @@ def test_control_characters_are_kept_out_of_xml(scratch: Scratch) -> None:
         assert parsed.entries[0].title == "Bell rings twice"
 
 
-def test_entries_spliced_as_text_read_as_one_tree_would() -> None:
-    """Each story's entry is serialised once and spliced into every feed that shows it;
-    the feed must be the text ElementTree gives for the whole tree, namespaces included,
-    even when a story's text spells the placeholder the splice uses."""
+def elementtree_bytes(root: ET.Element, default_namespace: str | None = None) -> bytes:
+    """What ElementTree's own writer gives for the tree: what to_bytes must give."""
+    root = copy.deepcopy(root)
+    if default_namespace is not None:
+        root.set("xmlns", default_namespace)
+    ET.indent(root)
+    text = ET.tostring(root, encoding="unicode")
+    return f"<?xml version='1.0' encoding='utf-8'?>\n{text}\n".encode()
 
-    def feed(items: list[ET.Element]) -> ET.Element:
-        root = element("rss", attrs={"version": "2.0"})
-        channel = sub(root, "channel")
-        sub(channel, "title", "<masthead-fragments /> & co")
-        sub(channel, f"{{{ATOM_NS}}}link", attrs={"href": "https://example.org/rss.xml"})
-        channel.extend(items)
-        return root
 
+_TAGS = st.sampled_from(
+    ["entry", "title", "link", f"{{{ATOM_NS}}}link", f"{{{MEDIA_NS}}}content", f"{{{DC_NS}}}x"]
+)
+_ATTRIBUTES = st.sampled_from(["href", "rel", "type", f"{{{XML_NS}}}lang", f"{{{MEDIA_NS}}}m"])
+_VALUES = st.text(st.sampled_from("ab &<>\"'\r\n\t\x01é\ufffe€𝄞"), max_size=8)
+
+
+@st.composite
+def _trees(draw: st.DrawFn, depth: int = 0) -> ET.Element:
+    """Trees as masthead.xmltree builds them: each element has text or children."""
+    node = element(draw(_TAGS), attrs=draw(st.dictionaries(_ATTRIBUTES, _VALUES, max_size=3)))
+    if depth < 3 and draw(st.booleans()):
+        node.extend(draw(st.lists(_trees(depth + 1), max_size=4)))
+    else:
+        node.text = draw(st.none() | _VALUES.map(clean))
+    return node
+
+
+@given(_trees(), st.none() | st.just(ATOM_NS))
+def test_xml_is_written_as_elementtree_writes_it(tree: ET.Element, default: str | None) -> None:
+    assert to_bytes(copy.deepcopy(tree), default) == elementtree_bytes(tree, default)
+
+
+@given(_trees(), st.data())
+def test_spliced_fragments_read_as_the_whole_tree(tree: ET.Element, data: st.DataObject) -> None:
+    """Each story's entry is serialised once and spliced into every feed that shows it:
+    the feed must be the text of the whole tree, namespaces included."""
+    parents = [tree, *(node for node in tree.iter() if len(node))]
+    parent = data.draw(st.sampled_from(parents))
+    kept = data.draw(st.integers(0, len(parent)))
+    level = next(depth for depth, node in _depths(tree) if node is parent) + 1
+    whole = elementtree_bytes(tree)
+    moved = list(parent)[kept:]
+    for node in moved:
+        parent.remove(node)
+    pieces = [fragment(node, level) for node in moved]
+    assert to_bytes(tree, fragments=pieces, parent=parent) == whole
+
+
+def _depths(node: ET.Element, depth: int = 0) -> Iterator[tuple[int, ET.Element]]:
+    yield depth, node
+    for child in node:
+        yield from _depths(child, depth + 1)
+
+
+def test_mixed_content_is_refused_rather_than_written_otherwise_than_elementtree() -> None:
+    node = element("summary", "text")
+    sub(node, "b", "and a child")
+    with pytest.raises(ValueError, match="mixed content"):
+        to_bytes(node)
+
+
+def test_a_story_spelling_out_a_tag_is_spliced_as_text() -> None:
     def item(text: str) -> ET.Element:
         node = element("item")
         sub(node, "title", text)
         sub(node, f"{{{DC_NS}}}creator", "Desk")
-        sub(node, f"{{{MEDIA_NS}}}content", attrs={"url": "https://example.org/a.jpg"})
         return node
 
     texts = ["One <masthead-fragments />", "Two & three"]
-    whole = to_bytes(feed([item(t) for t in texts]))
-    root = feed([])
-    spliced = to_bytes(root, fragments=[fragment(item(t), level=2) for t in texts], parent=root[0])
-    assert spliced == whole
+    root = element("rss", attrs={"version": "2.0"})
+    channel = sub(root, "channel")
+    sub(channel, "title", "<masthead-fragments /> & co")
+    spliced = to_bytes(root, fragments=[fragment(item(t), level=2) for t in texts], parent=channel)
+    channel.extend(item(t) for t in texts)
+    assert spliced == elementtree_bytes(root)
     parsed = feedparser.parse(spliced)
     assert not parsed.bozo and [e.title for e in parsed.entries] == texts
 
@@ -238,7 +303,7 @@ def test_spliced_namespaces_are_declared_in_elementtrees_order() -> None:
     whole.extend([item(), item()])
     root = element("feed")
     spliced = to_bytes(root, fragments=[fragment(item(), level=1) for _ in range(2)])
-    assert spliced == to_bytes(whole)
+    assert spliced == elementtree_bytes(whole)
 
 
 def test_a_fragment_in_an_unregistered_namespace_is_refused() -> None:
