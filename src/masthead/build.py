@@ -217,6 +217,7 @@ class Builder:
             report.diagnostics.extend(state.diagnostics)
             report.files = len(writer.previous or {})
             report.pages = sum(1 for rel in state.pages if rel.endswith(".html"))
+            report.failed = self.options.strict and report.skipped > 0  # as it did then
             report.seconds = time.perf_counter() - started
             return report  # nothing changed: nothing to parse, render or write
         if state.files is None:  # a fresh process: the stored model may be enough
