@@ -177,6 +177,32 @@ def test_version(tmp_path: Path) -> None:
     assert done.stdout.strip() == f"masthead {__version__}"
 
 
+def test_the_command_flushes_its_report_into_a_pipe(scratch: Scratch) -> None:
+    """The command ends without tearing the interpreter down: what it printed still
+    reaches a pipe, and the exit status is the build's."""
+    scratch.add("2026-11-18-story.md", title="Piped")
+    scratch.add("2026-11-18-broken.md", text="---\ntitle: [unclosed\n---\n")
+    command = [sys.executable, "-m", "masthead", "build", "--site", str(scratch.root)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0
+    assert done.stdout.startswith("Built: read 2 records (1 skipped")
+    assert done.stderr.startswith("2026-11-18-broken.md:2: YAML error")
+    strict = subprocess.run([*command, "--strict"], capture_output=True, text=True)
+    assert strict.returncode == 1
+    assert strict.stderr.splitlines()[-1].startswith("Build failed: read 2 records (1 skipped")
+
+
+def test_strict_fails_a_build_that_finds_nothing_changed(scratch: Scratch) -> None:
+    """The cache remembers the skipped file: an unchanged site fails --strict as before."""
+    scratch.add("2026-11-18-story.md", title="Kept")
+    scratch.add("2026-11-18-broken.md", text="---\ntitle: [unclosed\n---\n")
+    site = ["build", "--site", str(scratch.root)]
+    assert main(site) == 0
+    assert main([*site, "--strict"]) == 1
+    assert main([*site, "--strict"]) == 1
+    assert main(site) == 0
+
+
 # Options -------------------------------------------------------------------------------
 
 

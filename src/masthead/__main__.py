@@ -1,3 +1,3 @@
-from masthead.cli import main
+from masthead.cli import run
 
-raise SystemExit(main())
+run()

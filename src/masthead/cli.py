@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from masthead import __version__
 from masthead.build import BuildOptions, BuildReport, build
@@ -109,6 +110,23 @@ def _build_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-search", dest="search", action="store_false", help="skip the Pagefind search index"
     )
+
+
+def run() -> NoReturn:
+    """The `masthead` command: main(), then an exit that skips tearing the interpreter down.
+
+    Freeing a build's objects one by one took 0.04 s after 10,000 records and more after
+    100,000; the operating system takes the memory back at once. By now everything
+    main() started has ended: its worker processes are joined and its files closed; only
+    the standard streams remain to be flushed.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe, say: the interpreter reports it, as it would have
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
