@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from masthead.build import _newest_first
 from masthead.config import load_config
 from masthead.diagnostics import ConfigError
 from masthead.fingerprint import Unknown, value_key
@@ -46,6 +47,20 @@ def test_sitemap_context_lists_every_page(site: Site) -> None:
 def test_urls_are_unique(site: Site) -> None:
     urls = [s.url for s in plan_pages(site)]
     assert len(urls) == len(set(urls))
+
+
+def test_pages_are_rendered_in_order_of_the_newest_story_they_show(site: Site) -> None:
+    """A page of a list is scheduled by its own stories, next to the other pages that
+    show them (so a worker makes their cards once), not by the whole list's newest."""
+    specs = list(plan_pages(site))
+    lists = [s for s in specs if "pager" in s.context and s.context["pager"].number > 1]
+    assert lists  # the newsroom has lists of more than one page
+    for spec in lists:
+        shown = max(a.date for a in spec.context["pager"].items)
+        assert shown < spec.lastmod
+        assert _newest_first((spec, "")) == -shown.timestamp()
+    article = next(s for s in specs if s.context["kind"] == "article")
+    assert _newest_first((article, "")) == -article.context["article"].date.timestamp()
 
 
 @pytest.mark.parametrize(

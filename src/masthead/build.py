@@ -714,8 +714,14 @@ is unchanged and stays), whether it staged it, fingerprint, records it shows."""
 
 
 def _newest_first(entry: tuple[PageSpec, str]) -> float:
-    lastmod = entry[0].lastmod
-    return -lastmod.timestamp() if lastmod is not None else math.inf
+    """The date of the newest story a page shows, negated. A page of a list shows its own
+    stories: page 40 of a topic shares its lastmod (the topic's newest) with page 1, but
+    its cards with the edition and month pages of its own dates."""
+    spec = entry[0]
+    pager = spec.context.get("pager")
+    if pager is not None and pager.items:
+        return -max(a.date for a in pager.items).timestamp()
+    return -spec.lastmod.timestamp() if spec.lastmod is not None else math.inf
 
 
 def _parse_file(path: Path, rel: str, stamp: Stamp, config: SiteConfig) -> ParsedFile:
