@@ -62,6 +62,7 @@ def make_env(
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         auto_reload=False,  # one environment per build: templates cannot change under it
+        cache_size=-1,  # a plain dict of the few templates, without LRUCache's lock per lookup
         bytecode_cache=_bytecode_cache(cache_dir),
     )
     base_path = config.base_path
