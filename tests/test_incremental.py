@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 from pathlib import Path
@@ -512,3 +513,25 @@ def test_preview_fast_path_falls_back_when_the_shape_changes(
     assert "scan" in report.timings  # a full build
     if change != "broken":
         assert_same_as_clean(site, tmp_path)
+
+
+def test_a_build_leaves_the_collector_on_with_no_young_objects(
+    site: Scratch, tmp_path: Path
+) -> None:
+    """The collector is off during a build, and the build's objects end up in its oldest
+    generation: left in the youngest, the next allocation would have it walk them all."""
+    enabled_during: list[bool] = []
+    builder = Builder(BuildOptions(site_dir=site.root, output_dir=tmp_path / "out"))
+    parse = builder._load
+
+    def spying_load(*args: object) -> object:
+        enabled_during.append(gc.isenabled())
+        return parse(*args)  # type: ignore[arg-type]
+
+    builder._load = spying_load  # type: ignore[method-assign]
+    assert gc.isenabled()
+    before = gc.get_count()[0]
+    builder.build()
+    young = gc.get_count()[0]
+    assert enabled_during == [False] and gc.isenabled()
+    assert young < min(before + 100, gc.get_threshold()[0])
