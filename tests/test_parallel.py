@@ -12,6 +12,7 @@ import pytest
 
 import masthead.build
 from masthead.parallel import WorkerDied, beside, run_chunks
+from masthead.render import TemplateError
 from tests.conftest import Scratch
 
 
@@ -45,6 +46,41 @@ def _fail_at_700(items: Sequence[int]) -> list[int]:
     if 700 in items:
         raise ValueError("record 700 is bad")
     return list(items)
+
+
+def test_meanwhile_runs_here_while_the_workers_work() -> None:
+    """Called once, in this process, after the workers started and before their results
+    are read; not at all when the work stays in this process."""
+    calls: list[tuple[int, float]] = []
+
+    def meanwhile() -> None:
+        calls.append((os.getpid(), time.monotonic()))
+
+    started = time.monotonic()
+    results = list(run_chunks(_pids, range(1000), 2, min_per_job=10, meanwhile=meanwhile))
+    assert [pid for pid, _ in calls] == [os.getpid()]
+    assert {pid for _, pid in results} and os.getpid() not in {pid for _, pid in results}
+    assert calls[0][1] - started < 0.2  # not after the workers' quarter of a second
+    list(run_chunks(_pids, range(10), 2, min_per_job=10, meanwhile=meanwhile))
+    assert len(calls) == 1
+
+
+def test_a_build_compiles_its_templates_while_its_records_are_parsed(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template that does not compile and is never used does not fail the build; one
+    that is used fails it with its file and line, as it did when compiled on first use."""
+    monkeypatch.setattr(masthead.build, "PARSE_MIN_PER_JOB", 2)
+    for n in range(6):
+        scratch.add(f"2026-11-1{n}-story-{n}.md", title=f"Story {n}")
+    scratch.template("unused.html", "{% if %}")
+    report = scratch.build(jobs=2)
+    assert not report.failed and (scratch.output / "news").is_dir()
+    scratch.template(
+        "404.html", "{% extends 'base.html' %}\n{% block main %}{% if %}{% endblock %}"
+    )
+    with pytest.raises(TemplateError, match=r"404\.html:2"):
+        scratch.build(jobs=2)
 
 
 def test_a_failure_in_a_worker_is_raised_here_with_the_workers_traceback() -> None:

@@ -174,6 +174,8 @@ class Builder:
         self._model_diagnostics: tuple[Diagnostic, ...] = ()
         self._model_pending: tuple[Site, list[PageSpec]] | None = None
         """A full plan not yet written to model.bin (save_cache writes it)."""
+        self._prepared: tuple[Assets, jinja2.Environment] | None = None
+        """The assets and templates of this build, when made while its records were parsed."""
 
     def build(self, changed: Collection[Path] | None = None) -> BuildReport:
         """Load, model, render and write; a failure before commit leaves the old output as it was.
@@ -231,6 +233,7 @@ class Builder:
             )
             if stored is not None:
                 return stored
+        self._prepared = None
         with _timed(timings, "load"):
             files = self._load(inputs, stamps, state)
             before = state.files or {}
@@ -448,15 +451,12 @@ class Builder:
             new_state.inputs = ""
         new_state.model_diagnostics = self._model_diagnostics
         try:
-            assets = collect_assets(
-                theme_dir() / "assets",
-                inputs.site_dir / "static",
-                hash_names=self.options.hash_assets,
-            )
+            prepared, self._prepared = self._prepared, None
+            assets = prepared[0] if prepared else self._collect_assets(inputs)
             with _timed(timings, "render"):
                 self._pages(
                     specs, inputs, assets, state, new_state, writer, report, affected,
-                    output_checked,
+                    output_checked, prepared[1] if prepared else None,
                 )  # fmt: skip
             with _timed(timings, "search"):
                 outputs = [output_path(spec.url) for spec in specs]
@@ -567,13 +567,41 @@ class Builder:
         def parse(chunk: Sequence[tuple[str, Stamp]]) -> list[tuple[str, ParsedFile]]:
             return [(rel, _parse_file(root / rel, rel, stamp, config)) for rel, stamp in chunk]
 
-        for rel, parsed in run_chunks(parse, todo, self._jobs(), min_per_job=PARSE_MIN_PER_JOB):
+        for rel, parsed in run_chunks(
+            parse,
+            todo,
+            self._jobs(),
+            min_per_job=PARSE_MIN_PER_JOB,
+            meanwhile=partial(self._prepare, inputs),
+        ):
             last = state.files.get(rel)
             if parsed.record is None and self.options.hold_last_good and last and last.record:
                 # Mid-edit breakage in the preview: keep the page as it was, show the error.
                 parsed = ParsedFile(parsed.stamp, last.record, parsed.diagnostics, held=True)
             files[rel] = parsed
         return files
+
+    def _prepare(self, inputs: Inputs) -> None:
+        """Collect the assets, make the template environment and compile every template,
+        while workers parse the records: rendering needs them, and they need no record."""
+        assets = self._collect_assets(inputs)
+        env = self._make_env(inputs, assets)
+        for name in env.list_templates(extensions=("html", "xml")):
+            _precompile(env, (name,))
+        self._prepared = (assets, env)
+
+    def _collect_assets(self, inputs: Inputs) -> Assets:
+        return collect_assets(
+            theme_dir() / "assets", inputs.site_dir / "static", hash_names=self.options.hash_assets
+        )
+
+    def _make_env(self, inputs: Inputs, assets: Assets) -> jinja2.Environment:
+        return make_env(
+            inputs.config,
+            inputs.site_dir / "templates",
+            inputs.cache_dir if self.options.use_cache else None,
+            assets.urls,
+        )
 
     def _pages(
         self,
@@ -586,22 +614,19 @@ class Builder:
         report: BuildReport,
         affected: set[str] | None,
         output_checked: bool = False,
+        env: jinja2.Environment | None = None,
     ) -> None:
         """Render the pages whose fingerprint changed; carry the others over untouched.
 
         `affected` (when only records changed, and kept their shape) names the only
         outputs that can have changed; the others keep their fingerprint without it being
-        computed again. Files this Builder wrote itself are not looked for on disk.
+        computed again. Files this Builder wrote itself are not looked for on disk. `env`
+        is this build's template environment, if made already.
         """
         if affected is not None and self._env is not None:
             env, digests = self._env  # only records changed: same config, templates, assets
         else:
-            env = make_env(
-                inputs.config,
-                inputs.site_dir / "templates",
-                inputs.cache_dir if self.options.use_cache else None,
-                assets.urls,
-            )
+            env = env or self._make_env(inputs, assets)
             digests = TemplateDigests(env, state.template_references)
             if self.options.keep_model:
                 self._env = (env, digests)

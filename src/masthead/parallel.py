@@ -39,13 +39,15 @@ def run_chunks(
     jobs: int,
     min_per_job: int,
     arrived: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """Apply `work` to chunks of `items` on `jobs` forked processes when it pays, and
     yield the results in the order of `items`.
 
     Small inputs (fewer than `min_per_job` items per worker) run in this process: starting
     workers costs more than it saves. `arrived(n)` hears of n more results as they come
-    in, which is sooner than their turn to be yielded (for progress).
+    in, which is sooner than their turn to be yielded (for progress). `meanwhile()` runs
+    in this process while workers do the work; not at all when it is done here.
     """
     global _job
     workers = min(jobs, len(items) // max(1, min_per_job))
@@ -70,6 +72,8 @@ def run_chunks(
             process, reader = _fork(_serve, k)
             processes.append(process)
             readers.append(reader)
+        if meanwhile:
+            meanwhile()
         yield from _collect(readers, processes, arrived)
     finally:
         _job = None
