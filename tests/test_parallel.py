@@ -9,9 +9,11 @@ import time
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import masthead.build
-from masthead.parallel import WorkerDied, beside, run_chunks
+from masthead.parallel import WorkerDied, _chunks, beside, run_chunks
 from masthead.render import TemplateError
 from tests.conftest import Scratch
 
@@ -36,6 +38,18 @@ def test_each_worker_keeps_to_neighbouring_items() -> None:
         mine = [item for item, pid in results if pid == worker]
         breaks = sum(1 for a, b in itertools.pairwise(mine) if b != a + 1)
         assert breaks <= 1, f"worker {worker} took {breaks + 1} separate runs"
+
+
+@given(st.integers(0, 5000), st.integers(0, 20000))
+def test_a_run_is_cut_in_chunks_that_shrink_towards_its_end(start: int, length: int) -> None:
+    """Whole and in order, at most 256 items a chunk, each no bigger than the one before,
+    and the last one small: the worker that ends a run ends soon after the others."""
+    chunks = _chunks(start, start + length)
+    assert [i for a, b in chunks for i in range(a, b)] == list(range(start, start + length))
+    sizes = [b - a for a, b in chunks]
+    assert all(0 < size <= 256 for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    assert not sizes or sizes[-1] <= 8
 
 
 def test_small_inputs_stay_in_this_process() -> None:

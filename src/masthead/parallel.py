@@ -57,11 +57,12 @@ def run_chunks(
             arrived(len(results))
         yield from results
         return
-    size = max(1, min(256, -(-len(items) // (workers * 8))))
-    bounds = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
-    # runs[2k], runs[2k + 1]: the next and the end of worker k's chunks.
-    edges = [len(bounds) * k // workers for k in range(workers + 1)]
-    ends = [e for k in range(workers) for e in (edges[k], edges[k + 1])]
+    bounds: list[tuple[int, int]] = []
+    ends: list[int] = []  # ends[2k], ends[2k + 1]: the first and the end of worker k's chunks
+    for k in range(workers):
+        ends.append(len(bounds))
+        bounds += _chunks(len(items) * k // workers, len(items) * (k + 1) // workers)
+        ends.append(len(bounds))
     runs = multiprocessing.get_context("fork").Array("q", ends)
     # Workers are forked after this point and inherit `work` and `items`; only results
     # come back.
@@ -83,6 +84,24 @@ def run_chunks(
             process.join()
         for reader in readers:
             reader.close()
+
+
+def _chunks(start: int, end: int) -> list[tuple[int, int]]:
+    """A worker's run of items in chunks that shrink towards its end.
+
+    Big chunks cost fewer messages; small ones at the end, the ones other workers take
+    when they run out, leave no worker finishing long after the rest.
+    """
+    chunks = []
+    while start < end:
+        size = max(_SMALLEST_CHUNK, min(_LARGEST_CHUNK, (end - start) // 8))
+        chunks.append((start, min(start + size, end)))
+        start += size
+    return chunks
+
+
+_LARGEST_CHUNK = 256
+_SMALLEST_CHUNK = 8
 
 
 class WorkerDied(RuntimeError):
