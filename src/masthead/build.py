@@ -487,8 +487,8 @@ class Builder:
             report.merged,
             report.drafts_left_out,
         )
-        # Hashing the manifest costs ~10 ms at 10k pages: the preview does it when saving.
-        new_state.output = "" if self.options.defer_cache_save else writer.digest_of(writer.current)
+        # Hashing the manifest costs ~10 ms at 10k pages: save_cache does it, if it saves.
+        new_state.output = ""
         self._manifest = (_stamp_or_none(inputs.output_dir / MANIFEST), writer.current)
         self.state, self._site = new_state, site
         self._specs = specs if self.options.keep_model else None
