@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from masthead import yamlload
+from masthead import records, yamlload
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
 from masthead.records import LoadResult, Record, load_records
@@ -518,3 +520,22 @@ def test_one_bad_record_does_not_stop_the_others(scratch: Scratch) -> None:
     assert result.files == 3
     assert sorted(r.title for r in result.records) == ["Also good", "Good one"]
     assert [d.path for d in result.errors] == ["2026-11-18-bad.md"]
+
+
+@pytest.mark.parametrize(
+    ("stat_size", "limit", "expected"),
+    [(50, 100, 50), (10, 100, 50), (80, 100, 50), (50, 20, 20), (10, 20, 20), (0, 100, 50)],
+    ids=["as stat said", "grew", "shrank", "over the limit", "grew over it", "empty then"],
+)
+def test_a_record_file_is_read_whole_whatever_its_size_did_after_stat(
+    tmp_path: Path, stat_size: int, limit: int, expected: int
+) -> None:
+    """The file is read in one call when it is as long as fstat said; a file that grew or
+    shrank since is still read to its end, or to the limit."""
+    path = tmp_path / "record.md"
+    path.write_bytes(bytes(range(50)))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert records._read_at_most(fd, limit, stat_size) == bytes(range(50))[:expected]
+    finally:
+        os.close(fd)

@@ -228,7 +228,7 @@ def load_record(
         fd = os.open(path, os.O_RDONLY)  # no buffered file object for one read
         try:
             size = os.fstat(fd).st_size
-            raw = _read_at_most(fd, limit + 1) if size <= limit else b""
+            raw = _read_at_most(fd, limit + 1, size) if size <= limit else b""
         finally:
             os.close(fd)
     except OSError as exc:
@@ -238,11 +238,18 @@ def load_record(
     return parse_record(raw, rel, config, warnings if warnings is not None else [])
 
 
-def _read_at_most(fd: int, limit: int) -> bytes:
+def _read_at_most(fd: int, limit: int, size: int) -> bytes:
+    """Up to `limit` bytes of a file `size` bytes long when last looked at. A read that
+    returns less than it asked for has met the end of the file: one read, most times."""
     chunks, total = [], 0
-    while total < limit and (chunk := os.read(fd, limit - total)):
-        chunks.append(chunk)
-        total += len(chunk)
+    while total < limit:
+        wanted = min(limit, size + 1) - total if not chunks else limit - total
+        chunk = os.read(fd, wanted)
+        if chunk:
+            chunks.append(chunk)
+            total += len(chunk)
+        if len(chunk) < wanted:
+            break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
