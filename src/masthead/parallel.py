@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
@@ -100,6 +101,7 @@ def _chunks(start: int, end: int) -> list[tuple[int, int]]:
     return chunks
 
 
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
 _LARGEST_CHUNK = 256
 _SMALLEST_CHUNK = 8
 
@@ -201,7 +203,9 @@ def _serve(k: int, results: Connection) -> None:
     try:
         while (index := _take(runs, k)) is not None:
             start, end = bounds[index]
-            results.send((index, work(items[start:end])))
+            # Pickled here rather than by send(): multiprocessing's pickler, which can
+            # also send sockets and file descriptors, takes a sixth longer over records.
+            results.send_bytes(pickle.dumps((index, work(items[start:end])), _PROTOCOL))
     except BaseException as exc:  # sent to the parent, which raises it
         results.send(-1)
         _send_failure(results, exc)
