@@ -11,7 +11,6 @@ from typing import Any
 
 import jinja2
 from jinja2.compiler import CodeGenerator
-from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
 try:  # MarkupSafe 3 wraps this C function in Python; the wrapper costs more than it does
@@ -102,17 +101,7 @@ def make_env(
         news_article_ld=partial(jsonld.news_article, config),
         item_list_ld=partial(jsonld.item_list, config),
     )
-
-    def json_ld(data: Any) -> Markup:
-        """`data` in a JSON-LD script element, as the json_ld macro of _macros.html writes
-        it (`tojson` within): a filter, because calling a macro cost as much as the JSON."""
-        policies = env.policies
-        text = htmlsafe_json_dumps(
-            data, dumps=policies["json.dumps_function"], **policies["json.dumps_kwargs"]
-        )
-        return Markup(f'<script type="application/ld+json">{text}</script>')
-
-    env.filters.update(links, human_date=human_date, iso=lambda d: d.isoformat(), json_ld=json_ld)
+    env.filters.update(links, human_date=human_date, iso=lambda d: d.isoformat())
     return env
 
 
