@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -539,3 +540,24 @@ def test_a_record_file_is_read_whole_whatever_its_size_did_after_stat(
         assert records._read_at_most(fd, limit, stat_size) == bytes(range(50))[:expected]
     finally:
         os.close(fd)
+
+
+def test_a_short_read_before_the_end_is_followed_by_another() -> None:
+    """Network file systems may return less than asked before the end: a pipe that gets
+    the second half of a file later stands in for one."""
+    data = bytes(range(50))
+    read_end, write_end = os.pipe()
+    os.write(write_end, data[:30])
+
+    def rest() -> None:
+        time.sleep(0.05)
+        os.write(write_end, data[30:])
+        os.close(write_end)
+
+    writer = threading.Thread(target=rest)
+    writer.start()
+    try:
+        assert records._read_at_most(read_end, 100, len(data)) == data
+    finally:
+        writer.join()
+        os.close(read_end)

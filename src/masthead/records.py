@@ -239,16 +239,21 @@ def load_record(
 
 
 def _read_at_most(fd: int, limit: int, size: int) -> bytes:
-    """Up to `limit` bytes of a file `size` bytes long when last looked at. A read that
-    returns less than it asked for has met the end of the file: one read, most times."""
+    """Up to `limit` bytes of a file that was `size` bytes long when fstat looked.
+
+    Reading stops at the end of the file, or once the `size` bytes are in: one read,
+    most times, where waiting for an empty read took two. A file that grew since is read
+    on, to its end or the limit; a short read (a network file system, a signal) is
+    followed by another.
+    """
     chunks, total = [], 0
     while total < limit:
-        wanted = min(limit, size + 1) - total if not chunks else limit - total
-        chunk = os.read(fd, wanted)
-        if chunk:
-            chunks.append(chunk)
-            total += len(chunk)
-        if len(chunk) < wanted:
+        chunk = os.read(fd, min(limit, size + 1) - total if total < size else limit - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total == size:
             break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
