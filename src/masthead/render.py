@@ -170,7 +170,10 @@ def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
         return None
     folder = cache_dir / "templates"
     folder.mkdir(parents=True, exist_ok=True)
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    # Jinja names a cached template by its name and source only: code compiled by
+    # _CodeGenerator (which imports escape_text) and by Jinja's own must not meet, in
+    # either direction, when versions of masthead share a cache folder.
+    return jinja2.FileSystemBytecodeCache(str(folder), pattern="__masthead_escape_text_%s.cache")
 
 
 _MONTHS = (
