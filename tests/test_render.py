@@ -85,6 +85,9 @@ def test_a_site_with_its_own_macros_file_keeps_the_themes_header_and_footer(
     assert front.select_one("header.site-header nav a").get_text() == "Latest"
     assert front.select_one("footer.site-footer")
     assert front.select_one("ul.own-list a").get_text() == "Ferry timetable changes"
+    # Its json_ld macro writes nothing: the theme's pages follow it.
+    assert front.select('script[type="application/ld+json"]') == []
+    assert article_page(scratch).select('script[type="application/ld+json"]') == []
 
 
 def test_topic_template_overrides_term_for_topics_only(scratch: Scratch) -> None:
@@ -211,10 +214,20 @@ def test_templates_escape_output_unless_autoescape_is_switched_off() -> None:
         "{{ x }}|{{ m }}|{% set s %}{{ x }}{% endset %}{{ s }}|{{ n }}"
         "|{% autoescape false %}{{ x }}{% endautoescape %}|{{ x ~ m }}"
     )
+    assert "escape_text(" in env.compile("{{ x }}", raw=True)  # masthead's code, not Jinja's
     out = template.render(x="<a href='x'>&</a>", m=Markup("<em>ok</em>"), n=3)
     escaped = "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
     expected = f"{escaped}|<em>ok</em>|{escaped}|3|<a href='x'>&</a>|{escaped}<em>ok</em>"
     assert out == expected
+
+
+def test_compiled_templates_are_cached_apart_from_jinjas_own(scratch: Scratch) -> None:
+    """Code from masthead's code generator imports escape_text: a cache folder shared with
+    a masthead that compiles with Jinja's own must keep the two apart."""
+    scratch.add("2026-11-18-story.md", title="Cached")
+    assert not scratch.build().failed
+    cached = sorted(p.name for p in (scratch.root / ".masthead-cache" / "templates").iterdir())
+    assert cached and all(n.startswith("__masthead_escape_text_") for n in cached), cached
 
 
 # Sub-path ----------------------------------------------------------------------------
