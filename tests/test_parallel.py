@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing.context
 import os
+import threading
 import time
 from collections.abc import Sequence
 
@@ -63,20 +64,30 @@ def _fail_at_700(items: Sequence[int]) -> list[int]:
 
 
 def test_meanwhile_runs_here_while_the_workers_work() -> None:
-    """Called once, in this process, after the workers started and before their results
-    are read; not at all when the work stays in this process."""
-    calls: list[tuple[int, float]] = []
+    """In a thread of this process, while results are being read (a worker whose results
+    wait unread stops at its first); not at all when the work stays in this process;
+    what it raises is raised after the results."""
+    seen: list[tuple[int, bool, int]] = []
+    yielded: list[int] = []
 
     def meanwhile() -> None:
-        calls.append((os.getpid(), time.monotonic()))
+        time.sleep(0.2)  # longer than a worker's first chunk, shorter than all of them
+        seen.append(
+            (os.getpid(), threading.current_thread() is threading.main_thread(), len(yielded))
+        )
 
-    started = time.monotonic()
-    results = list(run_chunks(_pids, range(1000), 2, min_per_job=10, meanwhile=meanwhile))
-    assert [pid for pid, _ in calls] == [os.getpid()]
-    assert {pid for _, pid in results} and os.getpid() not in {pid for _, pid in results}
-    assert calls[0][1] - started < 0.2  # not after the workers' quarter of a second
+    for item, _ in run_chunks(_pids, range(4000), 2, min_per_job=10, meanwhile=meanwhile):
+        yielded.append(item)
+    assert seen == [(os.getpid(), False, seen[0][2])]
+    assert 0 < seen[0][2] < 4000  # results came in while it ran
     list(run_chunks(_pids, range(10), 2, min_per_job=10, meanwhile=meanwhile))
-    assert len(calls) == 1
+    assert len(seen) == 1
+
+    def failing() -> None:
+        raise OSError("cannot prepare")
+
+    with pytest.raises(OSError, match="cannot prepare"):
+        list(run_chunks(_pids, range(1000), 2, min_per_job=10, meanwhile=failing))
 
 
 def test_a_build_compiles_its_templates_while_its_records_are_parsed(
@@ -85,11 +96,21 @@ def test_a_build_compiles_its_templates_while_its_records_are_parsed(
     """A template that does not compile and is never used does not fail the build; one
     that is used fails it with its file and line, as it did when compiled on first use."""
     monkeypatch.setattr(masthead.build, "PARSE_MIN_PER_JOB", 2)
+    prepared: list[object] = []
+    prepare = masthead.build.Builder._prepare
+
+    def spying_prepare(self: masthead.build.Builder, inputs: object) -> None:
+        prepare(self, inputs)  # type: ignore[arg-type]
+        prepared.append(self._prepared)
+
+    monkeypatch.setattr(masthead.build.Builder, "_prepare", spying_prepare)
     for n in range(6):
         scratch.add(f"2026-11-1{n}-story-{n}.md", title=f"Story {n}")
     scratch.template("unused.html", "{% if %}")
+    (scratch.root / "templates" / "latin-1.html").write_bytes("café".encode("latin-1"))
     report = scratch.build(jobs=2)
     assert not report.failed and (scratch.output / "news").is_dir()
+    assert len(prepared) == 1 and prepared[0] is not None  # made while parsing
     scratch.template(
         "404.html", "{% extends 'base.html' %}\n{% block main %}{% if %}{% endblock %}"
     )

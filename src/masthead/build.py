@@ -187,6 +187,7 @@ class Builder:
         # again while the build allocates; builds make next to no reference cycles.
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        self._prepared = None  # another build's, if it stopped before using them
         try:
             if changed:
                 report = self._patch(changed)
@@ -198,8 +199,10 @@ class Builder:
                 # Every object the build made is in the collector's youngest generation,
                 # which the next allocation would have it walk (0.1 s at 10,000 records).
                 # Frozen and unfrozen, they are in the oldest: walked when it next is.
-                gc.freeze()
-                gc.unfreeze()
+                # (Not when the program embedding masthead froze objects of its own.)
+                if gc.get_freeze_count() == 0:
+                    gc.freeze()
+                    gc.unfreeze()
                 gc.enable()
 
     def _build(self) -> BuildReport:
@@ -233,7 +236,6 @@ class Builder:
             )
             if stored is not None:
                 return stored
-        self._prepared = None
         with _timed(timings, "load"):
             files = self._load(inputs, stamps, state)
             before = state.files or {}
@@ -583,11 +585,19 @@ class Builder:
 
     def _prepare(self, inputs: Inputs) -> None:
         """Collect the assets, make the template environment and compile every template,
-        while workers parse the records: rendering needs them, and they need no record."""
-        assets = self._collect_assets(inputs)
-        env = self._make_env(inputs, assets)
-        for name in env.list_templates(extensions=("html", "xml")):
-            _precompile(env, (name,))
+        while workers parse the records: rendering needs them, and they need no record.
+
+        Anything that fails here is left for rendering to meet again, where it is
+        reported as it always was: a template no page uses may even fail unnoticed.
+        """
+        try:
+            assets = self._collect_assets(inputs)
+            env = self._make_env(inputs, assets)
+            for name in env.list_templates(extensions=("html", "xml")):
+                with contextlib.suppress(Exception):
+                    env.get_template(name)
+        except Exception:
+            return
         self._prepared = (assets, env)
 
     def _collect_assets(self, inputs: Inputs) -> Assets:

@@ -48,7 +48,8 @@ def run_chunks(
     Small inputs (fewer than `min_per_job` items per worker) run in this process: starting
     workers costs more than it saves. `arrived(n)` hears of n more results as they come
     in, which is sooner than their turn to be yielded (for progress). `meanwhile()` runs
-    in this process while workers do the work; not at all when it is done here.
+    in a thread of this process while workers do the work (not at all when it is done
+    here); what it raises is raised here, after the results.
     """
     global _job
     workers = min(jobs, len(items) // max(1, min_per_job))
@@ -69,15 +70,25 @@ def run_chunks(
     # come back.
     _job = (work, items, bounds, runs)
     processes, readers = [], []
+    helper = None
     try:
         for k in range(workers):
             process, reader = _fork(_serve, k)
             processes.append(process)
             readers.append(reader)
         if meanwhile:
-            meanwhile()
+            # A thread, not a call: the workers' results must be read as they come, or
+            # each worker stops at its first, waiting for room in its pipe.
+            helper = _Helper(meanwhile)
+            helper.start()
         yield from _collect(readers, processes, arrived)
+        if helper:
+            helper.join()
+            if helper.failure is not None:
+                raise helper.failure
     finally:
+        if helper:
+            helper.join()
         _job = None
         for process in processes:
             if process.is_alive():
@@ -85,6 +96,21 @@ def run_chunks(
             process.join()
         for reader in readers:
             reader.close()
+
+
+class _Helper(threading.Thread):
+    """`work()` in a thread, keeping what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name="masthead-meanwhile")
+        self.work = work
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except BaseException as exc:  # raised in the thread that waits for it
+            self.failure = exc
 
 
 def _chunks(start: int, end: int) -> list[tuple[int, int]]:
