@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
@@ -124,11 +125,17 @@ def run() -> NoReturn:
     built: list[object] = []
     code = main(keep=built)
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
     except OSError:  # a closed pipe, say: the interpreter reports it, as it would have
         raise SystemExit(code) from None
-    os._exit(code)
+    # What multiprocessing's exit handler would do: a worker left running by a failure
+    # (the build cache's writer, say) is stopped, not left to finish on its own.
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join()
+    os._exit(code)  # exit handlers do not run: profile and coverage data go unwritten
 
 
 def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) -> int:
