@@ -256,6 +256,11 @@ def test_mixed_content_is_refused_rather_than_written_otherwise_than_elementtree
     sub(node, "b", "and a child")
     with pytest.raises(ValueError, match="mixed content"):
         to_bytes(node)
+    leaf = element("summary", "text")
+    with pytest.raises(ValueError, match="mixed content"):
+        to_bytes(leaf, fragments=[fragment(element("b", "x"), level=1)])
+    with pytest.raises(ValueError, match="not in the tree"):
+        to_bytes(element("feed"), fragments=[], parent=element("channel"))
 
 
 def test_a_story_spelling_out_a_tag_is_spliced_as_text() -> None:

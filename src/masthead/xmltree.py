@@ -89,6 +89,8 @@ def to_bytes(
     (`href`, `rel`) that these vocabularies use. `fragments` become the last children of
     `parent` (the root unless given), in order.
     """
+    if parent is not None and not any(node is parent for node in root.iter()):
+        raise ValueError("the parent of the fragments is not in the tree")
     if default_namespace is not None:
         root.set("xmlns", default_namespace)
     used: dict[str, str] = {}
@@ -125,9 +127,9 @@ def _write(
     tag = _qualified(node.tag, used)
     text = node.text
     attrs = "".join(f' {_qualified(k, used)}="{_escape_attribute(v)}"' for k, v in node.items())
-    if node.tail or (text and len(node)):
-        raise ValueError(f"mixed content in <{tag}>: not made by masthead.xmltree")
     fragments = spliced[1] if spliced is not None and spliced[0] is node else ()
+    if node.tail or (text and (len(node) or fragments)):
+        raise ValueError(f"mixed content in <{tag}>: not made by masthead.xmltree")
     if not len(node) and not fragments:
         out.append(f"<{tag}{attrs}>{_escape_text(text)}</{tag}>" if text else f"<{tag}{attrs} />")
         return
