@@ -535,3 +535,22 @@ def test_a_build_leaves_the_collector_on_with_no_young_objects(
     young = gc.get_count()[0]
     assert enabled_during == [False] and gc.isenabled()
     assert young < min(before + 100, gc.get_threshold()[0])
+
+
+def test_builds_without_the_cache_never_take_an_edit_for_nothing_changed(
+    site: Scratch, tmp_path: Path
+) -> None:
+    """A build without the cache skips the digest of its inputs (no later build reads
+    it): a fresh one, or the same Builder again, still builds what changed."""
+    out = tmp_path / "out"
+    options = BuildOptions(site_dir=site.root, output_dir=out, use_cache=False)
+    assert build(options).written > 0
+    site.add("2026-11-10-story-0.md", _record(0, TOPICS[0], PROVIDERS[0], day=10, title="Fresh"))
+    assert build(options).written > 0
+    assert "Fresh" in (out / "news/2026/11/10/story-0/index.html").read_text()
+    builder = Builder(options)
+    assert builder.build().rendered > 0
+    site.add("2026-11-10-story-0.md", _record(0, TOPICS[0], PROVIDERS[0], day=10, title="Again"))
+    assert builder.build().written > 0
+    assert "Again" in (out / "news/2026/11/10/story-0/index.html").read_text()
+    assert builder.build().written == 0  # nothing changed since
