@@ -216,14 +216,16 @@ class Builder:
             others = _digest_others(inputs)
             # What the next build compares to find nothing changed: no use to a first
             # build that keeps no state (without the cache, and not the preview's).
-            keeps_state = self.options.use_cache or self.options.keep_model or self.state
+            keeps_state = (
+                self.options.use_cache or self.options.keep_model or self.state is not None
+            )
             inputs_digest = digest_of(sorted(stamps.items()), others) if keeps_state else ""
             writer = OutputWriter(inputs.output_dir)
             if not self._output_matches(state, writer):
                 state.pages, state.assets, state.inputs = {}, {}, ""
         report = BuildReport(inputs.output_dir, timings=timings)
         needs_model = self.options.keep_model and self._site is None
-        unchanged = inputs_digest and state.inputs == inputs_digest
+        unchanged = bool(inputs_digest) and state.inputs == inputs_digest
         if unchanged and not needs_model and _outputs_intact(writer):
             report.records_read, report.skipped, report.merged, report.drafts_left_out = (
                 state.counts
