@@ -500,6 +500,10 @@ class Builder:
         self._manifest = (_stamp_or_none(inputs.output_dir / MANIFEST), writer.current)
         self.state, self._site = new_state, site
         self._specs = specs if self.options.keep_model else None
+        if state is not new_state:
+            # The last build's tables are garbage now: let go before the cache is
+            # written, their memory serves the writing (the peak of a build at 100k).
+            state.pages, state.stamps, state.files = {}, None, None
         if not self.options.defer_cache_save:
             self.save_cache()
         report.seconds = time.perf_counter() - started
