@@ -82,10 +82,6 @@ def run_chunks(
             helper = _Helper(meanwhile)
             helper.start()
         yield from _collect(readers, processes, arrived)
-        if helper:
-            helper.join()
-            if helper.failure is not None:
-                raise helper.failure
     finally:
         if helper:
             helper.join()
@@ -96,6 +92,8 @@ def run_chunks(
             process.join()
         for reader in readers:
             reader.close()
+    if helper and helper.failure is not None:
+        raise helper.failure
 
 
 class _Helper(threading.Thread):
