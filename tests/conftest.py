@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from masthead.build import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests: random and remembering locally, where a failure found once should come
+# back until it is fixed; derandomised and forgetful in CI, where the same commit must give
+# the same result and a failure found on another run must not be replayed as a new one.
+# HYPOTHESIS_PROFILE names one explicitly (tools/hypothesis-runs uses "fresh").
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("fresh", database=None, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 def _shared_folder() -> Path:
