@@ -11,6 +11,7 @@ import pytest
 
 from masthead.cli import main
 from masthead.pagefind_bundle import stabilise
+from masthead.search import SearchError
 from tests.conftest import Scratch
 from tests.htmlcheck import parse
 from tests.newsroom import build_newsroom, write_newsroom
@@ -93,21 +94,40 @@ def test_without_pagefind_the_build_says_so_and_goes_on(
     assert not (scratch.output / "search").exists()
 
 
-def test_a_failing_pagefind_is_reported_and_the_site_still_built(
-    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_a_failing_pagefind_fails_the_build_and_keeps_the_previous_output(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every page links to /search/: a site whose index could not be built is not shipped."""
+    scratch.add("2026-01-01-a.md")
+    assert not scratch.build().failed
+    before = _files(scratch.output)
     fake = scratch.root / "fake-pagefind"
-    fake.parent.mkdir(parents=True, exist_ok=True)
     fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    scratch.add("2026-01-02-b.md", title="Another story")
+    with pytest.raises(SearchError, match=r"Pagefind failed \(exit 3\): index exploded"):
+        scratch.build()
+    assert _files(scratch.output) == before
+    fake.write_text("#!/bin/sh\nexit 0\n")  # says it worked, writes nothing
+    with pytest.raises(SearchError, match=r"Pagefind wrote no pagefind-entry\.json"):
+        scratch.build()
+    assert _files(scratch.output) == before
+
+
+def test_a_failing_pagefind_is_exit_1_from_the_command(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = scratch.root / "fake-pagefind"
+    fake.parent.mkdir(parents=True, exist_ok=True)
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     scratch.add("2026-01-01-a.md")
-    with caplog.at_level(logging.WARNING):
-        report = scratch.build()
-    assert not report.failed
-    assert "Pagefind failed (exit 3): index exploded" in caplog.text
-    assert (scratch.output / "news").is_dir()
-    assert not (scratch.output / "pagefind").exists()
+    assert main(["build", "--site", str(scratch.root)]) == 1
+    err = capsys.readouterr().err
+    assert "error: the search index could not be built" in err and "--no-search" in err
+    assert not scratch.output.exists()
 
 
 def test_an_edit_reindexes_and_matches_a_clean_build(tmp_path: Path) -> None:

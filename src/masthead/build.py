@@ -27,7 +27,7 @@ from masthead import __version__
 from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.data import load_data
-from masthead.diagnostics import ConfigError, Diagnostic
+from masthead.diagnostics import ConfigError, Diagnostic, shown_path
 from masthead.digest import digest_of
 from masthead.fingerprint import (
     TemplateDigests,
@@ -141,14 +141,16 @@ class Inputs:
 
 
 def resolve_inputs(options: BuildOptions) -> Inputs:
-    site_dir = options.site_dir
+    """The folders, made absolute: what a build does must not depend on the working
+    directory of whatever it runs (Pagefind runs in a folder of its own)."""
+    site_dir = options.site_dir.absolute()
     config = resolve_search(load_config(site_dir, {"base_url": options.base_url}), options.search)
-    content_dir = options.content_dir or site_dir / config.content_dir
-    output_dir = options.output_dir or site_dir / config.output_dir
+    content_dir = (options.content_dir or site_dir / config.content_dir).absolute()
+    output_dir = (options.output_dir or site_dir / config.output_dir).absolute()
     if not content_dir.is_dir():
-        raise ConfigError(f"content folder {content_dir} does not exist")
+        raise ConfigError(f"content folder {shown_path(content_dir)} does not exist")
     check_folders(site_dir, content_dir, output_dir)
-    cache_dir = options.cache_dir or site_dir / CACHE_DIR
+    cache_dir = (options.cache_dir or site_dir / CACHE_DIR).absolute()
     return Inputs(site_dir, content_dir, output_dir, cache_dir, config)
 
 

@@ -1,8 +1,17 @@
-"""Problems found in a site's inputs, reported as `path:line: message (expected)`."""
+"""Problems found in a site's inputs, reported as `path:line: message (expected)`.
+
+Every message names files the one way, here: as a path from the working directory when
+the file is below it (a terminal or an editor can jump to `content/x.md:3`), else as an
+absolute path. A Diagnostic itself keeps the path the loader knows it by (relative to
+the content folder, which is also its key in the build cache); `shown()` says it.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -19,10 +28,41 @@ class Diagnostic:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
+        return self._line(self.path)
+
+    def shown(self, root: Path) -> str:
+        """The message with its file named from the working directory; `root` is the
+        folder `path` is relative to (the content folder for records)."""
+        return self._line(shown_path(root / self.path))
+
+    def _line(self, path: str) -> str:
+        where = f"{path}:{self.line}" if self.line else path
         kind = "warning: " if self.severity == "warning" else ""
         tail = f" (expected {self.expected})" if self.expected else ""
         return _printable(f"{where}: {kind}{self.message}{tail}")
+
+
+def shown_path(path: Path | str) -> str:
+    """`path` as messages show it: from the working directory if it is below it, else absolute."""
+    full = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(full)
+    except ValueError:  # another drive (Windows)
+        return full
+    return full if rel == ".." or rel.startswith(".." + os.sep) else rel
+
+
+def fails_strict(diagnostics: Iterable[Diagnostic]) -> bool:
+    """What `build --strict` and `check` both fail on: any error (a file that was skipped).
+
+    Warnings never fail either; both print them.
+    """
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """`1 file`, `2 files`: every count in a message goes through here."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
 
 
 def _printable(text: str) -> str:

@@ -3,8 +3,10 @@
 Pagefind is a separate binary (PyPI `pagefind[bin]` ships it). After the pages are
 rendered, the ones that mark an indexable part are copied into a temporary folder,
 Pagefind indexes that folder, and its bundle comes back as ordinary output files, so the
-writer stages, swaps and cleans them up like any other page. Without the binary, or when
-it fails, the site is built without search and the build says so.
+writer stages, swaps and cleans them up like any other page. Without the binary the
+site is built without search and the build says so; when Pagefind runs and fails, the
+build fails (SearchError) and the previous output stays, since every page links to a
+search page that would not work.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from masthead.config import SiteConfig
+from masthead.diagnostics import MastheadError
 from masthead.digest import digest_of
 from masthead.output import OutputWriter
 from masthead.pagefind_bundle import stabilise
@@ -29,9 +32,21 @@ BUNDLE = "pagefind"
 MARKER = b"data-pagefind-body"
 """Only pages that mark their indexable part (the article pages) go into the index."""
 TIMEOUT = 600
+NOTHING_TO_INDEX = "not able to build an index"
+"""What Pagefind 1.x says when no page it was given has anything to index."""
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
 WORK_DIR = ".masthead-search"
 """The bundle's files that the search page links to."""
+
+
+class SearchError(MastheadError):
+    """The search index was wanted and Pagefind could not build it."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(
+            f"the search index could not be built: {why}; the output folder was left as it "
+            "was (--no-search builds the site without search)"
+        )
 
 
 def find_pagefind() -> Path | None:
@@ -112,7 +127,8 @@ class SearchIndexer:
 
     def __init__(self, binary: Path, output: Path) -> None:
         self.binary = binary
-        self.root = output / WORK_DIR
+        # Absolute: Pagefind runs in the work folder, where a relative path means another place.
+        self.root = output.absolute() / WORK_DIR
         shutil.rmtree(self.root, ignore_errors=True)
         (self.root / "site").mkdir(parents=True)
         self.pages = 0
@@ -131,29 +147,39 @@ class SearchIndexer:
         self.pages += 1
 
     def files(self) -> Iterator[tuple[str, bytes]]:
-        """The bundle as (output path, bytes) in a stable order; nothing if Pagefind fails."""
+        """The bundle as (output path, bytes) in a stable order; SearchError if Pagefind fails."""
         try:
+            if not self.pages:  # Pagefind refuses an empty site; there is nothing to find
+                log.warning("no search index: no page has anything to index yet")
+                return
             bundle = self._run()
-            if bundle is not None:
-                for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
-                    yield f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", path.read_bytes()
+            if bundle is None:
+                return
+            for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+                yield f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", path.read_bytes()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self) -> Path | None:
+        """The bundle Pagefind made, or None when it found nothing to index."""
         (self.root / "site").mkdir(exist_ok=True)
         bundle = self.root / "bundle"
-        command = [str(self.binary), "--site", "site", "--output-path", str(bundle)]
+        command = [str(self.binary.absolute()), "--site", "site", "--output-path", "bundle"]
         try:
             done = subprocess.run(
                 command, cwd=self.root, capture_output=True, text=True, timeout=TIMEOUT
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            log.warning("search is off: Pagefind could not run: %s", exc)
+            raise SearchError(f"Pagefind could not run: {exc}") from exc
+        if done.returncode != 0 and NOTHING_TO_INDEX in done.stdout + done.stderr:
+            # The marked pages hold nothing Pagefind indexes (a site's own templates).
+            log.warning("no search index: Pagefind found nothing to index in the article pages")
             return None
         if done.returncode != 0:
             tail = " ".join((done.stderr or done.stdout).split()[-40:])
-            log.warning("search is off: Pagefind failed (exit %s): %s", done.returncode, tail)
-            return None
+            raise SearchError(f"Pagefind failed (exit {done.returncode}): {tail}")
+        for name in ("pagefind-entry.json", *UI_FILES):
+            if not (bundle / name).is_file():
+                raise SearchError(f"Pagefind wrote no {name}")
         stabilise(bundle)
         return bundle

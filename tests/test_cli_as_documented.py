@@ -1,0 +1,144 @@
+"""The installed `masthead` command, run as the README runs it: from inside the site
+folder with no options, and from elsewhere with relative and with absolute folders.
+
+Every way gives the same bytes, search index included (Pagefind runs in a folder of its
+own, where a relative path handed to it meant another place). The search index is
+proved searchable once, in Chromium: the outputs are byte-identical, so once is enough.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+MASTHEAD = Path(sys.executable).parent / "masthead"
+WELCOME = "Welcome to your news digest"
+"""The title of one of the records `masthead init` writes."""
+
+
+def masthead(cwd: Path, *args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the installed command in `cwd`, as a user would type it there."""
+    command = str(MASTHEAD) if MASTHEAD.is_file() else shutil.which("masthead")
+    assert command, "the masthead command is not installed"
+    done = subprocess.run(
+        [command, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".masthead")
+    }
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One site built every documented way; the output folder of each, by how."""
+    home = tmp_path_factory.mktemp("first-hour")
+    masthead(home, "init", "mysite")
+    site = home / "mysite"
+    elsewhere = home / "elsewhere"
+    elsewhere.mkdir()
+    masthead(site, "build")
+    masthead(home, "build", "--site", "mysite", "--output", "out-site")
+    masthead(
+        elsewhere,
+        "build",
+        "--site",
+        "../mysite",
+        "--content",
+        "../mysite/content",
+        "--output",
+        "../out-relative",
+    )
+    masthead(
+        elsewhere,
+        "build",
+        "--site",
+        site,
+        "--content",
+        site / "content",
+        "--output",
+        home / "out-absolute",
+    )
+    return {
+        "inside the site folder": site / "public",
+        "--site mysite --output out-site": home / "out-site",
+        "relative --site, --content, --output": home / "out-relative",
+        "absolute --site, --content, --output": home / "out-absolute",
+    }
+
+
+def test_every_way_of_naming_the_folders_builds_the_same_bytes(outputs: dict[str, Path]) -> None:
+    built = {how: files(folder) for how, folder in outputs.items()}
+    first = built["inside the site folder"]
+    assert "pagefind/pagefind-entry.json" in first and "search/index.html" in first
+    for how, found in built.items():
+        assert "pagefind/pagefind-entry.json" in found, how
+        assert found.keys() == first.keys(), how
+        assert [rel for rel in found if found[rel] != first[rel]] == [], how
+
+
+def test_a_relative_publish_target_gets_search_too(
+    outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    site = outputs["inside the site folder"].parent
+    target = tmp_path / "www"
+    relative = os.path.relpath(target, site)
+    done = masthead(site, "publish", "--to", relative, "--base-url", "https://news.example/")
+    assert "Synced" in done.stdout
+    assert (target / "pagefind" / "pagefind-entry.json").is_file()
+    assert (target / "pagefind" / "pagefind-ui.js").is_file()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(outputs: dict[str, Path]) -> Iterator[str]:
+    root = outputs["inside the site folder"]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_search_page_finds_a_story_by_a_word_of_its_title(served: str) -> None:
+    from tests.test_search_browser import CHROMIUM, CHROMIUM_ARGS, expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(served + "search/?q=welcome")
+            results = page.locator(".pagefind-ui__result-title")
+            expect(results).to_have_count(1)
+            assert results.all_inner_texts() == [WELCOME]
+        finally:
+            browser.close()
