@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -197,3 +198,37 @@ def test_serves_site_files_only(site: Scratch, served: Serve) -> None:
         assert b"do not serve" not in info.value.read()
     with urllib.request.urlopen(served.url + "news/2026/11/18/harbour-wall/") as response:
         assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_a_rebound_name_is_refused_in_the_browser(served: Serve) -> None:
+    """A DNS-rebinding page: the browser resolves a foreign name to the preview's address."""
+    port = urlsplit(served.url).port
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--host-resolver-rules=MAP rebind.test 127.0.0.1",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            for path in ("api/news/index.json", "", "__masthead/events"):
+                response = page.goto(f"http://rebind.test:{port}/{path}")
+                assert response is not None and response.status == 421, path
+                assert "Harbour" not in page.content()
+            response = page.goto(f"http://localhost:{port}/news/2026/11/18/harbour-wall/")
+            assert response is not None and response.status == 200
+            opened = page.evaluate(
+                """new Promise((done) => {
+                    const source = new EventSource("/__masthead/events");
+                    source.onopen = () => { source.close(); done(true); };
+                    source.onerror = () => done(false);
+                })"""
+            )
+            assert opened, "the page's own live-reload stream must open under localhost"
+        finally:
+            browser.close()

@@ -1,34 +1,49 @@
 """The preview server: static files from one folder, live reload, an error overlay.
 
-It imports nothing else from masthead: the caller tells it when a build starts and ends
+It imports nothing of masthead's build: the caller tells it when a build starts and ends
 (`building()`), which output URLs changed and what went wrong (`publish()`). Requests
-that arrive during a build wait for it, so a half-built site is never served.
+that arrive during a build wait for it, so a half-built site is never served. Its
+connections are handled in `server_front` (bounded threads, slow clients dropped) and
+the names it answers to are decided in `server_hosts` (DNS rebinding).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import mimetypes
+import os
 import queue
+import select
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
+
+from masthead.server_front import Conn, Front, Limits, Pool
+from masthead.server_hosts import HostCheck
 
 log = logging.getLogger(__name__)
 
 EVENTS = "/__masthead/events"
 CLIENT = "/__masthead/live.js"
+_CLIENT_TAG = f'<script src="{CLIENT}"></script>'.encode()
 _TEXT_TYPES = {".html", ".css", ".js", ".xml", ".json", ".txt", ".svg", ".webmanifest"}
 _EXTRA_TYPES = {".json": "application/json", ".xml": "application/xml", ".svg": "image/svg+xml"}
 BUILD_WAIT_SECONDS = 60.0
+CHUNK = 256 * 1024  # files are sent in pieces this big: memory does not grow with a page
+_TAIL = 64 * 1024  # where `</body>` is looked for, to place the live-reload script
+_KEEPALIVE_SECONDS = 15.0
 
 
 @dataclass
@@ -40,32 +55,47 @@ class Change:
     errors: list[str] = field(default_factory=list)
 
 
-class DevServer(ThreadingHTTPServer):
+class DevServer(HTTPServer):
     """Serves `root` under `base_path`; every HTML page gets the live-reload client."""
 
-    daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024  # a burst of page loads must queue, not be refused
 
     def __init__(
-        self, root: Path, host: str = "127.0.0.1", port: int = 8000, base_path: str = "/"
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        base_path: str = "/",
+        *,
+        limits: Limits | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.root = root
         self.base_path = base_path if base_path.endswith("/") else base_path + "/"
+        self.limits = limits or Limits()
         self._idle = threading.Condition()
         self._building = False
         self._clients: set[queue.Queue[str | None]] = set()
         self._clients_lock = threading.Lock()
+        self._streams = threading.BoundedSemaphore(self.limits.max_streams)
+        self._refused: set[str] = set()
         self.errors: list[str] = []
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.address_family = family
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, port), _Handler)
+        self.hosts = HostCheck(str(self.server_address[0]), host, allowed_hosts)
+        self._pool = Pool(self._answer, self.limits.workers + self.limits.max_streams)
+        self._front = Front(self._pool.submit, self.limits)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         shown = f"[{host}]" if ":" in str(host) else host
         return f"http://{shown}:{port}{self.base_path}"
+
+    @property
+    def open_connections(self) -> int:
+        return self._front.open_connections
 
     @contextmanager
     def building(self) -> Iterator[None]:
@@ -96,20 +126,53 @@ class DevServer(ThreadingHTTPServer):
             for client in self._clients:
                 client.put(message)
 
-    def subscribe(self) -> queue.Queue[str | None]:
+    @contextmanager
+    def stream_slot(self) -> Iterator[queue.Queue[str | None] | None]:
+        """A subscription to build events, or None when `max_streams` are open already."""
+        if not self._streams.acquire(blocking=False):
+            yield None
+            return
         client: queue.Queue[str | None] = queue.Queue()
         with self._clients_lock:
             self._clients.add(client)
-        return client
-
-    def unsubscribe(self, client: queue.Queue[str | None]) -> None:
-        with self._clients_lock:
-            self._clients.discard(client)
+        try:
+            yield client
+        finally:
+            with self._clients_lock:
+                self._clients.discard(client)
+            self._streams.release()
 
     def close_clients(self) -> None:
         with self._clients_lock:
             for client in self._clients:
                 client.put(None)
+
+    def refusal(self, headers: Message) -> tuple[HTTPStatus, str] | None:
+        """Why a request must not be answered (a foreign Host or Origin), or None."""
+        hosts = headers.get_all("Host") or []
+        if len(hosts) != 1:
+            return HTTPStatus.BAD_REQUEST, "a request needs exactly one Host header\n"
+        if not self.hosts.allows_host(hosts[0]):
+            self._warn_refused(hosts[0])
+            return HTTPStatus.MISDIRECTED_REQUEST, (
+                f"This preview answers only to {self.hosts.describe()}. A request naming "
+                "another host is refused, because that is how a page on another site "
+                "would reach it (DNS rebinding). To use another name, give it as --host.\n"
+            )
+        origin = headers.get("Origin")
+        if origin is not None and not self.hosts.allows_origin(origin):
+            return HTTPStatus.FORBIDDEN, "pages from other sites may not use this preview\n"
+        return None
+
+    def _warn_refused(self, host: str) -> None:
+        if host in self._refused or len(self._refused) >= 20:
+            return
+        self._refused.add(host)
+        log.warning(
+            "refused a request for host %r: the preview answers only to %s",
+            host[:100],
+            self.hosts.describe(),
+        )
 
     def resolve(self, url_path: str) -> Path | None:
         """The file for a request path, or None: outside base_path, hidden, or leading out."""
@@ -121,19 +184,91 @@ class DevServer(ThreadingHTTPServer):
         parts = [p for p in rel.split("/") if p]
         if any(p in (".", "..") or p.startswith(".") for p in parts):
             return None
-        candidate = self.root.joinpath(*parts) if parts else self.root
+        return self.inside(self.root.joinpath(*parts) if parts else self.root)
+
+    def inside(self, candidate: Path) -> Path | None:
+        """Where `candidate` really leads, if that is inside the output and not hidden.
+
+        The request path alone is not enough: a symlink named `page` may lead to
+        `.secret`, into a dot-folder, out of the output, or into a sibling folder whose
+        name merely starts like the output's (`public-private/`).
+        """
         try:
+            root = self.root.resolve(strict=True)
             real = candidate.resolve(strict=True)
         except (OSError, RuntimeError):
+            return None  # missing, a broken link or a loop of links
+        if not real.is_relative_to(root):  # compares whole path components
             return None
-        if not real.is_relative_to(self.root.resolve()):
-            return None  # a symlink that leads out of the output folder
+        if any(part.startswith(".") for part in real.relative_to(root).parts):
+            return None
         return real
+
+    # Connections (see server_front): a worker answers one request, then the
+    # connection goes back to wait for the next one without holding the thread.
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        if not self._front.make_room(timeout=0.25):
+            raise OSError("connection cap reached")  # the client waits in the backlog
+        return super().get_request()
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        self._front.accepted(request, client_address)
+
+    def _answer(self, conn: Conn) -> None:
+        try:
+            conn.sock.settimeout(self.limits.send_timeout)
+            handler = _Handler(conn, conn.address, self)
+        except OSError:
+            handler = None  # the client went away or stopped reading
+        if handler is None or handler.close_connection:
+            conn.close()
+        else:
+            self._front.add(conn)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._front.stop()
+        self._pool.stop()
+
+
+class _SocketWriter(io.RawIOBase):
+    """Writes all of every buffer at once, so responses need no flushing."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._sock.sendall(data)
+        return len(data)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: DevServer
+    request: Conn  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        """Read from the request head the front has gathered, write to the socket."""
+        self.connection = self.request.sock
+        self.rfile = io.BytesIO(self.request.take_request() or b"")
+        self.wfile = _SocketWriter(self.request.sock)
+
+    def handle(self) -> None:
+        """One request; the connection goes back to the front to wait for the next one."""
+        self.close_connection = True
+        self.handle_one_request()
+        headers = getattr(self, "headers", None)
+        if headers is not None and (
+            headers.get("Content-Length", "0").strip() != "0" or "Transfer-Encoding" in headers
+        ):
+            self.close_connection = True  # an unread body would be taken for a request
+
+    def finish(self) -> None:
+        """The socket is not closed here: a kept-alive connection outlives one request."""
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -145,8 +280,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def _serve(self, head: bool) -> None:
+        refusal = self.server.refusal(self.headers)
+        if refusal is not None:
+            self.close_connection = True
+            return self._send(refusal[0], refusal[1].encode(), "text/plain; charset=utf-8", head)
         path = urlsplit(self.path).path
-        if path == EVENTS:
+        if path == EVENTS and not head:
             return self._events()
         if path == CLIENT:
             return self._send(
@@ -163,24 +302,44 @@ class _Handler(BaseHTTPRequestHandler):
         if target is not None and target.is_dir():
             if not path.endswith("/"):
                 return self._redirect(path + "/")
-            target = target / "index.html"
+            target = self.server.inside(target / "index.html")
         if target is None or not target.is_file():
             return self._not_found(head)
         self._send_file(target, HTTPStatus.OK, head)
 
     def _send_file(self, target: Path, status: HTTPStatus, head: bool) -> None:
+        """Stream the file in chunks; an HTML page gets the live-reload script on the way."""
         try:
-            body = target.read_bytes()
+            file = target.open("rb")
         except OSError:
             return self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain", head)
-        ctype = _content_type(target)
-        if target.suffix == ".html":
-            body = _inject_client(body)
-        self._send(status, body, ctype, head)
+        with file:
+            size = os.fstat(file.fileno()).st_size
+            at, tag = (_script_offset(file, size), _CLIENT_TAG) if _is_html(target) else (size, b"")
+            self.send_response(status)
+            self.send_header("Content-Type", _content_type(target))
+            self.send_header("Content-Length", str(size + len(tag)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if head:
+                return
+            if self._copy(file, at):
+                self.wfile.write(tag)
+                self._copy(file, size - at)
+
+    def _copy(self, file: BinaryIO, count: int) -> bool:
+        while count > 0:
+            chunk = file.read(min(CHUNK, count))
+            if not chunk:  # the file shrank after its size was sent: end the connection
+                self.close_connection = True
+                return False
+            self.wfile.write(chunk)
+            count -= len(chunk)
+        return True
 
     def _not_found(self, head: bool) -> None:
-        page = self.server.root / "404.html"
-        if page.is_file():
+        page = self.server.inside(self.server.root / "404.html")
+        if page is not None and page.is_file():
             return self._send_file(page, HTTPStatus.NOT_FOUND, head)
         self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", head)
 
@@ -195,37 +354,66 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if not head:
             self.wfile.write(body)
 
     def _events(self) -> None:
         """Server-sent events: `reload` after each build, `status` for the error overlay."""
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Connection", "close")
-        self.end_headers()
         self.close_connection = True
-        client = self.server.subscribe()
-        try:
-            self.wfile.write(
-                f"retry: 500\nevent: status\ndata: {json.dumps({'errors': self.server.errors})}\n\n".encode()
-            )
-            self.wfile.flush()
-            while True:
-                try:
-                    message = client.get(timeout=15)
-                except queue.Empty:
-                    message = ": keep-alive\n\n"
-                if message is None:
-                    return
-                self.wfile.write(message.encode())
-                self.wfile.flush()
-        except OSError:
-            return  # the page was closed
-        finally:
-            self.server.unsubscribe(client)
+        with self.server.stream_slot() as client:
+            if client is None:
+                message = b"too many open live-reload streams; close some preview tabs\n"
+                return self._send(HTTPStatus.SERVICE_UNAVAILABLE, message, "text/plain", False)
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            status = json.dumps({"errors": self.server.errors})
+            self.wfile.write(f"retry: 500\nevent: status\ndata: {status}\n\n".encode())
+            self._stream(client)
+
+    def _stream(self, client: queue.Queue[str | None]) -> None:
+        """Forward events until the page goes away; no idle timeout applies here."""
+        last = time.monotonic()
+        while True:
+            try:
+                message = client.get(timeout=1.0)
+            except queue.Empty:
+                if _peer_closed(self.connection):
+                    return  # frees the stream's slot within a second of the page closing
+                if time.monotonic() - last < _KEEPALIVE_SECONDS:
+                    continue
+                message = ": keep-alive\n\n"
+            if message is None:
+                return
+            self.wfile.write(message.encode())
+            last = time.monotonic()
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the client hung up (or sent something, which a page's stream never does)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _is_html(path: Path) -> bool:
+    return path.suffix == ".html"
+
+
+def _script_offset(file: BinaryIO, size: int) -> int:
+    """Where the live-reload script goes: before the last `</body>` near the end, or at it."""
+    tail = min(size, _TAIL)
+    file.seek(size - tail)
+    index = file.read(tail).rfind(b"</body>")
+    file.seek(0)
+    return size - tail + index if index >= 0 else size
 
 
 def _content_type(path: Path) -> str:
@@ -234,12 +422,6 @@ def _content_type(path: Path) -> str:
         _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     )
     return f"{ctype}; charset=utf-8" if suffix in _TEXT_TYPES else ctype
-
-
-def _inject_client(body: bytes) -> bytes:
-    tag = f'<script src="{CLIENT}"></script>'.encode()
-    index = body.rfind(b"</body>")
-    return body[:index] + tag + body[index:] if index >= 0 else body + tag
 
 
 _script_cache: bytes | None = None
