@@ -46,7 +46,7 @@ ERRORS = {
     "bad-python-tag.md": "YAML tag !!python/object/apply:os.system is not allowed",
     "bad-custom-tag.md": "YAML tag !MHXSS is not allowed",
     "bad-alias-bomb.md": "YAML anchors and aliases are not allowed",
-    "bad-merge-bomb.md": "YAML merge keys (<<) are not allowed",
+    "bad-merge-bomb.md": "YAML anchors and aliases are not allowed (anchor &m0)",
     "bad-deep-nesting.md": "YAML nested too deeply",
     "bad-oversized.md": "file is 11120 bytes",
     "bad-long-title.md": "title is 659 characters",

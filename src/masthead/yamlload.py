@@ -107,6 +107,8 @@ def load_yaml(text: str) -> Any:
 def load_yaml_document(text: str) -> tuple[Any, yaml.Node | None]:
     """Parse one YAML document into (data, node graph); the graph gives lines for messages."""
     try:
+        if _MAY_HOLD_ANCHOR.search(text):
+            _refuse_anchors(text)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
@@ -122,6 +124,43 @@ def load_yaml_document(text: str) -> tuple[Any, yaml.Node | None]:
     if node is None:
         return None, None
     return _Builder().build(node, 0), node
+
+
+# Where an anchor (`&a`) or alias (`*a`) can begin: `&` or `*` followed by a non-space,
+# at the start of the text or after whitespace or a YAML indicator. Anywhere else
+# (`AT&T`, `?a=1&b=2`, `5 * 3`) it is text, and the document needs no second look.
+_MAY_HOLD_ANCHOR = re.compile(r"(?<![^\s\[\]{},:?!|>\"'#-])[&*]\S")
+
+
+def _refuse_anchors(text: str) -> None:
+    """Raise YamlError at the first anchor or alias, of any kind of node, key or value.
+
+    The composer turns an alias into the anchored node itself, so a scalar aliased into
+    every field costs its size again in each, unseen by any later check; the events still
+    tell them apart. An anchor alone is refused too: `title: &Co news` would otherwise
+    lose its first word without a word said.
+    """
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                found = f"alias *{_cut(event.anchor)}"
+            elif getattr(event, "anchor", None) is not None:
+                found = f"anchor &{_cut(event.anchor)}"
+            else:
+                continue
+            raise YamlError(
+                f"YAML anchors and aliases are not allowed ({found})",
+                event.start_mark.line + 1,
+                "every value written out, without anchors or aliases",
+            )
+    finally:
+        loader.dispose()
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= 40 else name[:37] + "..."
 
 
 class _Builder:

@@ -1,0 +1,173 @@
+"""The loader under the attacks of issue 14: every anchor and alias shape refused, symlinks
+leading out of the site skipped, colliding term slugs kept apart, `secured` never kept
+nor quoted, and pathological Markdown bounded.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from masthead.config import SiteConfig
+from masthead.data import load_data
+from masthead.diagnostics import Diagnostic, RecordError
+from masthead.records import Record, parse_record
+from masthead.yamlload import _MAY_HOLD_ANCHOR
+from tests.conftest import record_text
+
+CONFIG = SiteConfig(timezone="Europe/London")
+EXTRA_LINE = 17
+"""record_text() appends `extra` at this line."""
+
+
+def parse(text: str, config: SiteConfig = CONFIG) -> tuple[Record, list[Diagnostic]]:
+    warnings: list[Diagnostic] = []
+    return parse_record(text.encode("utf-8"), "r.md", config, warnings), warnings
+
+
+def error(text: str, config: SiteConfig = CONFIG) -> RecordError:
+    with pytest.raises(RecordError) as caught:
+        parse(text, config)
+    return caught.value
+
+
+# --- Break 2: anchors and aliases --------------------------------------------------------
+
+# Every kind of node an anchor can name, as `field: <anchor> <node>` continues it.
+ANCHORED = [
+    "&a plain text",
+    '&a "double quoted"',
+    "&a 'single quoted'",
+    "&a 42",
+    "&a",  # an anchored empty value (null)
+    "&a !!str tagged",
+    "!!str &a tagged after",
+    "&a [one, two]",
+    "&a {k: v}",
+    "&a |\n  literal block\n  of text",
+    "&a >-\n  folded block",
+    "&a\n  - block\n  - list",
+    "&a\n  k: block map",
+]
+# Every place the anchor can sit: a top field's value, a list item, a nested value, a key.
+PLACES = [
+    "{node}",
+    "[x, {node}]",
+    "{{n: {node}}}",
+]
+# Every place an alias can be used.
+USES = [
+    "copy: *a",
+    "copy: [1, *a]",
+    "copy: {k: *a}",
+    "copy:\n  - *a",
+    "copy:\n  k: *a",
+    "*a : used as a key",
+    "copy: {*a : v}",
+    "copy: {? *a : v}",
+]
+
+
+def _anchored_field(anchored: str, place: str) -> str:
+    if "\n" in anchored and place != "{node}":
+        place = "{node}"  # a block node cannot sit inside a flow collection
+    return "base: " + place.format(node=anchored)
+
+
+@settings(max_examples=150)
+@given(
+    st.sampled_from(ANCHORED),
+    st.sampled_from(PLACES),
+    st.sampled_from(USES),
+    st.sampled_from(["", "other: 1\n", "title2: x\n"]),
+)
+def test_every_anchor_and_alias_shape_is_refused_at_its_line(
+    anchored: str, place: str, use: str, before: str
+) -> None:
+    extra = before + _anchored_field(anchored, place) + "\n" + use + "\n"
+    text = record_text(extra=extra)
+    message = str(error(text))
+    line = EXTRA_LINE + before.count("\n")
+    assert message.startswith(f"r.md:{line}: YAML anchors and aliases are not allowed"), message
+    assert "(expected every value written out" in message
+
+
+@pytest.mark.parametrize("use", USES)
+def test_an_alias_alone_is_refused_at_its_own_line(use: str) -> None:
+    text = record_text(extra="one: 1\n" + use + "\n")
+    line = text[: text.index("*a")].count("\n") + 1
+    message = str(error(text))
+    assert message.startswith(f"r.md:{line}: YAML anchors and aliases"), message
+
+
+def test_an_anchor_alone_is_refused_rather_than_eating_a_word() -> None:
+    # Without the refusal `&Co` is silently taken for an anchor and the title loses it.
+    text = record_text().replace('title: "A story about the harbour"', "title: &Co news")
+    message = str(error(text))
+    assert message.startswith("r.md:3: YAML anchors and aliases are not allowed (anchor &Co)")
+
+
+def test_a_megabyte_excerpt_aliased_into_every_field_is_refused() -> None:
+    """The attack: one excerpt, aliased into every field and 100 related stories."""
+    big = "harbour " * 120_000
+    fields = ["title: *x", "category: *x", "note: *x"]
+    related = "\n".join(
+        f"  - {{title: *x, excerpt: *x, webUrl: 'https://r.example/{i}'}}" for i in range(100)
+    )
+    text = (
+        f"---\nexcerpt: &x {big}\n" + "\n".join(fields)
+        + "\npublishedDateTime: 2026-11-18T09:30:00Z\nrelated:\n" + related + "\n---\n"
+    )  # fmt: skip
+    message = str(error(text, SiteConfig(max_record_bytes=2 * 1024 * 1024)))
+    assert message.startswith("r.md:2: YAML anchors and aliases are not allowed (anchor &x)")
+
+
+def test_text_that_only_looks_like_an_anchor_is_kept() -> None:
+    note = "AT&T, Q&A *and* 5 * 3 https://x.example/?a=1&b=2 & more"
+    record, _ = parse(record_text(extra=f"note: {note}\nquoted: '&a *b'\n"))
+    assert record.extra == {"note": note, "quoted": "&a *b"}
+
+
+# Text rich in YAML indicators: whatever PyYAML reads from it as an anchor or an alias,
+# the quick test that decides whether to look for them must have noticed.
+_YAMLISH = st.text(alphabet="&*ab1 \n\t-:?,[]{}!|>'\"#%@`\\.=/;\u2028\x85", max_size=40)
+
+
+@settings(max_examples=400)
+@given(_YAMLISH)
+def test_the_quick_anchor_test_never_misses_one(text: str) -> None:
+    found = False
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                found = True
+                break
+    except yaml.YAMLError:
+        pass
+    if found:
+        assert _MAY_HOLD_ANCHOR.search(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("topics/a.yaml", "name: Harbour\ndescription: &d Boats\nother: *d\n", 2),
+        ("topics/b.yaml", "name: Harbour\nimages:\n  - *logo\n", 3),
+        ("providers/c.md", "---\nname: &n Quay\ndomain: *n\n---\n", 2),
+    ],
+)
+def test_data_files_refuse_anchors_and_aliases_at_their_line(
+    tmp_path: pytest.TempPathFactory, name: str, text: str, line: int
+) -> None:
+    path = tmp_path / "data" / name  # type: ignore[operator]
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    data = load_data(tmp_path)  # type: ignore[arg-type]
+    assert data.topics == {} and data.providers == {}
+    (diagnostic,) = data.diagnostics
+    assert (diagnostic.path, diagnostic.line) == (f"data/{name}", line)
+    assert re.match("YAML anchors and aliases are not allowed", diagnostic.message)
