@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from masthead.config import SiteConfig
 from masthead.data import load_data
 from masthead.diagnostics import Diagnostic, RecordError
-from masthead.records import Record, parse_record
+from masthead.records import MAX_EXCERPT, Record, parse_record
 from masthead.yamlload import _MAY_HOLD_ANCHOR
-from tests.conftest import record_text
+from tests.conftest import Scratch, record_text
 
 CONFIG = SiteConfig(timezone="Europe/London")
 EXTRA_LINE = 17
@@ -171,3 +171,46 @@ def test_data_files_refuse_anchors_and_aliases_at_their_line(
     (diagnostic,) = data.diagnostics
     assert (diagnostic.path, diagnostic.line) == (f"data/{name}", line)
     assert re.match("YAML anchors and aliases are not allowed", diagnostic.message)
+
+
+@pytest.mark.parametrize("name_length", [100, 1500])
+def test_output_grows_by_a_bounded_factor_of_the_worst_record(
+    scratch: Scratch, name_length: int
+) -> None:
+    """With aliases gone, what a record repeats on every page that lists it (excerpt,
+    topic and provider names) is bounded, so no record multiplies itself into the output:
+    names within the limit are built, longer ones refused."""
+    topics = tuple(f"Topic {i:02d} " + "x" * (name_length - 9) for i in range(50))
+    related = "".join(f"  - {{title: R{i}, excerpt: '{'y ' * 2500}'}}\n" for i in range(100))
+    text = record_text(
+        title="T" * 500,
+        topics=topics,
+        provider="P" * name_length,
+        excerpt="harbour " * 30_000,
+        extra="related:\n" + related,
+        body="body " * 30_000,
+    )
+    path = scratch.add("2026-11-18-x.md", text)
+    report = scratch.build(search=False)
+    assert report.skipped == (name_length > 100), report.diagnostics
+    written = sum(p.stat().st_size for p in scratch.output.rglob("*") if p.is_file())
+    assert written < 8 * path.stat().st_size
+
+
+def test_a_long_excerpt_is_cut_at_a_word_with_a_warning() -> None:
+    record, warnings = parse(record_text(excerpt="harbour " * 1000))
+    assert len(record.excerpt) <= MAX_EXCERPT and record.excerpt.endswith("harbour…")
+    assert [(w.line, w.message) for w in warnings] == [
+        (4, f"excerpt is 7999 characters; cut to {MAX_EXCERPT}")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (record_text(topics=("ok", "t" * 101)), "r.md:17: topics[1] is 101 characters"),
+        (record_text(provider="p" * 101), "r.md:13: provider.name is 101 characters"),
+    ],
+)
+def test_over_long_topic_and_provider_names_are_refused(text: str, message: str) -> None:
+    assert str(error(text)).startswith(message)

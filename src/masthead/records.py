@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 
 RECORD_SUFFIXES = (".md", ".markdown")
 MAX_TITLE = 500
+MAX_NAME = 100
+"""Longest topic or provider name: a name is repeated on every card, feed entry and API
+item of every page that lists the story, so its length is multiplied by theirs."""
+MAX_EXCERPT = 2000
+"""Longer excerpts are cut (with a warning), for the same reason: an excerpt is shown on
+up to a hundred list pages, feeds and API files, where the body is shown once."""
 MAX_ITEMS = {"topics": 50, "images": 20, "related": 100}
 """Longest lists a record may have: each topic is a page, each image and related story a card."""
 MAX_WARNINGS = 10
@@ -424,7 +430,7 @@ class _Fields:
             path=self.rel,
             title=title,
             published_at=self.when(d, ("publishedDateTime",), required=True),
-            excerpt=self.plain(d, ("excerpt",)),
+            excerpt=self.summary(d, ("excerpt",)),
             original_url=original_url,
             web_url=web_url,
             amp_url=self.url(d, ("ampWebUrl",)),
@@ -474,6 +480,29 @@ class _Fields:
         if "<" in value or "&" in value:
             value = html.unescape(nh3.clean(value, tags=set()))
         return " ".join(value.split())
+
+    def summary(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str:
+        """An excerpt, cut at a word to MAX_EXCERPT characters when longer."""
+        value = self.plain(d, keys)
+        if len(value) <= MAX_EXCERPT:
+            return value
+        self.warn(
+            keys,
+            f"{_dotted(keys)} is {len(value)} characters; cut to {MAX_EXCERPT}",
+            f"at most {MAX_EXCERPT}",
+        )
+        cut = value[: MAX_EXCERPT - 1]
+        space = cut.rfind(" ", MAX_EXCERPT // 2)
+        return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+    def name(self, value: str, keys: tuple[str | int, ...]) -> str:
+        """A topic or provider name, refused when longer than MAX_NAME characters."""
+        name = " ".join(_without_controls(value).split())
+        if len(name) > MAX_NAME:
+            raise self.fail(
+                keys, f"{_dotted(keys)} is {len(name)} characters", f"at most {MAX_NAME}"
+            )
+        return name
 
     def integer(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> int | None:
         value = d.get(keys[-1])
@@ -562,7 +591,7 @@ class _Fields:
         m = self.mapping(value, keys)
         name = self.text(m, (*keys, "name"), required=True)
         return Provider(
-            name=" ".join(name.split()),
+            name=self.name(name, (*keys, "name")),
             domain=self.text(m, (*keys, "domain")) or None,
             images=self.images(m.get("images"), (*keys, "images")),
         )
@@ -571,7 +600,7 @@ class _Fields:
         items = self.sequence(d.get("topics"), ("topics",), "a list of topic names")
         topics: list[str] = []
         for i, item in enumerate(items):
-            name = " ".join(_without_controls(item).split()) if isinstance(item, str) else ""
+            name = self.name(item, ("topics", i)) if isinstance(item, str) else ""
             if not name:
                 kind = "empty" if isinstance(item, str) else _kind(item)
                 raise self.fail(("topics", i), f"topics[{i}] is {kind}", "a topic name")
@@ -613,7 +642,7 @@ class _Fields:
                 Related(
                     title=self.text(m, (*keys, "title"), required=True),
                     url=self.url(m, (*keys, "webUrl")) or self.url(m, (*keys, "originalUrl")),
-                    excerpt=self.plain(m, (*keys, "excerpt")),
+                    excerpt=self.summary(m, (*keys, "excerpt")),
                     published_at=self.when(m, (*keys, "publishedDateTime")),
                     type=self.text(m, (*keys, "type")) or "article",
                     provider=self.provider(m.get("provider"), (*keys, "provider")),
