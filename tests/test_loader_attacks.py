@@ -214,3 +214,93 @@ def test_a_long_excerpt_is_cut_at_a_word_with_a_warning() -> None:
 )
 def test_over_long_topic_and_provider_names_are_refused(text: str, message: str) -> None:
     assert str(error(text)).startswith(message)
+
+
+# --- Break 8: `secured` in any spelling, never kept and never quoted -------------------------
+
+SECRET_KEYS = [
+    "secured",
+    "Secured",
+    "SECURED",
+    '"secured "',
+    "' SeCuReD\t'",
+    '"\\tsecured\\u0007"',
+    "ｓｅｃｕｒｅｄ",  # fullwidth letters
+    "sec\u200bured",  # a zero-width space inside
+]
+# Where a secret can sit: `{key}: {value}` at the top, inside unknown fields, in lists, in
+# the known structures that pick only their own fields.
+SECRET_PLACES = [
+    "{key}: {value}",
+    "meta:\n  {key}: {value}",
+    "meta:\n  - {{note: kept, {key}: {value}}}",
+    "meta: {{deep: {{deeper: [{{{key}: {value}}}]}}}}",
+    "related:\n  - title: R\n    {key}: {value}",
+    "images:\n  - url: https://img.example/a.png\n    {key}: {value}",
+]
+# Values that make some error path describe the value: each must be refused without it.
+FAILING_VALUES = [
+    "!!int {s}",
+    "!!float {s}",
+    "!!bool {s}",
+    "!!int {s}" + "9" * 120,
+    "!!map {s}",
+    "!{s} x",
+    "[!!bool {s}]",
+    "{{a: !!int {s}}}",
+    "{{{s}: 1, {s}: 2}}",
+    "!!binary {s}",
+]
+
+
+def _with_secret(key: str, value: str, place: str) -> str:
+    return record_text(extra=place.format(key=key, value=value) + "\n")
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from(SECRET_KEYS),
+    st.sampled_from(SECRET_PLACES),
+    st.from_regex(r"[A-Za-z0-9]{4,12}", fullmatch=True),
+)
+def test_secured_in_any_spelling_is_removed_at_every_depth(
+    key: str, place: str, token: str
+) -> None:
+    secret = f"MHSECRET{token}"
+    record, warnings = parse(_with_secret(key, f'"{secret}"', place))
+    assert secret not in repr(record) and secret not in repr(warnings)
+    if place.startswith("meta:\n  - "):
+        assert record.extra["meta"] == [{"note": "kept"}]
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(SECRET_KEYS),
+    st.sampled_from(SECRET_PLACES),
+    st.sampled_from(FAILING_VALUES),
+    st.from_regex(r"[A-Za-z0-9]{4,12}", fullmatch=True),
+)
+def test_no_error_quotes_any_part_of_a_secured_value(
+    key: str, place: str, value: str, token: str
+) -> None:
+    secret = f"MHSECRET{token}"
+    message = str(error(_with_secret(key, value.format(s=secret), place)))
+    assert "MHSECRET" not in message and token not in message, message
+    assert "cannot be read (not shown)" in message, message
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+@pytest.mark.parametrize(
+    "value", ['"MHSECRET\\Q"', '"MHSECRET\\x4Z"', "MHSECRET\x07Q", "@MHSECRETQ"]
+)
+def test_syntax_errors_in_a_secured_value_quote_none_of_it(
+    monkeypatch: pytest.MonkeyPatch, parser: str, value: str
+) -> None:
+    from masthead import yamlload
+
+    if parser == "pure-python":
+        monkeypatch.setattr(yamlload, "_Loader", yaml.SafeLoader)
+    text = record_text(extra=f"secured: {value}\n")
+    message = str(error(text))
+    assert message.startswith(f"r.md:{EXTRA_LINE}: YAML error: "), message
+    assert "MHSECRET" not in message and "Q" not in message and "Z" not in message, message

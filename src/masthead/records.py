@@ -21,7 +21,13 @@ from masthead.diagnostics import Diagnostic, RecordError
 from masthead.embeds import sanitize_embed
 from masthead.safeurl import safe_link, safe_url
 from masthead.urls import slug_from_filename
-from masthead.yamlload import YamlError, load_yaml_document, node_line
+from masthead.yamlload import (
+    SECRET_KEY,
+    YamlError,
+    is_secret_key,
+    load_yaml_document,
+    node_line,
+)
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -40,7 +46,7 @@ MAX_ITEMS = {"topics": 50, "images": 20, "related": 100}
 """Longest lists a record may have: each topic is a page, each image and related story a card."""
 MAX_WARNINGS = 10
 """Warnings shown per record; the rest are counted in one line, so one file cannot flood stderr."""
-SECRET_FIELD = "secured"
+SECRET_FIELD = SECRET_KEY
 
 # C0 and C1 controls (but tab and newline) and the two non-characters XML 1.0 forbids:
 # they have no business in a headline and would make a feed ill-formed.
@@ -452,7 +458,7 @@ class _Fields:
             ),
             slug_hint=slug_from_filename(stem),
             extra=FrozenDict(
-                {k: _without_secret(v) for k, v in d.items() if k not in KNOWN_FIELDS}
+                _without_secret({k: v for k, v in d.items() if k not in KNOWN_FIELDS})
             ),
             digest=digest,
         )
@@ -654,9 +660,10 @@ class _Fields:
 
 
 def _without_secret(value: Any) -> Any:
-    """`value` with every `secured` key removed at any depth: it must never reach output."""
+    """`value` with every `secured` key (in any spelling, see is_secret_key) removed at any
+    depth: it must never reach output."""
     if isinstance(value, dict):
-        return {k: _without_secret(v) for k, v in value.items() if k != SECRET_FIELD}
+        return {k: _without_secret(v) for k, v in value.items() if not is_secret_key(k)}
     if isinstance(value, list):
         return [_without_secret(v) for v in value]
     return value

@@ -10,9 +10,11 @@ time, and every failure is a YamlError, never another exception.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import operator
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +93,37 @@ _NODE_KIND: dict[str, type[yaml.Node]] = {
 _CONSTRUCTOR_FAILURES = (ValueError, OverflowError, TypeError, AttributeError, KeyError, IndexError)
 
 
+SECRET_KEY = "secured"
+_UNREADABLE = yaml.reader.Reader.NON_PRINTABLE
+# `found character '@' that...` in the pure-Python parser's messages: a character of the
+# value, which may be a secret one; libyaml says the same without it.
+_QUOTED_CHAR = re.compile(r"\b(?:(found)|character) '(?:[^'\\]|\\[^']{1,9})'")
+
+
+def _unquoted(problem: str) -> str:
+    return _QUOTED_CHAR.sub(lambda m: "found another character" if m[1] else "character", problem)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normal_key(key: str) -> str:
+    folded = unicodedata.normalize("NFKC", key).casefold()
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c)[0] != "C")
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether `key` names a `secured` value: `Secured`, `"secured "`, `SEC\u200bURED`...
+
+    Any key that reads as `secured` once case, width, whitespace and invisible characters
+    are set aside: a template printing unknown fields must not find the secret under a
+    near-miss spelling.
+    """
+    if not isinstance(key, str) or len(key) < len(SECRET_KEY):
+        return False
+    if len(key) > 64:  # not cached: a hostile key may be a megabyte of spaces
+        return _normal_key.__wrapped__(key) == SECRET_KEY
+    return _normal_key(key) == SECRET_KEY
+
+
 class YamlError(Exception):
     """Front matter that is not acceptable YAML; `line` is 1-based within the front matter."""
 
@@ -115,8 +148,15 @@ def load_yaml_document(text: str) -> tuple[Any, yaml.Node | None]:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _unquoted(exc.problem or exc.context or "invalid YAML")
         raise YamlError(f"YAML error: {problem}", _error_line(exc), "valid YAML") from None
+    except yaml.reader.ReaderError:
+        # Its position counts bytes with libyaml and characters without: find the culprit.
+        found = _UNREADABLE.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else None
+        raise YamlError(
+            "YAML error: a control or non-character code point", line, "printable text"
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"YAML error: {exc}", None, "valid YAML") from None
     except RecursionError:
@@ -243,12 +283,25 @@ class _Builder:
                 if value_node.tag == _STR and value_node.__class__ is _Scalar:
                     out[key] = value_node.value
                 else:
-                    out[key] = build(value_node, deeper)
+                    out[key] = self.value(key, value_node, deeper)
             except TypeError:  # a list or mapping used as a key
                 raise YamlError(
                     "YAML mapping key is not a scalar", _line(key_node), "a plain field name"
                 ) from None
         return out
+
+    def value(self, key: Any, node: yaml.Node, depth: int) -> Any:
+        """A mapping's value; what is wrong with a `secured` one is said without quoting it."""
+        try:
+            return self.build(node, depth)
+        except YamlError as exc:
+            if not is_secret_key(key):
+                raise
+            raise YamlError(
+                f"YAML value of {SECRET_KEY} cannot be read (not shown)",
+                exc.line,
+                "a plain string",
+            ) from None
 
 
 def _error_line(exc: yaml.MarkedYAMLError) -> int | None:
