@@ -6,6 +6,7 @@ nor quoted, and pathological Markdown bounded.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import yaml
@@ -304,3 +305,67 @@ def test_syntax_errors_in_a_secured_value_quote_none_of_it(
     message = str(error(text))
     assert message.startswith(f"r.md:{EXTRA_LINE}: YAML error: "), message
     assert "MHSECRET" not in message and "Q" not in message and "Z" not in message, message
+
+
+# --- Break 16: pathological Markdown, and control characters at their own line ------------------
+
+BODY_LINE = 18
+"""record_text() puts the body on this line."""
+MEGABYTE_BODIES = {
+    "image openers": "![" * 450_000,
+    "link openers": "[" * 900_000,
+    "unclosed destinations": "[a](" * 1_000 + "y" * 800_000,
+    "unclosed angle destinations": "![a](<" * 1_000 + "y " * 400_000,
+    "unclosed titles": '[a](x "' * 1_000 + "y " * 400_000,
+    "unclosed reference titles": '[a]: x "' * 1_000 + "y " * 400_000,
+    "escaped destinations": "[a](" + "\\\n" * 400_000,
+    "emphasis runs": "*_" * 450_000,
+    "lines": "a\n" * 450_000,
+    "nested quotes": "> " * 450_000,
+    "backticks": "``a" * 300_000,
+    "autolinks": "<a href=" * 100_000,
+    "entities": "&#" * 450_000,
+}
+
+
+@pytest.mark.parametrize("body", MEGABYTE_BODIES.values(), ids=MEGABYTE_BODIES)
+def test_pathological_markdown_costs_a_fraction_of_a_second(body: str) -> None:
+    config = SiteConfig(max_record_bytes=2 * 1024 * 1024)
+    started = time.perf_counter()
+    record, warnings = parse(record_text(body=body), config)
+    assert time.perf_counter() - started < 2  # 19 s and more before; ~0.2 s on an idle core
+    if body.startswith("[a]: "):  # cheap as Markdown: definitions stop at their line's end
+        assert warnings == []
+        return
+    (warning,) = warnings
+    assert warning.line == BODY_LINE and warning.message.endswith("; shown as plain text")
+    assert record.body_html.startswith("<p>") and "<a" not in record.body_html
+
+
+def test_a_long_link_heavy_article_is_still_markdown() -> None:
+    paragraph = (
+        "The *harbour* master [said](https://quay.example/a-b?c=d&e=f#g) that `cranes` "
+        "would **resume** work, [as planned][plan].\n\n"
+    )
+    table = "| a | b |\n|---|---|\n" + "| 1 | [x](https://t.example/) |\n" * 50
+    body = paragraph * 150 + table + '\n[plan]: https://quay.example/plan "Plan"\n'
+    record, warnings = parse(record_text(body=body))
+    assert warnings == []
+    assert record.body_html.count('<a href="https://quay.example/plan"') == 150
+    assert record.body_html.count("<td>") == 100
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+@pytest.mark.parametrize("control", ["\x07", "\x1b", "\x7f", "\x9b", "\ufffe"])
+def test_a_control_character_is_reported_at_its_own_line(
+    monkeypatch: pytest.MonkeyPatch, parser: str, control: str
+) -> None:
+    from masthead import yamlload
+
+    if parser == "pure-python":
+        monkeypatch.setattr(yamlload, "_Loader", yaml.SafeLoader)
+    # Multi-byte text before it: libyaml counts its position in bytes.
+    extra = "a: Zürich — Škoda ✓\nb: fine\nnote: before" + control + "after\n"
+    message = str(error(record_text(extra=extra)))
+    assert message.startswith(f"r.md:{EXTRA_LINE + 2}: YAML error: "), message
+    assert "\n" not in message

@@ -9,9 +9,11 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import nh3
@@ -287,7 +289,8 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
         raise _error(rel, line, f"front matter is {_kind(data)}", "a mapping of fields")
     fields = _Fields(data, rel, node, offset, config)
     stem = os.path.splitext(os.path.basename(rel))[0]
-    record = fields.record(body, stem, hashlib.sha1(raw).hexdigest())
+    body_line = offset + front.count("\n") + 2
+    record = fields.record(body, stem, hashlib.sha1(raw).hexdigest(), body_line)
     # Only a record that is kept gets its warnings: a skipped one has its one error line.
     warnings.extend(fields.shown_warnings())
     return record
@@ -369,6 +372,7 @@ def _markdown() -> MarkdownIt:
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table").use(rebase_site_links)
     md.validateLink = safe_link  # type: ignore[method-assign]
+    md.helpers = _charged_helpers(md.helpers)  # type: ignore[assignment]
     return md
 
 
@@ -411,7 +415,7 @@ class _Fields:
         summary = Diagnostic(self.rel, None, f"{more} more warnings not shown", None, "warning")
         return [*self.warnings[:MAX_WARNINGS], summary]
 
-    def record(self, body: str, stem: str, digest: str) -> Record:
+    def record(self, body: str, stem: str, digest: str, body_line: int | None = None) -> Record:
         d = self.data
         for key in d:
             if not isinstance(key, str):
@@ -451,17 +455,38 @@ class _Fields:
             topics=self.topics(d),
             images=self.images(d.get("images"), ("images",)),
             related=self.related(d),
-            body_html=(
-                _markdown().render(body, {"base_path": self.config.base_path})
-                if body.strip()
-                else ""
-            ),
+            body_html=self.body(body, body_line) if body.strip() else "",
             slug_hint=slug_from_filename(stem),
             extra=FrozenDict(
                 _without_secret({k: v for k, v in d.items() if k not in KNOWN_FIELDS})
             ),
             digest=digest,
         )
+
+    def body(self, body: str, line: int | None) -> str:
+        """The Markdown body as HTML; as plain paragraphs when Markdown would cost too much."""
+        markup = len(body) - len(body.translate(_DROP_MARKUP))
+        if markup <= MAX_MARKUP:
+            budget = _link_reads.set([MAX_LINK_READS])
+            try:
+                return _markdown().render(body, {"base_path": self.config.base_path})
+            except _TooCostly:
+                what = f"links that read over {MAX_LINK_READS} characters to parse"
+            finally:
+                _link_reads.reset(budget)
+        else:
+            what = f"{markup} Markdown punctuation characters"
+        self.warnings.append(
+            Diagnostic(
+                self.rel,
+                line,
+                f"body has {what}; shown as plain text",
+                f"at most {MAX_MARKUP} punctuation characters and links that close",
+                "warning",
+            )
+        )
+        paragraphs = _PARAGRAPH_BREAK.split(_without_controls(body))
+        return "".join(f"<p>{html.escape(p.strip())}</p>\n" for p in paragraphs if p.strip())
 
     # scalars -----------------------------------------------------------------
 
@@ -657,6 +682,65 @@ class _Fields:
                 )
             )
         return tuple(related)
+
+
+MAX_MARKUP = 5_000
+"""Markdown's inline parser tries each of its rules at every punctuation character: a body
+with more of them than this costs more than a fifth of a second, and is shown as text."""
+MAX_LINK_READS = 200_000
+"""Characters the link parser may read for destinations and titles in one body. An
+unclosed `[a](` reads on to the next space, `[a](<` and `[a](x "` to the paragraph's end,
+each time again: a few hundred of them in a long paragraph took seconds."""
+# The characters markdown-it's inline parser stops at (its default terminators).
+_DROP_MARKUP = str.maketrans(dict.fromkeys("\n!#$%&*+-:<=>@[\\]^_`{}~"))
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_link_reads: ContextVar[list[int] | None] = ContextVar("link_reads", default=None)
+
+
+class _TooCostly(Exception):
+    """The body's links read more than MAX_LINK_READS characters."""
+
+
+# How far markdown-it's link helpers read from a position (the same rules, in C, possessive
+# so they never backtrack): a destination in <...>, a bare one, and titles by closing mark.
+_READS = {
+    "<": re.compile(r"<(?:\\[\s\S]|[^\n<>\\])*+"),
+    "": re.compile(r"(?:\\[^ ]|[^\x00-\x20\x7f\\])*+\\?"),
+    '"': re.compile(r'"?(?:\\[\s\S]|[^"\\])*+'),
+    "'": re.compile(r"'?(?:\\[\s\S]|[^'\\])*+"),
+    ")": re.compile(r"\(?(?:\\[\s\S]|[^()\\])*+"),
+}
+
+
+def _charge(reads: re.Pattern[str], text: str, pos: int, maximum: int) -> None:
+    """Count what a link helper is about to read; past the budget, give up on Markdown."""
+    found = reads.match(text, pos, maximum)
+    budget = _link_reads.get()
+    if budget is not None:
+        budget[0] -= (found.end() if found else pos) - pos + 1
+        if budget[0] < 0:
+            raise _TooCostly
+
+
+def _charged_helpers(helpers: Any) -> SimpleNamespace:
+    """markdown-it's link helpers (its public `md.helpers`), counting what they read."""
+
+    def destination(text: str, pos: int, maximum: int) -> Any:
+        _charge(_READS["<" if text.startswith("<", pos) else ""], text, pos, maximum)
+        return helpers.parseLinkDestination(text, pos, maximum)
+
+    def title(text: str, pos: int, maximum: int, prev: Any = None) -> Any:
+        mark = chr(prev.marker) if prev is not None else text[pos : pos + 1]
+        reads = _READS.get(")" if mark == "(" else mark)
+        if reads is not None:
+            _charge(reads, text, pos, maximum)
+        return helpers.parseLinkTitle(text, pos, maximum, prev)
+
+    return SimpleNamespace(
+        parseLinkLabel=helpers.parseLinkLabel,
+        parseLinkDestination=destination,
+        parseLinkTitle=title,
+    )
 
 
 def _without_secret(value: Any) -> Any:
