@@ -11,6 +11,7 @@ from masthead.cli import main
 from tests.conftest import Scratch
 
 BOOKKEEPING = (".masthead-manifest.json", ".masthead-staging")
+URL = "https://news.example.org/"
 
 
 def git(where: Path, *args: str) -> str:
@@ -92,7 +93,9 @@ def site(bare: Path, tmp_path: Path) -> Scratch:
 
 
 def publish(site: Scratch, *extra: str) -> int:
-    return main(["publish", "--site", str(site.root), "--to", "gh-pages", *extra])
+    return main(
+        ["publish", "--site", str(site.root), "--to", "gh-pages", "--base-url", URL, *extra]
+    )
 
 
 def test_branch_tree_is_the_output_plus_host_files(site: Scratch, bare: Path) -> None:

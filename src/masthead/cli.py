@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--remote", help="git remote to push to (default: origin)")
     p.add_argument("--branch", help="branch to publish (default: gh-pages)")
     p.add_argument("--message", metavar="TEXT", help="commit message")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--to DIR: replace files there that masthead did not write (default: stop)",
+    )
     _build_flags(p)
 
     s = commands.add_parser("serve", help="build, serve with live reload, rebuild on change")
@@ -242,12 +247,15 @@ def _publish(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.to != GH_PAGES and any(v is not None for v in git_only.values()):
         used = ", ".join(k for k, v in git_only.items() if v is not None)
         parser.error(f"{used} only apply to --to {GH_PAGES}")
+    if args.to == GH_PAGES and args.overwrite:
+        parser.error(f"--overwrite only applies to --to DIR, not --to {GH_PAGES}")
     options = PublishOptions(
         build=_build_options(args),
         to=args.to,
         remote=args.remote or "origin",
         branch=args.branch or "gh-pages",
         message=args.message,
+        overwrite=args.overwrite,
     )
     report, summary = publish(options)
     _print_report(report)

@@ -7,17 +7,20 @@ and none leaves a target half-published when it fails.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from masthead.build import BuildOptions, BuildReport, Inputs, build, resolve_inputs
-from masthead.diagnostics import MastheadError
+from masthead.diagnostics import MastheadError, plural, shown_path
+from masthead.foldersync import FolderSync, manifest_path
 from masthead.gitrepo import ZERO, GitError, GitRepo
-from masthead.output import MANIFEST, STAGING, OutputWriter
+from masthead.output import MANIFEST, STAGING
 from masthead.safety import check_folders
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,8 @@ class PublishOptions:
     remote: str = "origin"
     branch: str = "gh-pages"
     message: str | None = None
+    overwrite: bool = False
+    """`--to DIR`: replace files in the folder that masthead did not write."""
 
 
 class Publisher(Protocol):
@@ -50,6 +55,7 @@ class Publisher(Protocol):
 def publish(options: PublishOptions) -> tuple[BuildReport, str | None]:
     """Check the target, build, then publish; a failed build publishes nothing (summary None)."""
     inputs = resolve_inputs(options.build)
+    check_public_url(inputs.config.base_url)
     publisher = make_publisher(options, inputs)
     report = build(options.build)
     if report.failed:
@@ -62,7 +68,7 @@ def make_publisher(options: PublishOptions, inputs: Inputs) -> Publisher:
         return GitBranchPublisher.open(
             inputs.site_dir, options.remote, options.branch, options.message, inputs.config.cname
         )
-    return FolderPublisher.open(Path(options.to), inputs)
+    return FolderPublisher.open(Path(options.to), inputs, options.overwrite)
 
 
 def published_files(output: Path) -> dict[str, Path]:
@@ -184,37 +190,48 @@ def _default_message(repo: GitRepo) -> str:
 class FolderPublisher:
     """Syncs the output into a folder that others may share (a web root).
 
-    The output writer does the work: changed files are staged and moved in with
-    os.replace, and a manifest in the target lists what masthead put there, so a later
-    sync deletes only those files, never the folder's other contents.
+    masthead.foldersync does the work: files masthead did not write there are never
+    replaced (unless `overwrite`) nor deleted, and its manifest of what it wrote stays in
+    the site's build cache, out of the web root.
     """
 
     target: Path
+    manifest: Path
+    overwrite: bool = False
 
     @classmethod
-    def open(cls, target: Path, inputs: Inputs) -> FolderPublisher:
+    def open(cls, target: Path, inputs: Inputs, overwrite: bool = False) -> FolderPublisher:
         check_folders(inputs.site_dir, inputs.content_dir, target, role="publish target")
         real, output = target.resolve(), inputs.output_dir.resolve()
         if real.is_relative_to(output) or output.is_relative_to(real):
             raise PublishError(
-                f"refusing publish target {target}: it overlaps the output folder {output}"
+                f"refusing publish target {shown_path(target)}: it overlaps the output "
+                f"folder {shown_path(output)}"
             )
         if real.exists() and not real.is_dir():
-            raise PublishError(f"publish target {target} exists and is not a folder")
-        return cls(target)
+            raise PublishError(f"publish target {shown_path(target)} exists and is not a folder")
+        return cls(target, manifest_path(inputs.cache_dir, target), overwrite)
 
     def publish(self, output: Path) -> str:
-        writer = OutputWriter(self.target, share_folder=True)
-        files = published_files(output)
-        copied = 0
-        try:
-            for rel, path in files.items():
-                copied += writer.write(rel, path.read_bytes())
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
+        result = FolderSync(self.target, self.manifest, self.overwrite).run(published_files(output))
+        replaced = f", {len(result.replaced)} of others replaced" if result.replaced else ""
         return (
-            f"Synced {len(files)} files to {self.target}: "
-            f"{copied} copied, {len(writer.removed)} removed"
+            f"Synced {plural(result.files, 'file')} to {shown_path(self.target)}: "
+            f"{result.copied} copied{replaced}, {len(result.removed)} removed"
+        )
+
+
+def check_public_url(base_url: str) -> None:
+    """Refuse a site whose address is this machine's: every canonical link, feed, sitemap
+    and robots.txt entry would point there, and nobody else can follow them."""
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    try:
+        local = ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        local = host == "localhost" or host.endswith(".localhost")
+    if local or not host:
+        raise PublishError(
+            f"base_url is {base_url!r}, an address on this machine: the published site's "
+            "links, feeds and sitemap would point there. Set base_url in site.toml to the "
+            "address the site is served from, or pass --base-url https://example.org/"
         )
