@@ -205,7 +205,17 @@ def test_an_output_that_is_a_symlink_into_a_protected_folder_is_refused(
 
 
 def _publish(site: Scratch, target: Path) -> int:
-    return main(["publish", "--site", str(site.root), "--to", str(target)])
+    return main(
+        [
+            "publish",
+            "--site",
+            str(site.root),
+            "--to",
+            str(target),
+            "--base-url",
+            "https://news.example/",
+        ]
+    )
 
 
 def test_publish_to_a_sibling_of_the_output_with_its_prefix_works(
