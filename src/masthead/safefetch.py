@@ -1,0 +1,349 @@
+"""Fetching untrusted URLs: http(s) only, public addresses only, bounded in time and size.
+
+A feed (and, later, an image) URL comes from someone else, so fetching it must not reach
+into the machine or network masthead runs on, nor hang or fill memory. The host name is
+resolved here, every address it resolves to is checked, and the connection is made to a
+checked address while `Host`, TLS SNI and the certificate check still use the name: no
+second lookup happens between the check and the connection (no DNS-rebinding gap). Each
+redirect is a new URL and goes through the same checks.
+
+Built on the standard library's http.client: its public `connect()` is the one place a
+subclass opens the socket, which is all the pinning needs; redirects, timeouts, the size
+limit and decompression are done here, so a larger client would add nothing but surface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from masthead import __version__
+from masthead.diagnostics import MastheadError
+
+USER_AGENT = f"masthead/{__version__} (static site generator; feed import)"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 65_536
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+
+class FetchError(MastheadError):
+    """The URL was refused or could not be fetched; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """What one fetch may cost; the defaults suit a feed."""
+
+    connect_timeout: float = 10.0
+    """Seconds to open a connection to one address."""
+    read_timeout: float = 20.0
+    """Seconds the server may stay silent while we wait for bytes."""
+    total_timeout: float = 60.0
+    """Seconds for the whole fetch, redirects included: a server dripping one byte at a
+    time within the read timeout is still cut off here."""
+    max_bytes: int = 10 * 1024 * 1024
+    """Largest body, counted after decompression; larger is refused, not truncated."""
+    max_redirects: int = 5
+    allow_private_hosts: bool = False
+    """Allow loopback, private, link-local and other non-public addresses (a feed on the
+    local network, or a test server)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A response: 200 with its body, or 304 (not modified) with none."""
+
+    url: str
+    """The URL finally fetched, after redirects: relative links in the body resolve against it."""
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Response headers, names lower-cased."""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, in the resolver's order, without repeats."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve host {host!r}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def refusal(address: Address) -> str | None:
+    """Why a connection to `address` is refused, or None for a public address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return "an IPv4-mapped address"
+        embedded = address.sixtofour or (address.teredo or (None, None))[1]
+        if address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and refusal(embedded):
+            return f"an address embedding {embedded}"
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
+        if getattr(address, f"is_{kind}"):
+            return f"a {kind.replace('_', '-')} address"
+    return None if address.is_global else "not a public address"
+
+
+class Fetcher:
+    """Fetches URLs under `limits`; one instance may serve many fetches, one at a time or not.
+
+    `resolve` and `exempt` exist for tests: a resolver maps a test host name to the test
+    server, and `exempt` names exact (address, port) pairs that skip the address check, so
+    a test can reach its loopback server while any other private address, a redirect to
+    the same server under another port included, is still refused.
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits | None = None,
+        *,
+        resolve: Resolver = resolve_host,
+        exempt: frozenset[tuple[str, int]] = frozenset(),
+        ssl_context: ssl.SSLContext | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self.limits = limits or FetchLimits()
+        self.resolve = resolve
+        self.exempt = exempt
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.user_agent = user_agent
+
+    def get(self, url: str, headers: Mapping[str, str] | None = None) -> Fetched:
+        """GET `url`, following redirects; raises FetchError on any refusal or failure.
+
+        `headers` are sent on every hop (`If-None-Match`, `If-Modified-Since`, `Accept`).
+        """
+        deadline = time.monotonic() + self.limits.total_timeout
+        for _ in range(self.limits.max_redirects + 1):
+            result = self._hop(url, headers or {}, deadline)
+            if isinstance(result, Fetched):
+                return result
+            url = result
+        raise FetchError(f"more than {self.limits.max_redirects} redirects")
+
+    def _hop(self, url: str, headers: Mapping[str, str], deadline: float) -> Fetched | str:
+        """One request: the response, or the URL a redirect points to."""
+        target = _Target.parse(url)
+        addresses = self.checked_addresses(target.host, target.port)
+        with _Deadline(deadline) as timer:
+            conn = self._connect(target, addresses, timer)
+            try:
+                conn.request("GET", target.path, headers=self._headers(headers))
+                response = conn.getresponse()
+                if response.status in REDIRECTS:
+                    location = response.getheader("location")
+                    if not location:
+                        raise FetchError(f"HTTP {response.status} redirect without a Location")
+                    return urljoin(url, location.strip())
+                if response.status == 304:
+                    return Fetched(url, 304, b"", _lower(response.getheaders()))
+                if response.status != 200:
+                    raise FetchError(f"HTTP {response.status} {response.reason}".rstrip())
+                body = self._body(response, timer)
+                return Fetched(url, 200, body, _lower(response.getheaders()))
+            except (OSError, http.client.HTTPException) as exc:
+                raise timer.error() or FetchError(f"{type(exc).__name__}: {exc}") from exc
+            finally:
+                conn.close()
+
+    def checked_addresses(self, host: str, port: int) -> list[str]:
+        """The addresses `host` resolves to, all of them allowed, else FetchError."""
+        addresses = self.resolve(host, port)
+        if not addresses:
+            raise FetchError(f"host {host!r} has no address")
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            if self.limits.allow_private_hosts or (text, port) in self.exempt:
+                continue
+            reason = refusal(address)
+            if reason:
+                raise FetchError(
+                    f"refused {host}: it resolves to {address}, {reason}"
+                    " (allow_private_hosts is off)"
+                )
+        return addresses
+
+    def _connect(
+        self, target: _Target, addresses: list[str], timer: _Deadline
+    ) -> http.client.HTTPConnection:
+        last: OSError | None = None
+        for address in addresses:
+            conn = _PinnedConnection(target, address, self.limits, self.ssl_context)
+            timer.watch(conn)
+            try:
+                conn.connect()
+                return conn
+            except OSError as exc:
+                conn.close()
+                last = exc
+                if timer.expired.is_set():
+                    break
+        raise timer.error() or FetchError(f"cannot connect to {target.host}: {last}")
+
+    def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
+        return {
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": "gzip",
+            "Connection": "close",
+            **extra,
+        }
+
+    def _body(self, response: http.client.HTTPResponse, timer: _Deadline) -> bytes:
+        limit = self.limits.max_bytes
+        declared = response.getheader("content-length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            raise FetchError(f"refused: {declared} bytes, over the limit of {limit}")
+        decoder = _Decoder(response.getheader("content-encoding", ""), limit)
+        while chunk := response.read1(_CHUNK):
+            decoder.feed(chunk)
+            if timer.expired.is_set():
+                raise timer.error() or FetchError("timed out")
+        return decoder.finish()
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    scheme: str
+    host: str
+    """ASCII (IDNA) host name or address, without brackets."""
+    port: int
+    path: str
+    """Path and query: what goes on the request line."""
+
+    @classmethod
+    def parse(cls, url: str) -> _Target:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise FetchError(f"not a valid URL: {url!r}") from exc
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise FetchError(f"refused {url!r}: only http and https URLs are fetched")
+        if not parts.hostname:
+            raise FetchError(f"not a valid URL (no host): {url!r}")
+        if parts.username is not None or parts.password is not None:
+            raise FetchError("refused a URL holding a user name or password")
+        try:
+            host = parts.hostname.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise FetchError(f"not a valid host name: {parts.hostname!r}") from exc
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if any(c in path for c in " \r\n\t"):
+            raise FetchError(f"not a valid URL (white space in its path): {url!r}")
+        return cls(scheme, host, port or (443 if scheme == "https" else 80), path)
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """An HTTP(S) connection to one checked address that names the host as usual."""
+
+    def __init__(
+        self, target: _Target, address: str, limits: FetchLimits, context: ssl.SSLContext
+    ) -> None:
+        super().__init__(target.host, target.port, timeout=limits.read_timeout)
+        self.default_port = 443 if target.scheme == "https" else 80  # Host header omits it
+        self.pinned_address = address
+        self.connect_timeout = limits.connect_timeout
+        self.tls = context if target.scheme == "https" else None
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.pinned_address, self.port), self.connect_timeout)
+        sock.settimeout(self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
+
+
+class _Deadline:
+    """Closes the connection in use when the total time is up, whatever it is waiting for:
+    a socket timeout bounds one wait, not a server sending one byte per wait."""
+
+    def __init__(self, deadline: float) -> None:
+        self.remaining = deadline - time.monotonic()
+        self.expired = threading.Event()
+        self.conn: http.client.HTTPConnection | None = None
+        self.timer = threading.Timer(max(self.remaining, 0.0), self._expire)
+        self.timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        if self.remaining <= 0:
+            raise FetchError("timed out")
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.timer.cancel()
+
+    def watch(self, conn: http.client.HTTPConnection) -> None:
+        self.conn = conn
+
+    def _expire(self) -> None:
+        self.expired.set()
+        sock = self.conn.sock if self.conn is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed: nothing to cut off
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def error(self) -> FetchError | None:
+        if self.expired.is_set():
+            return FetchError("timed out: the whole fetch took longer than its time limit")
+        return None
+
+
+class _Decoder:
+    """Counts (and, for gzip, inflates) the body, refusing it past the size limit."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        encoding = encoding.strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip"):
+            raise FetchError(f"unsupported Content-Encoding {encoding!r}")
+        self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if "gzip" in encoding else None
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if self.inflate is not None:
+            try:
+                # Inflate at most one byte past the limit: a small bomb stays small here.
+                chunk = self.inflate.decompress(chunk, self.limit - self.size + 1)
+            except zlib.error as exc:
+                raise FetchError(f"broken gzip body: {exc}") from exc
+            if self.inflate.unconsumed_tail:
+                self._refuse()
+        self._add(chunk)
+
+    def finish(self) -> bytes:
+        if self.inflate is not None:
+            self._add(self.inflate.flush())
+        return b"".join(self.parts)
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            self._refuse()
+        self.parts.append(data)
+
+    def _refuse(self) -> None:
+        raise FetchError(f"refused: the body is over the limit of {self.limit} bytes")
+
+
+def _lower(headers: list[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers}

@@ -1,0 +1,166 @@
+"""The fetcher of untrusted URLs, against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from masthead.safefetch import Fetcher, FetchError, FetchLimits, refusal
+from tests.feedserver import FeedServer, redirect, respond, serving, stream
+
+BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with serving() as state:
+        yield state
+
+
+def allowed(server: FeedServer, **limits: float) -> Fetcher:
+    """A fetcher that may reach this test server, and no other private address."""
+    return Fetcher(FetchLimits(**limits), exempt=frozenset({("127.0.0.1", server.port)}))  # type: ignore[arg-type]
+
+
+def test_fetches_from_the_exempt_test_server(server: FeedServer) -> None:
+    server.add("/feed", BODY, ETag='"v1"')
+    fetched = allowed(server).get(server.url("/feed"))
+    assert (fetched.status, fetched.body) == (200, BODY)
+    assert fetched.headers["etag"] == '"v1"'
+    assert server.requests[0][1]["Host"] == f"127.0.0.1:{server.port}"
+
+
+def test_loopback_is_refused_unless_allowed(server: FeedServer) -> None:
+    server.add("/feed", BODY)
+    with pytest.raises(FetchError, match="loopback address"):
+        Fetcher().get(server.url("/feed"))
+    assert server.requests == []  # refused before connecting
+    allowing = Fetcher(FetchLimits(allow_private_hosts=True))
+    assert allowing.get(server.url("/feed")).body == BODY
+
+
+@pytest.mark.parametrize("target", ["other-server", "http://169.254.169.254/latest/meta-data/"])
+def test_a_redirect_to_a_private_address_is_refused(server: FeedServer, target: str) -> None:
+    """The first hop is allowed (the exempt test server); where it redirects is checked
+    again: another service on loopback, or the cloud metadata address."""
+    with serving() as internal:
+        internal.add("/secret", b"internal data")
+        location = internal.url("/secret") if target == "other-server" else target
+        server.routes["/feed"] = redirect(location)
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"refused .*(loopback|link-local) address"):
+            allowed(server).get(server.url("/feed"))
+        assert time.monotonic() - started < 2  # refused, not a connection timing out
+        assert internal.requests == []
+    assert server.paths() == ["/feed"]
+
+
+def test_every_resolved_address_is_checked() -> None:
+    fetcher = Fetcher(resolve=lambda host, port: ["93.184.216.34", "10.0.0.7"])
+    with pytest.raises(FetchError, match=r"10\.0\.0\.7, a private address"):
+        fetcher.get("http://feeds.example/rss")
+
+
+def test_the_connection_goes_to_the_checked_address_under_the_host_name(
+    server: FeedServer,
+) -> None:
+    """The name is resolved once, by the fetcher; http.client never looks it up (it could
+    not: `feeds.test` exists only in this resolver), and the Host header still names it."""
+    lookups: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    server.add("/feed", BODY)
+    fetcher = Fetcher(FetchLimits(allow_private_hosts=True), resolve=resolve)
+    assert fetcher.get(f"http://feeds.test:{server.port}/feed").body == BODY
+    assert lookups == ["feeds.test"]
+    assert server.requests[0][1]["Host"] == f"feeds.test:{server.port}"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
+        "224.0.0.1", "240.0.0.1", "100.64.0.1", "::1", "::", "fe80::1", "fc00::1", "ff02::1",
+        "::ffff:127.0.0.1", "::ffff:8.8.8.8", "2002:7f00:1::1", "64:ff9b::a00:1",
+    ],
+)  # fmt: skip
+def test_non_public_addresses_are_refused(address: str) -> None:
+    assert refusal(ipaddress.ip_address(address)) is not None
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+def test_public_addresses_pass(address: str) -> None:
+    assert refusal(ipaddress.ip_address(address)) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "ftp://example.org/feed", "gopher://example.org/", "javascript:alert(1)",
+     "http://user:secret@example.org/feed", "http:///nohost", "http://example.org:99999/"],
+)  # fmt: skip
+def test_other_urls_are_refused(url: str) -> None:
+    with pytest.raises(FetchError):
+        Fetcher(resolve=lambda host, port: ["93.184.216.34"]).get(url)
+
+
+def test_a_declared_length_over_the_limit_is_refused_unread(server: FeedServer) -> None:
+    server.add("/big", b"x" * 200_000)
+    with pytest.raises(FetchError, match="200000 bytes, over the limit of 100000"):
+        allowed(server, max_bytes=100_000).get(server.url("/big"))
+
+
+def test_a_streamed_body_is_cut_off_at_the_limit(server: FeedServer) -> None:
+    server.routes["/endless"] = stream(lambda: iter([b"y" * 65_536] * 64))
+    with pytest.raises(FetchError, match="over the limit of 100000 bytes"):
+        allowed(server, max_bytes=100_000).get(server.url("/endless"))
+
+
+def test_a_gzip_bomb_is_refused_while_inflating(server: FeedServer) -> None:
+    bomb = gzip.compress(b"\0" * 20_000_000, compresslevel=9)
+    assert len(bomb) < 100_000
+    server.add("/bomb", bomb, Content_Encoding="gzip")
+    with pytest.raises(FetchError, match="over the limit of 1000000 bytes"):
+        allowed(server, max_bytes=1_000_000).get(server.url("/bomb"))
+    server.add("/small", gzip.compress(BODY), Content_Encoding="gzip")
+    assert allowed(server).get(server.url("/small")).body == BODY
+
+
+def test_a_slow_drip_is_cut_off_by_the_total_time_limit(server: FeedServer) -> None:
+    """Each byte comes well within the read timeout; the whole fetch still stops in time."""
+    server.routes["/drip"] = stream(lambda: iter([b"z"] * 100), delay=0.05)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timed out"):
+        allowed(server, read_timeout=1.0, total_timeout=0.6).get(server.url("/drip"))
+    assert time.monotonic() - started < 2
+
+
+def test_redirects_are_bounded(server: FeedServer) -> None:
+    server.routes["/loop"] = redirect("/loop", 301)
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        allowed(server, max_redirects=3).get(server.url("/loop"))
+    assert len(server.requests) == 4
+
+
+def test_redirects_are_followed_to_the_final_url(server: FeedServer) -> None:
+    server.routes["/old"] = redirect("/new", 308)
+    server.add("/new", BODY)
+    fetched = allowed(server).get(server.url("/old"))
+    assert (fetched.url, fetched.body) == (server.url("/new"), BODY)
+
+
+def test_conditional_get_and_errors(server: FeedServer) -> None:
+    server.add("/feed", BODY, ETag='"v2"')
+    fetched = allowed(server).get(server.url("/feed"), {"If-None-Match": '"v2"'})
+    assert fetched.not_modified and fetched.body == b""
+    with pytest.raises(FetchError, match="HTTP 404"):
+        allowed(server).get(server.url("/missing"))
+    server.routes["/boom"] = respond(b"no", status=500)
+    with pytest.raises(FetchError, match="HTTP 500"):
+        allowed(server).get(server.url("/boom"))
