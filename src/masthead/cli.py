@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -91,7 +92,51 @@ def _parser() -> argparse.ArgumentParser:
 
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
+    _import_parser(commands)
     return parser
+
+
+def _import_parser(commands: Any) -> None:
+    m = commands.add_parser(
+        "import", help="turn RSS, Atom and JSON feeds into draft records in content/"
+    )
+    m.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="feed URL or file (default: every [[import.feeds]] of site.toml)",
+    )
+    m.add_argument(
+        "--site", type=Path, default=Path("."), metavar="DIR", help="site folder (default: .)"
+    )
+    m.add_argument("--publish", action="store_true", help="write published: true, not drafts")
+    m.add_argument(
+        "--since", type=_since, metavar="DATE", help="only entries dated at or after DATE"
+    )
+    m.add_argument(
+        "--limit", type=_positive, metavar="N", help="at most the N newest entries of each feed"
+    )
+    m.add_argument(
+        "--dry-run", action="store_true", help="print what would be written; write nothing"
+    )
+    m.add_argument(
+        "--topic",
+        dest="topics",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="topic for the records of the SOURCEs given (repeatable)",
+    )
+    m.add_argument("--provider", default="", metavar="NAME", help="provider name for the SOURCEs")
+
+
+def _since(text: str) -> datetime:
+    """`2026-11-18` or an ISO 8601 time; without a zone, UTC."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected 2026-11-18)") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _positive(text: str) -> int:
@@ -173,6 +218,8 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
             )
         if args.command == "check":
             return _check(args)
+        if args.command == "import":
+            return _import(args)
         if args.command == "init":
             from masthead.scaffold import init_site
 
@@ -232,6 +279,30 @@ def _check(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
+
+
+def _import(args: argparse.Namespace) -> int:
+    from masthead.importer import ImportOptions, run_import
+
+    options = ImportOptions(
+        site_dir=args.site,
+        sources=tuple(args.sources),
+        topics=tuple(args.topics),
+        provider=args.provider,
+        publish=args.publish,
+        since=args.since,
+        limit=args.limit,
+        dry_run=args.dry_run,
+    )
+    report = run_import(options, say=print, warn=lambda line: print(line, file=sys.stderr))
+    if not report.outcomes:
+        print(
+            "error: nothing to import: give a feed URL or file, or list [[import.feeds]] in site.toml",
+            file=sys.stderr,
+        )
+        return 2
+    print(report.summary(args.dry_run), file=sys.stderr if report.failed else sys.stdout)
+    return 1 if report.failed else 0
 
 
 def _print_report(report: BuildReport) -> None:

@@ -53,6 +53,36 @@ class UrlPatterns:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportFeed:
+    """One `[[import.feeds]]` entry: a feed `masthead import` refreshes."""
+
+    url: str = ""
+    """The feed's http(s) URL (or a file path, relative to the site)."""
+    topics: tuple[str, ...] = ()
+    """Topics every record from this feed gets, besides the entry's own categories."""
+    provider: str = ""
+    """Provider name for its records; default: the feed's title, else the link's host."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportConfig:
+    """The `[import]` table: how `masthead import` turns feeds into records."""
+
+    feeds: tuple[ImportFeed, ...] = ()
+    """Feeds refreshed by `masthead import` without arguments."""
+    folder: str = ""
+    """Where new records go, relative to the content folder ("" = the content folder)."""
+    excerpt_length: int = 300
+    """Longest excerpt, in characters; cut at a sentence end near it."""
+    max_feed_bytes: int = 10_485_760
+    """Larger feeds are refused."""
+    timeout: int = 60
+    """Seconds one feed's fetch may take in all, redirects included."""
+    allow_private_hosts: bool = False
+    """Fetch from loopback, private and link-local addresses (a feed on the local network)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """Everything a build needs to know about the site besides its records."""
 
@@ -93,6 +123,8 @@ class SiteConfig:
     """Custom domain for GitHub Pages (`news.example.org`): `publish --to gh-pages` adds a CNAME file."""
     urls: UrlPatterns = field(default_factory=UrlPatterns)
     """URL patterns, the `[urls]` table."""
+    imports: ImportConfig = field(default_factory=ImportConfig, metadata={"key": "import"})
+    """The `[import]` table (`import` is a Python keyword, hence the field's name)."""
 
     @property
     def base_path(self) -> str:
@@ -122,20 +154,37 @@ def load_config(site_dir: Path, overrides: dict[str, Any] | None = None) -> Site
 def _from_table(cls: type, data: dict[str, Any], source: str, prefix: str) -> Any:
     """Build dataclass `cls` from a TOML table, warning on unknown keys, failing on bad types."""
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = {f.metadata.get("key", f.name): f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
             log.warning("%s: unknown key %r ignored", source, prefix + key)
     values: dict[str, Any] = {}
-    for name in known & data.keys():
-        hint, value = hints[name], data[name]
+    for key in known.keys() & data.keys():
+        name = known[key]
+        hint, value = hints[name], data[key]
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
-                raise ConfigError(f"{source}: {prefix}{name} must be a table")
-            values[name] = _from_table(hint, value, source, prefix=f"{prefix}{name}.")
+                raise ConfigError(f"{source}: {prefix}{key} must be a table")
+            values[name] = _from_table(hint, value, source, prefix=f"{prefix}{key}.")
+        elif _table_list_of(hint):
+            values[name] = _tables(_table_list_of(hint), value, source, f"{prefix}{key}")
         else:
             values[name] = _coerce(value, hint, f"{prefix}{name}", source)
     return cls(**values)
+
+
+def _table_list_of(hint: Any) -> Any:
+    """The dataclass of a `tuple[SomeTable, ...]` field (an array of tables), else None."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and args and dataclasses.is_dataclass(args[0]):
+        return args[0]
+    return None
+
+
+def _tables(cls: type, value: Any, source: str, key: str) -> tuple[Any, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{source}: {key} must be an array of tables ([[{key}]])")
+    return tuple(_from_table(cls, v, source, prefix=f"{key}[{i}].") for i, v in enumerate(value))
 
 
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
@@ -192,6 +241,18 @@ def _check(config: SiteConfig, source: str) -> None:
         raise ConfigError(f"{source}: urls.page must be relative and contain {{n}}")
     if config.cname and not _HOST_NAME.fullmatch(config.cname):
         raise ConfigError(f"{source}: cname must be a host name such as news.example.org")
+    _check_import(config.imports, source)
     for host in config.iframe_hosts:
         if not host or "/" in host or ":" in host:
             raise ConfigError(f"{source}: iframe_hosts entry {host!r} is not a host name")
+
+
+def _check_import(imports: ImportConfig, source: str) -> None:
+    for index, feed in enumerate(imports.feeds):
+        if not feed.url.strip():
+            raise ConfigError(f"{source}: import.feeds[{index}] needs a url")
+    for name in ("excerpt_length", "max_feed_bytes", "timeout"):
+        if getattr(imports, name) < 1:
+            raise ConfigError(f"{source}: import.{name} must be at least 1")
+    if imports.folder.startswith("/") or ".." in Path(imports.folder).parts:
+        raise ConfigError(f"{source}: import.folder must be a folder inside the content folder")
