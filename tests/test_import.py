@@ -12,6 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from masthead.config import load_config
+from masthead.diagnostics import ConfigError
+from masthead.feedread import FeedError, read_feed
 from masthead.feedrecords import cut, normalise_url, plain_text, without_tracking
 from masthead.importer import ImportOptions, ImportReport, run_import
 from masthead.records import load_record, load_records
@@ -334,3 +336,86 @@ def test_text_and_url_hygiene() -> None:
     )
     assert normalise_url("HTTPS://A.example:443/p?utm_x=1#frag") == "https://a.example/p"
     assert normalise_url("http://a.example") == normalise_url("http://A.EXAMPLE:80/")
+
+
+FORMATS = {
+    "rss091": """<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
+        <link>https://old.example/</link><description>d</description><language>en</language>
+        <item><title>Made-up story</title><link>https://old.example/story</link>
+        <description>Text.</description></item></channel></rss>""",
+    "rss10": """<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+        xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+        <channel rdf:about="https://rdf.example/"><title>RDF</title><link>https://rdf.example/</link>
+        <description>d</description></channel>
+        <item rdf:about="https://rdf.example/story"><title>Made-up story</title>
+        <link>https://rdf.example/story</link><description>Text.</description>
+        <dc:date>2026-11-17T09:00:00Z</dc:date></item></rdf:RDF>""",
+    "atom03": """<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">
+        <title>Atom 0.3</title><link rel="alternate" type="text/html" href="https://a03.example/"/>
+        <modified>2026-11-17T09:00:00Z</modified>
+        <entry><title>Made-up story</title><link rel="alternate" type="text/html"
+        href="https://a03.example/story"/><id>tag:a03.example,2026:1</id>
+        <issued>2026-11-17T09:00:00Z</issued><modified>2026-11-17T09:00:00Z</modified>
+        <summary>Text.</summary></entry></feed>""",
+    "json10": """{"version": "https://jsonfeed.org/version/1", "title": "JSON 1.0",
+        "items": [{"id": 1, "url": "https://json.example/story", "title": "Made-up story",
+        "content_text": "Text.", "date_published": "2026-11-17T09:00:00Z"}]}""",
+}
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_feed_format_is_read(name: str) -> None:
+    feed = read_feed(FORMATS[name].encode(), f"https://{name}.example/feed")
+    (entry,) = feed.entries
+    assert entry.title == "Made-up story"
+    assert entry.link is not None and entry.link.endswith("/story")
+    assert plain_text(entry.summary_html) == "Text."
+    if name != "rss091":  # RSS 0.91 items have no date
+        assert entry.published == datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (b'{"version": "https://jsonfeed.org/version/9", "title": "x", "items": []}', "version"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', "needs a title"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "title": "x"}', "needs items"),
+        (b"[1, 2]", "is an object"),
+        (b"{not json", "not valid JSON"),
+    ],
+)
+def test_json_feeds_are_validated(document: bytes, message: str) -> None:
+    with pytest.raises(FeedError, match=message):
+        read_feed(document, "https://j.example/feed.json")
+
+
+def test_the_import_table_of_site_toml(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "site.toml").write_text(
+        "[import]\nfolder = 'feeds'\nexcerpt_length = 200\n"
+        "[[import.feeds]]\nurl = 'https://a.example/rss'\ntopics = ['Sea']\nprovider = 'A'\n"
+        "[[import.feeds]]\nurl = 'https://b.example/atom'\ntpoics = ['typo']\n"
+    )
+    config = load_config(tmp_path)
+    assert config.imports.folder == "feeds" and config.imports.excerpt_length == 200
+    assert [(f.url, f.topics, f.provider) for f in config.imports.feeds] == [
+        ("https://a.example/rss", ("Sea",), "A"),
+        ("https://b.example/atom", (), ""),
+    ]
+    assert "unknown key 'import.feeds[1].tpoics' ignored" in caplog.text
+    assert "'import'" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[import]\nfeeds = ['https://a.example/rss']", r"import.feeds must be an array of tables"),
+        ("[[import.feeds]]\ntopics = ['x']", r"import.feeds\[0\] needs a url"),
+        ("[[import.feeds]]\nurl = 'https://a.example/'\ntopics = 'x'", r"import.feeds\[0\].topics must be a list"),
+        ("[import]\nfolder = '../elsewhere'", "import.folder must be a folder inside the content folder"),
+        ("[import]\nallow_private_hosts = 'yes'", "import.allow_private_hosts must be a boolean"),
+    ],
+)  # fmt: skip
+def test_a_bad_import_table_names_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "site.toml").write_text(toml + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path)

@@ -76,7 +76,7 @@ class ParsedFeed:
 def read_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
     """Parse a feed document fetched from `url` ("" for a file); FeedError if it is none."""
     head = data.lstrip()[:1]
-    if head == b"{" or "json" in content_type.lower():
+    if head in (b"{", b"[") or "json" in content_type.lower():
         return read_json_feed(data, url)
     return read_xml_feed(data, url, content_type)
 

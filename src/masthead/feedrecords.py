@@ -179,7 +179,11 @@ def file_stem(fields: Mapping[str, Any], tz: tzinfo) -> str:
     return f"{day}-{slugify(fields['title'])}"
 
 
-class _RecordDumper(yaml.SafeDumper):
+# libyaml's emitter where PyYAML has it: the pure-Python one took most of an import's time.
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _RecordDumper(_SafeDumper):  # type: ignore[valid-type, misc]
     """The safe dumper, writing dates as plain ISO 8601 timestamps (`2026-11-18T09:30:00Z`)."""
 
 
