@@ -7,6 +7,7 @@ gets (path and headers) and is stopped by the test that started it.
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -91,7 +92,10 @@ def stream(chunks: Callable[[], Iterator[bytes]], delay: float = 0.0) -> Route:
 
 
 @contextmanager
-def serving(server_state: FeedServer | None = None) -> Iterator[FeedServer]:
+def serving(
+    server_state: FeedServer | None = None, tls: ssl.SSLContext | None = None
+) -> Iterator[FeedServer]:
+    """Serve on 127.0.0.1 (over TLS with `tls`) until the block ends."""
     state = server_state or FeedServer()
 
     class _Handler(http.server.BaseHTTPRequestHandler):
@@ -110,6 +114,8 @@ def serving(server_state: FeedServer | None = None) -> Iterator[FeedServer]:
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

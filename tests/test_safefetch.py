@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import shutil
+import ssl
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +168,42 @@ def test_conditional_get_and_errors(server: FeedServer) -> None:
     server.routes["/boom"] = respond(b"no", status=500)
     with pytest.raises(FetchError, match="HTTP 500"):
         allowed(server).get(server.url("/boom"))
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for `feeds.test`, made by the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2", "-subj", "/CN=feeds.test", "-addext",
+         "subjectAltName=DNS:feeds.test", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_to_the_checked_address_verifies_the_host_name(
+    certificate: tuple[Path, Path],
+) -> None:
+    """TLS goes to the pinned address, but SNI and the certificate check use the name:
+    the certificate for feeds.test passes, the same server named other.test does not."""
+    cert, key = certificate
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    fetcher = Fetcher(
+        FetchLimits(allow_private_hosts=True),
+        resolve=lambda host, port: ["127.0.0.1"],
+        ssl_context=trusting,
+    )
+    with serving(tls=server_side) as server:
+        server.add("/feed", BODY)
+        assert fetcher.get(f"https://feeds.test:{server.port}/feed").body == BODY
+        assert server.requests[0][1]["Host"] == f"feeds.test:{server.port}"
+        with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
+            fetcher.get(f"https://other.test:{server.port}/feed")
+    assert len(server.requests) == 1
