@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -105,13 +106,17 @@ def serve(feeds: dict[str, bytes]) -> tuple[http.server.ThreadingHTTPServer, int
     return server, server.server_address[1]
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + sys) of the command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-    return elapsed
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -125,7 +130,7 @@ def main() -> None:
     feeds = {f"/feed{i}.xml": make_feed(i, args.entries, rng) for i in range(args.feeds)}
     server, port = serve(feeds)
     masthead = [sys.executable, "-m", "masthead"]
-    results: dict[str, list[float]] = {"import": [], "again (304s)": [], "check": []}
+    results: dict[str, list[tuple[float, float]]] = {"import": [], "again (304s)": [], "check": []}
     work = Path(tempfile.mkdtemp(prefix="import-bench-", dir=args.workdir))
     try:
         for run in range(args.runs):
@@ -148,8 +153,12 @@ def main() -> None:
         f"{args.feeds} feeds x {args.entries} entries ({size / 1e6:.1f} MB of RSS), {args.runs} runs"
     )
     for name, times in results.items():
-        runs = ", ".join(f"{t:.2f}" for t in times)
-        print(f"{name:>14}: median {statistics.median(times):.2f} s ({runs})")
+        walls, cpus = [w for w, _ in times], [c for _, c in times]
+        runs = ", ".join(f"{w:.2f}" for w in walls)
+        print(
+            f"{name:>14}: median {statistics.median(walls):.2f} s wall ({runs}),"
+            f" {statistics.median(cpus):.2f} s CPU"
+        )
 
 
 if __name__ == "__main__":

@@ -199,10 +199,12 @@ def test_json_feed_with_attachments(server: FeedServer, tmp_path: Path) -> None:
 
 def test_a_bad_date_becomes_the_time_of_import(server: FeedServer, tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", [])
+    with (site / "site.toml").open("a") as toml:
+        toml.write('folder = "from-feeds"\n')  # still inside the [import] table
     import_here(site, server, "/late.xml")
     (record,) = records_of(site).values()
     assert record.published_at == NOW
-    assert (site / "content" / "2026-12-01-a-story-dated-nonsense.md").is_file()
+    assert (site / "content" / "from-feeds" / "2026-12-01-a-story-dated-nonsense.md").is_file()
 
 
 def test_hostile_entries_come_out_as_harmless_text(server: FeedServer, tmp_path: Path) -> None:
