@@ -244,3 +244,40 @@ def test_publish_into_the_output_by_any_path_is_refused(
     assert _publish(site, target) == 1
     assert "overlaps the output folder" in capsys.readouterr().err
     assert sorted(p.relative_to(site.output) for p in site.output.rglob("*")) == before
+
+
+# --- the build cache -----------------------------------------------------------------------
+
+
+def _draft_site(site: Scratch) -> Scratch:
+    site.add("2026-11-19-embargo.md", title="Embargoed merger story", published=False)
+    return site
+
+
+@pytest.mark.parametrize(
+    "where", ["public/cache", "public", "{tmp}/www-link/cache", "content/.cache", "templates/c"]
+)
+def test_a_cache_folder_in_the_output_or_the_users_folders_is_refused(
+    site: Scratch, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    """The cache holds every record, drafts too: inside the output it would be published."""
+    _draft_site(site)
+    site.output.mkdir()
+    (tmp_path / "www-link").symlink_to(site.output, target_is_directory=True)
+    cache = site.root / where.format(tmp=tmp_path)
+    code = main(["build", "--site", str(site.root), "--cache-dir", str(cache), "--no-search"])
+    assert code == 1
+    assert "refusing cache folder" in capsys.readouterr().err
+    assert not cache.exists() or not any(cache.iterdir())
+    assert list(site.output.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", [".masthead-cache", "public-cache", "../elsewhere/cache"])
+def test_a_cache_folder_beside_the_output_is_used(site: Scratch, where: str) -> None:
+    _draft_site(site)
+    cache = site.root / where
+    code = main(["build", "--site", str(site.root), "--cache-dir", str(cache), "--no-search"])
+    assert code == 0
+    assert any(cache.iterdir())
+    published = b"".join(p.read_bytes() for p in site.output.rglob("*") if p.is_file())
+    assert b"Embargoed" not in published

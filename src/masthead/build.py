@@ -43,7 +43,7 @@ from masthead.parallel import WorkerDied, beside, default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
 from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, stamp
 from masthead.render import make_env, render_output, theme_dir
-from masthead.safety import check_folders
+from masthead.safety import check_cache_folder, check_folders
 from masthead.search import resolve_search, update_search_index
 from masthead.site import Article, Site, build_site, keeps_place, patch_site, patched_article
 from masthead.state import (
@@ -151,6 +151,7 @@ def resolve_inputs(options: BuildOptions) -> Inputs:
         raise ConfigError(f"content folder {shown_path(content_dir)} does not exist")
     check_folders(site_dir, content_dir, output_dir)
     cache_dir = (options.cache_dir or site_dir / CACHE_DIR).absolute()
+    check_cache_folder(site_dir, content_dir, output_dir, cache_dir)
     return Inputs(site_dir, content_dir, output_dir, cache_dir, config)
 
 

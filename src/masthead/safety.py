@@ -31,3 +31,14 @@ def check_folders(
             raise ConfigError(f"refusing {role} {output} inside {name} {folder}")
     if content.is_relative_to(output):
         raise ConfigError(f"refusing content folder {content} inside the {role} {output}")
+
+
+def check_cache_folder(
+    site_dir: Path, content_dir: Path, output_dir: Path, cache_dir: Path
+) -> None:
+    """Raise ConfigError for a cache folder among the user's folders or overlapping the
+    output: the cache holds every record, unpublished ones too, and must not be served."""
+    check_folders(site_dir, content_dir, cache_dir, role="cache folder")
+    cache, output = cache_dir.resolve(), output_dir.resolve()
+    if cache.is_relative_to(output) or output.is_relative_to(cache):
+        raise ConfigError(f"refusing cache folder {cache}: it overlaps the output folder {output}")
