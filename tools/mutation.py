@@ -1,0 +1,187 @@
+"""Mutation testing of the modules that guard safety and correctness, one module at a time.
+
+mutmut changes one thing at a time in a module (a `<` for a `<=`, a string, a boolean) and
+runs the tests that cover it: a change no test notices is a gap in the tests, unless it
+changes nothing observable (an equivalent mutant, listed with its reason in
+tools/mutation-triage.toml). Too slow for CI on two cores; run it by hand after changing a
+guarded module or its tests:
+
+    .venv/bin/pip install -e '.[test,mutation]'
+    .venv/bin/python tools/mutation.py safeurl embeds          # or no names: every module
+    .venv/bin/python tools/mutation.py --minutes 20 records    # a time box per module
+
+Each module runs in its own scratch copy of the working tree (MUTATION_DIR, default
+/tmp/masthead-mutation/<module>), with one worker, the module's own test files and the
+derandomised Hypothesis profile, so a result does not depend on the run. The score is
+killed / (mutants - equivalent); survivors are written to <scratch>/survivors.txt with
+their diffs for triage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TRIAGE = REPO / "tools" / "mutation-triage.toml"
+
+# Smallest security modules first; each with the test files that exercise it.
+MODULES: dict[str, list[str]] = {
+    "safeurl": [
+        "test_sanitising.py",
+        "test_host_allowlist.py",
+        "test_limits.py",
+        "test_safeurl.py",
+    ],
+    "embeds": ["test_sanitising.py", "test_host_allowlist.py", "test_embeds.py"],
+    "gitrepo": ["test_git_guards.py", "test_publish_git.py"],
+    "fingerprint": ["test_incremental.py", "test_plan.py", "test_fingerprint.py"],
+    "publish": ["test_publish_git.py", "test_git_guards.py", "test_publish_folder.py"],
+    "server": ["test_server.py", "test_containment.py"],
+    "yamlload": [
+        "test_fuzz_loader.py",
+        "test_limits.py",
+        "test_records.py",
+        "test_loader_errors.py",
+    ],
+    "output": [
+        "test_output.py",
+        "test_output_safety.py",
+        "test_containment.py",
+        "test_incremental.py",
+    ],
+    "records": [
+        "test_records.py",
+        "test_loader_errors.py",
+        "test_integer_fields.py",
+        "test_limits.py",
+        "test_host_allowlist.py",
+        "test_sanitising.py",
+    ],
+}
+STATUS = re.compile(r"^\s*(\S+__mutmut_\d+): (.+)$")
+
+
+def copy_tree(scratch: Path) -> None:
+    """The working tree as git sees it (tracked and untracked, not ignored) into `scratch`."""
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "-co", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, listed):
+        source = REPO / os.fsdecode(name)
+        if source.is_file() and not source.is_symlink():
+            target = scratch / os.fsdecode(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def configure(scratch: Path, module: str) -> None:
+    tests = [f"tests/{name}" for name in MODULES[module] if (scratch / "tests" / name).is_file()]
+    settings = {
+        "source_paths": ["src"],
+        "only_mutate": [f"src/masthead/{module}.py"],
+        "also_copy": ["templates", "static", "content", "site.toml", "README.md"],
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q"],
+        "pytest_add_cli_args_test_selection": tests,
+        "use_git_change_detection": False,
+    }
+    lines = ["", "[tool.mutmut]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
+    with (scratch / "pyproject.toml").open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    return f'"{value}"'
+
+
+def run(module: str, minutes: float, base: Path) -> dict[str, str]:
+    scratch = base / module
+    copy_tree(scratch)
+    configure(scratch, module)
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "PYTHONDONTWRITEBYTECODE": "1"}
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    try:
+        subprocess.run(
+            [mutmut, "run", "--max-children", "1"],
+            cwd=scratch,
+            env=env,
+            timeout=minutes * 60,
+            stdout=(scratch / "mutmut.log").open("w"),
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        print(f"{module}: time box of {minutes:g} minutes reached; results so far")
+    listing = subprocess.run(
+        [mutmut, "results", "--all", "true"], cwd=scratch, env=env, capture_output=True, text=True
+    ).stdout
+    results = {m.group(1): m.group(2).strip() for m in map(STATUS.match, listing.splitlines()) if m}
+    survivors = [name for name, status in results.items() if status != "killed"]
+    with (scratch / "survivors.txt").open("w", encoding="utf-8") as out:
+        for name in survivors:
+            shown = subprocess.run(
+                [mutmut, "show", name], cwd=scratch, env=env, capture_output=True, text=True
+            ).stdout
+            out.write(f"## {name}: {results[name]}\n{shown}\n")
+    return results
+
+
+def report(module: str, results: dict[str, str], equivalent: dict[str, str]) -> tuple[int, int]:
+    """Print one module's line; return (killed, counted) for the total."""
+    counts: dict[str, int] = {}
+    for status in results.values():
+        counts[status] = counts.get(status, 0) + 1
+    done = {n: s for n, s in results.items() if s not in ("not checked", "running")}
+    killed = sum(1 for s in done.values() if s == "killed")
+    listed = [n for n in done if n in equivalent and done[n] != "killed"]
+    counted = len(done) - len(listed)
+    unexplained = [n for n, s in done.items() if s != "killed" and n not in equivalent]
+    score = 100 * killed / counted if counted else 0.0
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    print(
+        f"{module}: {score:.1f}% ({killed} killed of {counted}; {len(listed)} equivalent "
+        f"set aside; {detail})"
+    )
+    for name in unexplained:
+        print(f"    not triaged: {name} ({done[name]})")
+    return killed, counted
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
+    parser.add_argument("--minutes", type=float, default=30, help="time box per module")
+    args = parser.parse_args()
+    args.modules = args.modules or list(MODULES)
+    if unknown := set(args.modules) - set(MODULES):
+        parser.error(f"unknown modules: {', '.join(sorted(unknown))}")
+    base = Path(os.environ.get("MUTATION_DIR", "/tmp/masthead-mutation"))
+    triage = tomllib.loads(TRIAGE.read_text(encoding="utf-8")) if TRIAGE.is_file() else {}
+    total_killed = total_counted = 0
+    for module in args.modules:
+        results = run(module, args.minutes, base)
+        killed, counted = report(module, results, triage.get(module, {}))
+        total_killed, total_counted = total_killed + killed, total_counted + counted
+    if len(args.modules) > 1 and total_counted:
+        print(f"all: {100 * total_killed / total_counted:.1f}% ({total_killed} of {total_counted})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
