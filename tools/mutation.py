@@ -65,6 +65,7 @@ MODULES: dict[str, list[str]] = {
         "test_sanitising.py",
     ],
 }
+UNDECIDED = ("not checked", "running")
 STATUS = re.compile(r"^\s*(\S+__mutmut_\d+): (.+)$")
 
 
@@ -110,12 +111,29 @@ def _toml(value: object) -> str:
     return f'"{value}"'
 
 
-def run(module: str, minutes: float, base: Path) -> dict[str, str]:
+def run(module: str, minutes: float, base: Path, again: bool = True) -> dict[str, str]:
     scratch = base / module
-    copy_tree(scratch)
-    configure(scratch, module)
     env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = str(Path(sys.executable).with_name("mutmut"))
+    if again:
+        copy_tree(scratch)
+        configure(scratch, module)
+        mutate(mutmut, scratch, env, module, minutes)
+    listing = subprocess.run(
+        [mutmut, "results", "--all", "true"], cwd=scratch, env=env, capture_output=True, text=True
+    ).stdout
+    results = {m.group(1): m.group(2).strip() for m in map(STATUS.match, listing.splitlines()) if m}
+    survivors = [name for name, status in results.items() if status not in (*UNDECIDED, "killed")]
+    with (scratch / "survivors.txt").open("w", encoding="utf-8") as out:
+        for name in survivors:
+            shown = subprocess.run(
+                [mutmut, "show", name], cwd=scratch, env=env, capture_output=True, text=True
+            ).stdout
+            out.write(f"## {name}: {results[name]}\n{shown}\n")
+    return results
+
+
+def mutate(mutmut: str, scratch: Path, env: dict[str, str], module: str, minutes: float) -> None:
     try:
         subprocess.run(
             [mutmut, "run", "--max-children", "1"],
@@ -128,18 +146,6 @@ def run(module: str, minutes: float, base: Path) -> dict[str, str]:
         )
     except subprocess.TimeoutExpired:
         print(f"{module}: time box of {minutes:g} minutes reached; results so far")
-    listing = subprocess.run(
-        [mutmut, "results", "--all", "true"], cwd=scratch, env=env, capture_output=True, text=True
-    ).stdout
-    results = {m.group(1): m.group(2).strip() for m in map(STATUS.match, listing.splitlines()) if m}
-    survivors = [name for name, status in results.items() if status != "killed"]
-    with (scratch / "survivors.txt").open("w", encoding="utf-8") as out:
-        for name in survivors:
-            shown = subprocess.run(
-                [mutmut, "show", name], cwd=scratch, env=env, capture_output=True, text=True
-            ).stdout
-            out.write(f"## {name}: {results[name]}\n{shown}\n")
-    return results
 
 
 def report(module: str, results: dict[str, str], equivalent: dict[str, str]) -> tuple[int, int]:
@@ -147,16 +153,18 @@ def report(module: str, results: dict[str, str], equivalent: dict[str, str]) -> 
     counts: dict[str, int] = {}
     for status in results.values():
         counts[status] = counts.get(status, 0) + 1
-    done = {n: s for n, s in results.items() if s not in ("not checked", "running")}
+    done = {n: s for n, s in results.items() if s not in UNDECIDED}
     killed = sum(1 for s in done.values() if s == "killed")
     listed = [n for n in done if n in equivalent and done[n] != "killed"]
     counted = len(done) - len(listed)
     unexplained = [n for n, s in done.items() if s != "killed" and n not in equivalent]
     score = 100 * killed / counted if counted else 0.0
     detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    unchecked = len(results) - len(done)
     print(
         f"{module}: {score:.1f}% ({killed} killed of {counted}; {len(listed)} equivalent "
         f"set aside; {detail})"
+        + (f"; {unchecked} not reached in the time box" if unchecked else "")
     )
     for name in unexplained:
         print(f"    not triaged: {name} ({done[name]})")
@@ -167,6 +175,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
     parser.add_argument("--minutes", type=float, default=30, help="time box per module")
+    parser.add_argument(
+        "--report", action="store_true", help="only report the last run's results again"
+    )
     args = parser.parse_args()
     args.modules = args.modules or list(MODULES)
     if unknown := set(args.modules) - set(MODULES):
@@ -175,7 +186,7 @@ def main() -> int:
     triage = tomllib.loads(TRIAGE.read_text(encoding="utf-8")) if TRIAGE.is_file() else {}
     total_killed = total_counted = 0
     for module in args.modules:
-        results = run(module, args.minutes, base)
+        results = run(module, args.minutes, base, again=not args.report)
         killed, counted = report(module, results, triage.get(module, {}))
         total_killed, total_counted = total_killed + killed, total_counted + counted
     if len(args.modules) > 1 and total_counted:
