@@ -36,9 +36,10 @@ from masthead.fingerprint import (
     records_in,
     substitute,
 )
+from masthead.killpoint import kill_point
 from masthead.memo import clear_all as clear_memos
 from masthead.modelstore import MODEL, ModelStore, save_model
-from masthead.output import MANIFEST, OutputWriter
+from masthead.output import MANIFEST, OutputWriter, output_lock
 from masthead.parallel import WorkerDied, beside, default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
 from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, stamp
@@ -51,6 +52,8 @@ from masthead.state import (
     BuildState,
     Files,
     ParsedFile,
+    cache_usable,
+    forget_state,
     load_files,
     load_state,
     save_files,
@@ -179,6 +182,9 @@ class Builder:
         """A full plan not yet written to model.bin (save_cache writes it)."""
         self._prepared: tuple[Assets, jinja2.Environment] | None = None
         """The assets and templates of this build, when made while its records were parsed."""
+        self._held: contextlib.ExitStack | None = None
+        """The output folder's lock while a build (or a cache save) runs; see _lock."""
+        self._created_output = False
 
     def build(self, changed: Collection[Path] | None = None) -> BuildReport:
         """Load, model, render and write; a failure before commit leaves the old output as it was.
@@ -198,6 +204,7 @@ class Builder:
                     return report
             return self._build()
         finally:
+            self._unlock()
             if gc_was_enabled:
                 # Every object the build made is in the collector's youngest generation,
                 # which the next allocation would have it walk (0.1 s at 10,000 records).
@@ -213,6 +220,11 @@ class Builder:
         timings: dict[str, float] = {}
         with _timed(timings, "scan"):
             inputs = self.inputs = resolve_inputs(self.options)
+            self._lock(inputs)
+            kill_point("scan")
+            if self.options.use_cache and not cache_usable(inputs.cache_dir):
+                # One warning (cache_usable's), and no part of the cache is used.
+                self.options = dataclasses.replace(self.options, use_cache=False)
             key = self._key(inputs)
             state = self._load_state(inputs, key)
             stamps = scan_records(inputs.content_dir)
@@ -223,7 +235,7 @@ class Builder:
                 self.options.use_cache or self.options.keep_model or self.state is not None
             )
             inputs_digest = digest_of(sorted(stamps.items()), others) if keeps_state else ""
-            writer = OutputWriter(inputs.output_dir)
+            writer = OutputWriter(inputs.output_dir, created_root=self._created_output)
             if not self._output_matches(state, writer):
                 state.pages, state.assets, state.inputs = {}, {}, ""
         report = BuildReport(inputs.output_dir, timings=timings)
@@ -312,6 +324,7 @@ class Builder:
         if patched is None:
             return None
         manifest = self._manifest
+        self._lock(inputs)
         if manifest is None or _stamp_or_none(inputs.output_dir / MANIFEST) != manifest[0]:
             return None  # the output changed behind our back
         writer = OutputWriter(inputs.output_dir, previous=dict(manifest[1]))
@@ -477,6 +490,7 @@ class Builder:
             with _timed(timings, "write"):
                 self._assets(assets, state, new_state, writer, report)
                 writer.commit()
+                kill_point("committed")
         except BaseException:
             writer.abort()
             # The output may not match any state we know of.
@@ -514,9 +528,45 @@ class Builder:
 
     def save_cache(self) -> None:
         """Write the state to the cache folder; the preview calls this when it stops rather
-        than after every edit, so that saving 100,000 records never delays a reload."""
+        than after every edit, so that saving 100,000 records never delays a reload.
+
+        The site is built by then: a cache that cannot be written (a full disk, say)
+        costs the next build time only, so it is reported and left out, whole.
+        """
         if self.state is None or self.inputs is None or not self.options.use_cache:
             return
+        held = self._held is not None  # by the build that calls this
+        try:
+            self._lock(self.inputs)
+            self._save_cache()
+        except OSError as exc:
+            cache_dir = self.inputs.cache_dir
+            log.warning(
+                "%s: cannot write the build cache (%s); the next build starts without it",
+                cache_dir,
+                exc.strerror or exc,
+            )
+            forget_state(cache_dir)
+            self.options = dataclasses.replace(self.options, use_cache=False)
+        finally:
+            if not held:
+                self._unlock()
+
+    def _lock(self, inputs: Inputs) -> None:
+        """Hold the output folder until _unlock: another build into it waits meanwhile,
+        and nothing it reads or writes, output or cache, changes under it."""
+        if self._held is None:
+            stack = contextlib.ExitStack()
+            self._created_output = stack.enter_context(output_lock(inputs.output_dir))
+            self._held = stack
+
+    def _unlock(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
+
+    def _save_cache(self) -> None:
+        assert self.state is not None and self.inputs is not None
         if not self.state.output and self._manifest is not None:
             self.state.output = OutputWriter.digest_of(self._manifest[1])
         cache_dir, state, files, saved = self.inputs.cache_dir, self.state, self.state.files, None
@@ -539,6 +589,7 @@ class Builder:
             held = records()
         if held is not None and files is not None:
             self._saved = Files(dict(files), *held)
+        kill_point("cache")
         save_state(cache_dir, state)
 
     # phases -----------------------------------------------------------------
@@ -711,6 +762,7 @@ class Builder:
             min_per_job=RENDER_MIN_PER_JOB,
             arrived=progress.step if progress else None,
         ):
+            kill_point("render")
             if digest is None:
                 writer.register(rel, (writer.previous or {})[rel], False)  # carried over
             else:

@@ -4,26 +4,48 @@ A build writes into `<output>/.masthead-staging/` first. Nothing in the live out
 changes until `commit()`, so a build that fails part-way leaves the previous site as it
 was. `.masthead-manifest.json` lists every file masthead wrote, with its hash; only those
 files are ever deleted, and only while they still hold the bytes masthead wrote.
+
+The swap itself is many renames, which a kill can cut short. So `commit()` first writes
+the new manifest as a journal (`.masthead-commit.json`), and renames it over the
+manifest only once every file is in place. A writer that finds a journal knows the last
+commit was cut short: it trusts neither manifest about what is on disk and writes every
+file again, and may delete what either manifest lists. Work folders left by a killed
+build (staging, search) are removed before anything else, never followed if they are
+symbolic links, and never published.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from masthead.diagnostics import OutputError
 from masthead.digest import digest_of
+from masthead.killpoint import kill_point
 
 log = logging.getLogger(__name__)
 
 MANIFEST = ".masthead-manifest.json"
 STAGING = ".masthead-staging"
+JOURNAL = ".masthead-commit.json"
+"""The manifest of a commit under way; renamed over MANIFEST when it is done."""
+SEARCH_WORK = ".masthead-search"
+"""The search index's work folder (search.py)."""
+LEFTOVERS = (STAGING, SEARCH_WORK, MANIFEST + ".tmp", JOURNAL + ".tmp")
+"""What a killed build can leave behind: removed by the next writer."""
+BOOKKEEPING = frozenset({MANIFEST, JOURNAL, *LEFTOVERS})
+"""masthead's own names at the top of an output folder: never pages, never published."""
 _MANIFEST_VERSION = 1
+_UNTRUSTED = ""
+"""The digest of a file whose content is not known (an interrupted commit's)."""
 
 
 def _digest(data: bytes) -> str:
@@ -34,52 +56,76 @@ class OutputWriter:
     """Collects one build's files; `commit()` makes them live, `abort()` forgets them."""
 
     def __init__(
-        self, root: Path, *, share_folder: bool = False, previous: dict[str, str] | None = None
+        self,
+        root: Path,
+        *,
+        share_folder: bool = False,
+        previous: dict[str, str] | None = None,
+        created_root: bool | None = None,
     ) -> None:
         """`share_folder` accepts a folder holding files of others (a web root); still, only
         files listed in the manifest are ever deleted. `previous` is the manifest as the
-        caller last committed it, when it knows the file is unchanged since."""
+        caller last committed it, when it knows the file is unchanged since.
+        `created_root`: the caller made the output folder for this build (output_lock)."""
         self.root = root
         self.staging = root / STAGING
-        self.previous = previous if previous is not None else self._read_manifest()
         self.current: dict[str, str] = {}
         self.staged: list[str] = []
         self.removed: list[str] = []
         self._folders: set[str] = set()
         """Staging folders made so far (by this process: each render worker has its own)."""
-        self.created_root = not root.exists()
+        self.created_root = not root.exists() if created_root is None else created_root
         if root.exists() and not root.is_dir():
             raise OutputError(f"output {root} exists and is not a folder")
-        if (
-            self.previous is None
-            and not share_folder
-            and root.is_dir()
-            and any(p.name != STAGING for p in root.iterdir())
-        ):
-            raise OutputError(
-                f"output folder {root} is not empty and was not written by masthead "
-                f"(no {MANIFEST}); empty it or choose another --output"
-            )
-        self._clear_staging()
+        self._removable: dict[str, tuple[str, ...]] = {}
+        """Digests a stale file may hold to be deleted, beyond its `previous` one."""
+        self.untrusted = False
+        """The last commit was cut short: no file on disk is known to hold anything."""
+        with _os_errors(root):
+            if os.path.lexists(root / JOURNAL):
+                self.previous: dict[str, str] | None = self._recover()
+            else:
+                self.previous = previous if previous is not None else self._read_manifest()
+            if (
+                self.previous is None
+                and not share_folder
+                and root.is_dir()
+                and any(p.name not in BOOKKEEPING for p in root.iterdir())
+            ):
+                raise OutputError(
+                    f"output folder {root} is not empty and was not written by masthead "
+                    f"(no {MANIFEST}); empty it or choose another --output"
+                )
+            for name in LEFTOVERS:
+                clear_work_folder(root / name)
+
+    def _recover(self) -> dict[str, str]:
+        """The files an interrupted commit may have left, as `previous`, none trusted."""
+        old = self._read_manifest() or {}
+        try:
+            new = _read_files(self.root / JOURNAL)
+        except (ValueError, KeyError, TypeError, OSError):
+            new = {}  # not a journal masthead wrote whole: only the old manifest is known
+        log.warning(
+            "%s: the last build was stopped while it replaced the output; this build "
+            "writes every file again",
+            self.root,
+        )
+        self.untrusted = True
+        for rel in old.keys() | new.keys():
+            self._removable[rel] = tuple(d for d in (old.get(rel), new.get(rel)) if d)
+        return dict.fromkeys(sorted(old.keys() | new.keys()), _UNTRUSTED)
 
     def _clear_staging(self) -> None:
         self._folders.clear()
-        # A symlink planted at the staging path must not carry writes elsewhere.
-        if self.staging.is_symlink() or self.staging.is_file():
-            self.staging.unlink()
-        else:
-            shutil.rmtree(self.staging, ignore_errors=True)
+        clear_work_folder(self.staging)
 
     def _read_manifest(self) -> dict[str, str] | None:
         path = self.root / MANIFEST
         if not path.is_file():
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            files = data["files"]
-            if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
-                raise ValueError("unknown manifest version")
-            return {str(k): str(v) for k, v in files.items() if _is_safe_rel(str(k))}
+            return _read_files(path)
         except (ValueError, KeyError, TypeError, OSError) as exc:
             # A manifest we cannot read means we cannot tell our files from the user's.
             raise OutputError(
@@ -109,24 +155,32 @@ class OutputWriter:
         if (self.previous or {}).get(rel) == digest and _same_size(self.root / rel, len(data)):
             return digest, False
         folder, _, _ = rel.rpartition("/")
-        if folder not in self._folders:  # one mkdir per folder, not per file
-            self._make_folder(folder)
-        # os.open and os.write rather than open(): no buffered file object for one write,
-        # a sixth of the cost of writing a page.
-        fd = os.open(os.path.join(self.staging, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        path = os.path.join(self.staging, rel)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+            if folder not in self._folders:  # one mkdir per folder, not per file
+                self._make_folder(folder)
+            # os.open and os.write rather than open(): no buffered file object for one
+            # write, a sixth of the cost of writing a page.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise write_error(exc, path) from None
         return digest, True
 
     def _make_folder(self, folder: str) -> None:
         """Make a staging folder after its parents; unlike os.makedirs, without looking
         on disk for the parents this process has made already."""
         if not folder:
-            os.makedirs(self.staging, exist_ok=True)  # and the output folder, if new
+            os.makedirs(self.root, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # made by a forked render worker
+                os.mkdir(self.staging)  # never through a symlink planted since
+            if os.path.islink(self.staging) or not os.path.isdir(self.staging):
+                raise OutputError(f"{self.staging} was replaced while the build ran; not written")
         else:
             parent = folder.rpartition("/")[0]
             if parent not in self._folders:
@@ -154,7 +208,7 @@ class OutputWriter:
         trusts the output it wrote itself a moment ago.
         """
         digest = (self.previous or {}).get(rel)
-        if digest is None or rel in self.current:
+        if digest is None or digest == _UNTRUSTED or rel in self.current:
             return False
         if check and not self.still_there(rel):
             return False  # deleted since: the caller renders it again
@@ -164,37 +218,53 @@ class OutputWriter:
     def still_there(self, rel: str) -> bool:
         """Did the last build write `rel`, and is a file still there? Touches no
         bookkeeping, so forked render workers can ask it."""
-        return rel in (self.previous or {}) and os.path.isfile(os.path.join(self.root, rel))
+        return (
+            not self.untrusted
+            and rel in (self.previous or {})
+            and os.path.isfile(os.path.join(self.root, rel))
+        )
 
     def commit(self) -> None:
-        """Move staged files into place, delete stale files of earlier builds, save the manifest."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        real_root = self.root.resolve()
-        if self.staged:
-            # Check every target before moving any, so a refusal leaves the old site whole.
-            _merge_tree(str(self.staging), str(self.root), move=False)
-            _merge_tree(str(self.staging), str(self.root), move=True)
-        self._clear_staging()
-        self._remove_stale(real_root)
+        """Move staged files into place, delete stale files of earlier builds, save the manifest.
+
+        The new manifest goes to the journal first and over the old one last (see the
+        module's docstring), so a commit cut short anywhere is found and redone.
+        """
         manifest = json.dumps(
             {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
             separators=(",", ":"),  # compact, so the C encoder writes it
         ).encode("utf-8")
-        if _holds(self.root / MANIFEST, manifest):
-            return  # an unchanged build touches no file at all, not even the manifest
-        tmp = self.root / (MANIFEST + ".tmp")
-        tmp.unlink(missing_ok=True)
-        tmp.write_bytes(manifest)
-        os.replace(tmp, self.root / MANIFEST)
+        stale = set(self.previous or {}) - set(self.current)
+        with _os_errors(self.root):
+            if not (self.staged or stale or self.untrusted) and _holds(
+                self.root / MANIFEST, manifest
+            ):
+                self._clear_staging()
+                return  # an unchanged build touches no file at all, not even the manifest
+            self.root.mkdir(parents=True, exist_ok=True)
+            real_root = self.root.resolve()
+            if self.staged:
+                # Check every target before moving any, so a refusal leaves the old site whole.
+                _merge_tree(str(self.staging), str(self.root), move=False)
+            _write_atomically(self.root / JOURNAL, manifest)
+            kill_point("commit")
+            if self.staged:
+                _merge_tree(str(self.staging), str(self.root), move=True)
+            self._clear_staging()
+            self._remove_stale(real_root, stale)
+            os.replace(self.root / JOURNAL, self.root / MANIFEST)
+        self.untrusted = False
 
     def abort(self) -> None:
-        self._clear_staging()
-        if self.created_root:  # a failed first build leaves no trace, not even an empty folder
-            with contextlib.suppress(OSError):
+        """Forget the staged files; the live output stays as it is (and if a commit was
+        cut short, its journal stays for the next build to find)."""
+        with contextlib.suppress(OSError):
+            self._clear_staging()
+            if self.created_root:  # a failed first build leaves no trace, not even a folder
                 self.root.rmdir()
 
-    def _remove_stale(self, real_root: Path) -> None:
-        for rel in sorted(set(self.previous or {}) - set(self.current)):
+    def _remove_stale(self, real_root: Path, stale: set[str]) -> None:
+        for rel in sorted(stale):
             path = self.root / rel
             try:
                 if (
@@ -203,10 +273,12 @@ class OutputWriter:
                     or not path.parent.resolve().is_relative_to(real_root)
                 ):
                     continue
-                if _digest(path.read_bytes()) != (self.previous or {})[rel]:
+                ours = self._removable.get(rel) or ((self.previous or {})[rel],)
+                if _digest(path.read_bytes()) not in ours:
                     log.warning("%s: changed since masthead wrote it; left in place", path)
                     continue
                 path.unlink()
+                kill_point("commit")
             except OSError as exc:
                 log.warning("%s: could not remove stale file: %s", path, exc)
                 continue
@@ -232,6 +304,7 @@ def _merge_tree(src: str, dst: str, move: bool) -> None:
                 if not os.path.lexists(target):
                     if move:
                         os.replace(entry.path, target)
+                        kill_point("commit")
                 elif os.path.isdir(target):
                     _merge_tree(entry.path, target, move)
                 else:
@@ -240,6 +313,90 @@ def _merge_tree(src: str, dst: str, move: bool) -> None:
                 raise OutputError(f"{target} is a folder where a file belongs")
             elif move:
                 os.replace(entry.path, target)
+                kill_point("commit")
+
+
+def clear_work_folder(path: Path) -> None:
+    """Remove a work file or folder of masthead's, never following a symlink planted there."""
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path)  # does not follow symlinks inside either
+
+
+def make_work_folder(path: Path) -> None:
+    """A new, empty work folder at `path`, made here, whatever was there before."""
+    clear_work_folder(path)
+    os.mkdir(path)  # fails rather than follow anything planted in between
+
+
+@contextlib.contextmanager
+def output_lock(root: Path) -> Iterator[bool]:
+    """Hold the output folder for one build: a second build into it waits for the first.
+
+    The lock is the folder's own (flock on it), so no lock file is left anywhere. Yields
+    whether the folder was made for this build; it is removed again if still empty.
+    """
+    created = not os.path.lexists(root)
+    if not created and not root.is_dir():
+        raise OutputError(f"output {root} exists and is not a folder")
+    while True:
+        with _os_errors(root):
+            root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("%s: another build is writing this folder; waiting for it to end", root)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            held, now = os.fstat(fd), os.stat(root)
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                break  # still the folder at that path, not one removed meanwhile
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield created
+    finally:
+        if created:
+            with contextlib.suppress(OSError):
+                root.rmdir()
+        os.close(fd)
+
+
+def write_error(exc: OSError, path: str | Path) -> OutputError:
+    """An OutputError naming the path and the system's reason (disk full, read-only...)."""
+    reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
+    return OutputError(f"{exc.filename or path}: cannot write the output: {reason}")
+
+
+@contextlib.contextmanager
+def _os_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise write_error(exc, path) from None
+
+
+def _read_files(path: Path) -> dict[str, str]:
+    """The files listed in a manifest (or journal) file, by safe relative path."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with open(fd, encoding="utf-8") as f:
+        data = json.load(f)
+    files = data["files"]
+    if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
+        raise ValueError("unknown manifest version")
+    return {str(k): str(v) for k, v in files.items() if _is_safe_rel(str(k))}
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    clear_work_folder(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    with open(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
 
 
 def _is_safe_rel(rel: str) -> bool:

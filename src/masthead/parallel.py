@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.pool import ExceptionWithTraceback
@@ -168,7 +169,9 @@ def _fork(target: Callable[..., None], arg: Any) -> tuple[Any, Connection]:
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
     try:
-        process = context.Process(target=target, args=(arg, writer), daemon=True)
+        process = context.Process(
+            target=_orphan_proof, args=(target, os.getpid(), arg, writer), daemon=True
+        )
         process.start()
     except BaseException:
         reader.close()
@@ -176,6 +179,28 @@ def _fork(target: Callable[..., None], arg: Any) -> tuple[Any, Connection]:
     finally:
         writer.close()  # the child has its own copy: EOF here once it is gone
     return process, reader
+
+
+def _orphan_proof(target: Callable[..., None], parent: int, arg: Any, results: Connection) -> None:
+    """Run `target(arg, results)` in a worker that ends when its parent dies.
+
+    A parent killed outright (kill -9) cannot stop its workers, and a worker whose pipe
+    is full waits for a reader forever: its siblings, forked later, hold the pipe's
+    read end open. A thread watching the parent's pid ends the worker instead.
+    """
+    watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
+    watch.start()
+    target(arg, results)
+
+
+ORPHAN_POLL = 0.2
+"""Seconds between a worker's looks at whether its parent is still there."""
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL)
+    os._exit(1)
 
 
 def _run_beside(work: Callable[[], Any], results: Connection) -> None:

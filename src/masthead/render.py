@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -169,11 +170,29 @@ def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
     if cache_dir is None:
         return None
     folder = cache_dir / "templates"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # templates are compiled each time; the build says why at its end
     # Jinja names a cached template by its name and source only: code compiled by
     # _CodeGenerator (which imports escape_text) and by Jinja's own must not meet, in
     # either direction, when versions of masthead share a cache folder.
-    return jinja2.FileSystemBytecodeCache(str(folder), pattern="__masthead_escape_text_%s.cache")
+    return _BytecodeCache(str(folder), pattern="__masthead_escape_text_%s.cache")
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache, except that a file it cannot read or write (a full disk)
+    means compiling the template, never a failed build: the cache only saves time."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
 
 
 _MONTHS = (

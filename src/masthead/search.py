@@ -15,15 +15,20 @@ import dataclasses
 import logging
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
 from masthead.digest import digest_of
-from masthead.output import OutputWriter
+from masthead.killpoint import kill_point
+from masthead.output import SEARCH_WORK, OutputWriter, clear_work_folder, make_work_folder
 from masthead.pagefind_bundle import stabilise
+from masthead.pagefind_labels import safe_filters
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +40,8 @@ TIMEOUT = 600
 NOTHING_TO_INDEX = "not able to build an index"
 """What Pagefind 1.x says when no page it was given has anything to index."""
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
-WORK_DIR = ".masthead-search"
 """The bundle's files that the search page links to."""
+WORK_DIR = SEARCH_WORK
 
 
 class SearchError(MastheadError):
@@ -122,28 +127,36 @@ class SearchIndexer:
 
     Its work folder is `<output>/.masthead-search`: on the output's own file system, so
     pages go in as hard links rather than copies, and nothing is written outside the
-    output folder. The folder is removed when the bundle has been read.
+    output folder. It is made afresh (whatever was planted at its name is removed, not
+    followed), removed when the bundle has been read, and removed by the next build's
+    writer if a kill left it. A page whose filters need escaping goes in as a
+    rewritten copy (pagefind_labels).
     """
 
     def __init__(self, binary: Path, output: Path) -> None:
         self.binary = binary
         # Absolute: Pagefind runs in the work folder, where a relative path means another place.
         self.root = output.absolute() / WORK_DIR
-        shutil.rmtree(self.root, ignore_errors=True)
-        (self.root / "site").mkdir(parents=True)
+        make_work_folder(self.root)
+        (self.root / "site").mkdir()
         self.pages = 0
 
     def add(self, rel: str, source: Path) -> None:
         if not rel.endswith(".html"):
             return
-        if MARKER not in source.read_bytes():
+        data = source.read_bytes()
+        if MARKER not in data:
             return
         path = self.root / "site" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(source, path)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(source, path)
+        safe = safe_filters(data.decode("utf-8", "surrogateescape"))
+        if safe is not None:
+            path.write_bytes(safe.encode("utf-8", "surrogateescape"))
+        else:
+            try:
+                os.link(source, path)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(source, path)
         self.pages += 1
 
     def files(self) -> Iterator[tuple[str, bytes]]:
@@ -158,7 +171,7 @@ class SearchIndexer:
             for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
                 yield f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", path.read_bytes()
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            clear_work_folder(self.root)
 
     def _run(self) -> Path | None:
         """The bundle Pagefind made, or None when it found nothing to index."""
@@ -166,9 +179,21 @@ class SearchIndexer:
         bundle = self.root / "bundle"
         command = [str(self.binary.absolute()), "--site", "site", "--output-path", "bundle"]
         try:
-            done = subprocess.run(
-                command, cwd=self.root, capture_output=True, text=True, timeout=TIMEOUT
-            )
+            with subprocess.Popen(
+                command,
+                cwd=self.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                preexec_fn=_die_with_parent(),  # no other thread runs meanwhile
+            ) as process:
+                kill_point("search")
+                try:
+                    stdout, stderr = process.communicate(timeout=TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    raise
+            done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SearchError(f"Pagefind could not run: {exc}") from exc
         if done.returncode != 0 and NOTHING_TO_INDEX in done.stdout + done.stderr:
@@ -183,3 +208,23 @@ class SearchIndexer:
                 raise SearchError(f"Pagefind wrote no {name}")
         stabilise(bundle)
         return bundle
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """What Pagefind's process runs before it starts, to be killed when the build is.
+
+    A build killed while Pagefind ran would leave it writing into a work folder that
+    the next build has made anew. Linux only (prctl PR_SET_PDEATHSIG); elsewhere None.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # here: only a build that indexes pays for the import
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return partial(prctl, _PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1

@@ -12,10 +12,12 @@ payload; anything that does not match is discarded with a warning, never trusted
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import pickle
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -96,6 +98,35 @@ class Files(NamedTuple):
     base: str
     """Checksum of the records.bin they were read from ("" when there was none)."""
     delta: frozenset[str]
+
+
+def cache_usable(cache_dir: Path) -> bool:
+    """Can the build cache be kept at `cache_dir`? If not, says why, once, for all of it.
+
+    A build decides this before it reads or writes any part of the cache (records,
+    state, model, compiled templates), so a cache path that is a file, a dangling
+    symlink or a folder it cannot write means one warning and a build without a cache,
+    not a crash half-way.
+    """
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=cache_dir, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        log.warning(
+            "%s: cannot use the build cache (%s); building without it",
+            cache_dir,
+            exc.strerror or exc,
+        )
+        return False
+    return True
+
+
+def forget_state(cache_dir: Path) -> None:
+    """Remove the saved state, so that no build trusts a cache whose writing failed."""
+    with contextlib.suppress(OSError):
+        (cache_dir / _STATE).unlink(missing_ok=True)
 
 
 def load_state(cache_dir: Path, key: str) -> BuildState:
@@ -181,17 +212,22 @@ def _save(path: Path, *parts: object) -> str:
     wrote as large again: neither is ever in memory whole.
     """
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(_header("0" * 64))
-        hashing = HashingWriter(f)
-        pickler = pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL)
-        for part in parts:
-            pickler.dump(part)
-            pickler.clear_memo()
-        digest = hashing.sha.hexdigest()
-        f.seek(0)
-        f.write(_header(digest))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(_header("0" * 64))
+            hashing = HashingWriter(f)
+            pickler = pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL)
+            for part in parts:
+                pickler.dump(part)
+                pickler.clear_memo()
+            digest = hashing.sha.hexdigest()
+            f.seek(0)
+            f.write(_header(digest))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # a full disk keeps no half-written file
+            tmp.unlink(missing_ok=True)
+        raise
     return digest
 
 
