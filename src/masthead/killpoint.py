@@ -3,7 +3,7 @@
 The kill tests need a build to die at an exact place (between two renames of the
 commit, say), which a timer cannot hit. Unset, as it always is outside the tests, each
 call costs one comparison. `MASTHEAD_TEST_SIGNAL=INT` sends SIGINT (a Ctrl-C) instead
-of SIGKILL. Phases: `scan`, `render` (after n pages came back), `search` (while
+of SIGKILL, and `STOP` stops the build there until it gets SIGCONT. Phases: `scan`, `render` (after n pages came back), `search` (while
 Pagefind runs), `commit` (after n renames or deletions of the commit), `committed`
 and `cache` (between writing the records and the state of the build cache).
 """
@@ -15,7 +15,7 @@ import signal
 
 _WANTED = os.environ.get("MASTHEAD_TEST_KILL") or None
 _PHASE, _, _COUNT = (_WANTED or "").partition(":")
-_SIGNAL = signal.SIGINT if os.environ.get("MASTHEAD_TEST_SIGNAL") == "INT" else signal.SIGKILL
+_SIGNAL = getattr(signal, "SIG" + os.environ.get("MASTHEAD_TEST_SIGNAL", "KILL"))
 _seen: dict[str, int] = {}
 
 

@@ -169,7 +169,9 @@ class OutputWriter:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise write_error(exc, path) from None
+            if exc.filename is None:
+                exc.filename = path  # os.write names no file
+            raise write_error(exc, self.root) from None
         return digest, True
 
     def _make_folder(self, folder: str) -> None:
@@ -365,10 +367,12 @@ def output_lock(root: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-def write_error(exc: OSError, path: str | Path) -> OutputError:
-    """An OutputError naming the path and the system's reason (disk full, read-only...)."""
+def write_error(exc: OSError, root: str | Path) -> OutputError:
+    """An OutputError naming the folder, the file and the system's reason (a full disk,
+    a read-only one), for one clear line instead of a traceback."""
     reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
-    return OutputError(f"{exc.filename or path}: cannot write the output: {reason}")
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(root) else ""
+    return OutputError(f"cannot write to the output folder {root}: {reason}{where}")
 
 
 @contextlib.contextmanager
