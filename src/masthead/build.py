@@ -580,6 +580,8 @@ class Builder:
             self._model_pending = None
             try:
                 state.model = save_model(cache_dir, state.key, site, specs, state.pages)
+            except OSError:
+                raise  # a full disk, say: save_cache leaves the whole cache out
             except Exception as exc:  # the site is built: a cache that is not saved costs time only
                 log.warning("%s: cannot write the build cache's model: %s", cache_dir, exc)
         try:

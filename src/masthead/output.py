@@ -395,8 +395,12 @@ def _read_files(path: Path) -> dict[str, str]:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all; a folder planted at its name is removed, a
+    symlink replaced (never followed)."""
     tmp = path.with_name(path.name + ".tmp")
     clear_work_folder(tmp)
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
     with open(fd, "wb") as f:
         f.write(data)
