@@ -17,7 +17,7 @@ from masthead.build import Builder, BuildOptions, build
 from masthead.output import MANIFEST
 from tests.conftest import Scratch, record_text
 
-TOPICS = ("Climate", "Transport", "Health")
+TOPICS = ("Climate", "Transport", "Health", "AT-T", "at t")  # the last two share a slug
 PROVIDERS = ("Harbour Ledger", "Civic Lantern")
 
 

@@ -5,11 +5,16 @@ nor quoted, and pathological Markdown bounded.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import time
+from pathlib import Path
 
+import feedparser
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -369,3 +374,195 @@ def test_a_control_character_is_reported_at_its_own_line(
     message = str(error(record_text(extra=extra)))
     assert message.startswith(f"r.md:{EXTRA_LINE + 2}: YAML error: "), message
     assert "\n" not in message
+
+
+# --- Break 5: symbolic links under content/ and data/ -----------------------------------------
+
+PRIVATE = "PRIVATE-MHSECRET-diary"
+
+
+def _links(scratch: Scratch, outside: Path) -> dict[str, str]:
+    """Every kind of link under content/, and what must be said of each (None: read)."""
+    outside.mkdir()
+    private = outside / "private.md"
+    private.write_text(record_text(title=PRIVATE), encoding="utf-8")
+    (outside / "folder").mkdir()
+    (outside / "folder" / "2026-11-18-in-folder.md").write_text(
+        record_text(title=PRIVATE + " folder"), encoding="utf-8"
+    )
+    content = scratch.content
+    scratch.add(".drafts/2026-11-18-kept.md", title="Kept through a link")
+    scratch.add(".drafts/2026-11-18-other.md", title="Kept through a chain")
+    scratch.add("real/2026-11-18-real.md", title="A real one")
+    links = {
+        "2026-11-18-absolute.md": (str(private), "leads outside its folder"),
+        "2026-11-18-relative.md": (os.path.relpath(private, content), "leads outside its folder"),
+        "outside-folder": (str(outside / "folder"), "to a folder"),
+        "inside-folder": ("real", "to a folder"),
+        "2026-11-18-inside.md": (".drafts/2026-11-18-kept.md", None),
+        ".hop-in.md": (".drafts/2026-11-18-other.md", None),
+        "2026-11-18-chain.md": (".hop-in.md", None),
+        ".hop.md": (str(private), None),  # dot-named: never listed itself
+        "2026-11-18-chain-out.md": (".hop.md", "leads outside its folder"),
+        "2026-11-18-broken.md": ("nowhere.md", "is broken"),
+        "2026-11-18-loop-a.md": ("2026-11-18-loop-b.md", "loops"),
+        "2026-11-18-loop-b.md": ("2026-11-18-loop-a.md", "loops"),
+    }
+    for name, (target, _) in links.items():
+        (content / name).symlink_to(target)
+    return {name: said for name, (_, said) in links.items() if not name.startswith(".")}
+
+
+def test_every_kind_of_symlink_under_content(scratch: Scratch, tmp_path: Path) -> None:
+    expected = _links(scratch, tmp_path / "outside")
+    report = scratch.build(search=False)
+    said = {d.path: d for d in report.diagnostics}
+    for name, fragment in expected.items():
+        if fragment is None:
+            assert name not in said, said[name]
+        else:
+            assert said[name].severity == "warning", said[name]
+            assert fragment in said[name].message and "not followed" in said[name].message
+    for path in scratch.output.rglob("*"):
+        if path.is_file():
+            assert b"PRIVATE-MHSECRET" not in path.read_bytes(), path
+    titles = {a for a in (scratch.output / "news/2026/11/18").iterdir()}
+    assert {p.name for p in titles} == {"inside", "chain", "real"}
+    assert report.skipped == sum(1 for f in expected.values() if f)
+
+
+def test_a_link_retargeted_outside_is_refused_on_the_next_build(
+    scratch: Scratch, tmp_path: Path
+) -> None:
+    scratch.add(".drafts/2026-11-18-kept.md", title="Kept through a link")
+    link = scratch.content / "2026-11-18-moving.md"
+    link.symlink_to(".drafts/2026-11-18-kept.md")
+    assert scratch.build(search=False).skipped == 0
+    private = tmp_path / "private.md"
+    private.write_text(record_text(title=PRIVATE), encoding="utf-8")
+    link.unlink()
+    link.symlink_to(private)
+    report = scratch.build(search=False)
+    assert report.skipped == 1
+    assert not (scratch.output / "news/2026/11/18/moving").exists()
+
+
+def test_data_files_linked_from_outside_are_not_read(scratch: Scratch, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(f"name: Climate\ndescription: {PRIVATE}\n", encoding="utf-8")
+    topics = scratch.root / "data" / "topics"
+    topics.mkdir(parents=True)
+    (topics / ".shared.yaml").write_text("name: Harbour Ledger\ndescription: Kept\n")
+    (topics / "climate.yaml").symlink_to(outside)
+    (topics / "broken.yaml").symlink_to("nowhere.yaml")
+    providers = scratch.root / "data" / "providers"
+    providers.symlink_to(tmp_path, target_is_directory=True)  # a whole folder from outside
+    (scratch.root / "data" / "topics" / "ledger.yaml").symlink_to(".shared.yaml")
+    data = load_data(scratch.root)
+    said = {d.path: d.message for d in data.diagnostics}
+    assert "leads outside" in said["data/topics/climate.yaml"]
+    assert "is broken" in said["data/topics/broken.yaml"]
+    assert "leads outside" in said["data/providers/outside.yaml"]
+    assert PRIVATE not in repr(data)
+    assert [m.description for m in data.topics.values()] == ["Kept"]
+
+
+# --- Break 7: topic and provider names whose slugs collide ---------------------------------------
+
+COLLIDING = [("C++", "C#", "C"), ("AT&T", "AT-T", "at t"), ("Zürich", "Zurich", "ZURICH")]
+
+
+def _term_pages(output: Path, taxonomy: str) -> dict[str, str]:
+    """Slug -> the heading of its page."""
+    folder = output / taxonomy
+    return {
+        p.name: BeautifulSoup(
+            p.joinpath("index.html").read_text(encoding="utf-8"), "html5lib"
+        ).h1.get_text(strip=True)
+        for p in folder.iterdir()
+        if p.is_dir() and (p / "index.html").is_file()
+    }
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.permutations([name for group in COLLIDING for name in group]))
+def test_colliding_names_keep_pages_of_their_own_in_any_file_order(names: list[str]) -> None:
+    from masthead.site import build_site
+
+    records = []
+    for i, name in enumerate(names):
+        text = record_text(title=f"Story {i}", topics=(name,), provider=name)
+        record, _ = parse(text)
+        records.append(record._replace(path=f"{i:02d}.md"))
+    site = build_site(records, CONFIG)
+    warned = [d for d in site.diagnostics if "shares the slug" in d.message]
+    for taxonomy in ("topics", "providers"):
+        terms = {t.name.casefold(): t for t in site.taxonomy(taxonomy).terms}
+        # Zürich, Zurich and ZURICH: Zurich and ZURICH differ only in case and are one term.
+        assert set(terms) == {"c++", "c#", "c", "at&t", "at-t", "at t", "zürich", "zurich"}
+        assert len({t.ref.slug for t in terms.values()}) == len(terms)
+        assert terms["c++"].ref.slug == "c-plus-plus" and terms["c#"].ref.slug == "c-sharp"
+        assert terms["at&t"].ref.slug == "at-and-t"
+        assert [a.title for a in terms["c"].articles] == [f"Story {names.index('C')}"]
+        assert len(terms["zurich"].articles) == 2
+    assert len(warned) == 4  # at t/AT-T and Zürich/Zurich, in each taxonomy
+    # The same pages whatever the order the files were read in.
+    slugs = {(t.name, t.ref.slug) for t in site.taxonomy("topics").terms}
+    shuffled = build_site(list(reversed(records)), CONFIG)
+    assert {(t.name, t.ref.slug) for t in shuffled.taxonomy("topics").terms} == slugs
+
+
+def test_colliding_names_reach_every_output(scratch: Scratch) -> None:
+    for i, name in enumerate(["AT&T", "AT-T", "at t", "C++", "C#", "C"]):
+        scratch.add(f"2026-11-1{i}-story-{i}.md", title=f"Story {i}", topics=(name,), provider=name)
+    report = scratch.build(search=False)
+    warnings = [str(d) for d in report.diagnostics if "shares the slug" in d.message]
+    assert len(warnings) == 2 and all("'at-t'" in w for w in warnings), warnings
+    for taxonomy in ("topics", "providers"):
+        pages = _term_pages(scratch.output, taxonomy)
+        assert sorted(pages.values()) == sorted(["AT&T", "AT-T", "at t", "C++", "C#", "C"])
+        for slug, name in pages.items():
+            feed = feedparser.parse(scratch.output / taxonomy / slug / "feed.xml")
+            assert len(feed.entries) == 1, (slug, name)
+            api = json.loads(
+                (scratch.output / "api/news" / taxonomy / slug / "index.json").read_text()
+            )
+            assert len(api["items"] if "items" in api else api["articles"]) == 1
+    sitemap = (scratch.output / "sitemap.xml").read_text(encoding="utf-8")
+    assert sitemap.count("/topics/at-t") == 2 and "/topics/c-plus-plus/" in sitemap
+
+
+def test_data_naming_one_of_the_colliding_names_describes_only_it(scratch: Scratch) -> None:
+    topics = scratch.root / "data" / "topics"
+    topics.mkdir(parents=True)
+    (topics / "att.yaml").write_text("name: AT-T\ndescription: The hyphenated one\n")
+    scratch.add("2026-11-10-one.md", title="One", topics=("AT-T",))
+    scratch.add("2026-11-11-two.md", title="Two", topics=("at t",))
+    scratch.build(search=False)
+    pages = _term_pages(scratch.output, "topics")
+    assert pages["at-t"] == "AT-T"  # the named term keeps the plain slug
+    (other,) = [slug for slug, name in pages.items() if name == "at t"]
+    text = (scratch.output / "topics" / other / "index.html").read_text(encoding="utf-8")
+    assert "The hyphenated one" not in text
+
+
+def test_a_name_that_comes_to_share_a_slug_rebuilds_as_a_clean_build(
+    scratch: Scratch, tmp_path: Path
+) -> None:
+    """`at t` arriving takes the slug `AT-T` had (less punctuation): both builds, the
+    preview's long-lived one and `masthead build` from the cache, must move the page."""
+    from masthead.build import Builder, BuildOptions
+    from tests.test_incremental import assert_same_as_clean
+
+    scratch.add("2026-11-10-one.md", title="One", topics=("AT-T",), provider="AT-T")
+    preview = Builder(BuildOptions(site_dir=scratch.root, jobs=1, keep_model=True))
+    preview.build()
+    assert _term_pages(scratch.output, "topics") == {"at-t": "AT-T"}
+    added = scratch.add("2026-11-11-two.md", title="Two", topics=("at t",), provider="at t")
+    preview.build({added})
+    assert_same_as_clean(scratch, tmp_path)
+    assert sorted(_term_pages(scratch.output, "topics").values()) == ["AT-T", "at t"]
+    added.unlink()
+    scratch.build(jobs=1)
+    assert_same_as_clean(scratch, tmp_path)
+    assert _term_pages(scratch.output, "topics") == {"at-t": "AT-T"}

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from masthead.diagnostics import Diagnostic, RecordError
-from masthead.records import Image, decode_text, split_front_matter
+from masthead.records import Image, decode_text, link_problem, split_front_matter
 from masthead.safeurl import safe_url
-from masthead.urls import slugify
+from masthead.urls import term_key, term_slug
 from masthead.yamlload import YamlError, load_yaml
 
 DATA_DIR = "data"
@@ -38,16 +38,23 @@ class SiteData:
     providers: dict[str, TermMeta] = field(default_factory=dict)
     """By slug of the name, and by domain."""
     diagnostics: tuple[Diagnostic, ...] = ()
+    names: dict[tuple[str, str], TermMeta] = field(default_factory=dict)
+    """By taxonomy and term_key of the name: the exact name wins over a shared slug."""
 
     def meta(self, taxonomy: str, slug: str, domain: str | None = None) -> TermMeta | None:
         table = self.topics if taxonomy == "topics" else self.providers
         return table.get(slug) or (table.get(domain.lower()) if domain else None)
+
+    def named(self, taxonomy: str, key: str) -> TermMeta | None:
+        """The data of the term whose name has this term_key, if a data file names it."""
+        return self.names.get((taxonomy, key))
 
 
 def load_data(site_dir: Path) -> SiteData:
     root = site_dir / DATA_DIR
     topics: dict[str, TermMeta] = {}
     providers: dict[str, TermMeta] = {}
+    names: dict[tuple[str, str], TermMeta] = {}
     diagnostics: list[Diagnostic] = []
     for kind, table in (("topics", topics), ("providers", providers)):
         folder = root / kind
@@ -57,18 +64,28 @@ def load_data(site_dir: Path) -> SiteData:
             if path.name.startswith(".") or path.suffix not in (".yaml", ".yml", ".md"):
                 continue
             rel = path.relative_to(site_dir).as_posix()
+            if path.is_symlink() or folder.is_symlink():
+                problem = link_problem(str(path), str(root))
+                if problem is not None:
+                    expected = "a file, or a link to a file inside data/"
+                    diagnostics.append(Diagnostic(rel, None, problem, expected, "warning"))
+                    continue
             try:
                 meta = _read(path, rel)
+            except OSError as exc:
+                diagnostics.append(Diagnostic(rel, None, f"cannot read file: {exc.strerror}"))
+                continue
             except _Bad as exc:
                 diagnostics.append(Diagnostic(rel, exc.line, exc.message, exc.expected))
                 continue
             except RecordError as exc:  # undecodable, or broken front matter in a .md
                 diagnostics.append(exc.diagnostic)
                 continue
-            table[slugify(meta.name)] = meta
+            table.setdefault(term_slug(meta.name), meta)
+            names.setdefault((kind, term_key(meta.name)), meta)
             if kind == "providers" and meta.domain:
                 table.setdefault(meta.domain.lower(), meta)
-    return SiteData(topics, providers, tuple(diagnostics))
+    return SiteData(topics, providers, tuple(diagnostics), names)
 
 
 class _Bad(Exception):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import html
 import logging
 import os
 import re
+import stat
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -194,6 +196,12 @@ def scan_records(content_dir: Path) -> dict[str, Stamp]:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
+                if entry.is_symlink():
+                    # Listed, to be refused with a warning or read (read_record decides):
+                    # file links that may be records, and folder links, which never are.
+                    if entry.name.endswith(RECORD_SUFFIXES) or _is_dir(entry):
+                        found[prefix + entry.name] = _link_stamp(entry.path)
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     walk(entry.path, f"{prefix}{entry.name}/")
                 elif entry.name.endswith(RECORD_SUFFIXES) and entry.is_file():
@@ -207,6 +215,43 @@ def scan_records(content_dir: Path) -> dict[str, Stamp]:
 
     walk(str(content_dir), "")
     return dict(sorted(found.items()))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a loop
+        return False
+
+
+def _link_stamp(path: str) -> Stamp:
+    """The stamp of what a link leads to (an edit there is an edit), else of the link."""
+    try:
+        return stamp(Path(path))
+    except OSError:
+        st = os.lstat(path)
+        return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def link_problem(path: str, root: str) -> str | None:
+    """Why the symbolic link `path` is not followed, or None when it leads to a file
+    inside `root` (the folder it is under: content/ or data/).
+
+    A link is taken for what it leads to only inside that folder: a record linked from
+    `~/private.md` or `/etc` would otherwise be published.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loops; not followed"
+        return "symbolic link is broken; not followed"
+    if stat.S_ISDIR(st.st_mode):
+        return "symbolic link to a folder; not followed"
+    real, inside = os.path.realpath(path), os.path.realpath(root)
+    if os.path.commonpath([real, inside]) != inside:
+        return "symbolic link leads outside its folder; not followed"
+    return None
 
 
 def load_records(content_dir: Path, config: SiteConfig) -> LoadResult:
@@ -226,6 +271,12 @@ def read_record(
     path: Path, rel: str, config: SiteConfig
 ) -> tuple[Record | None, tuple[Diagnostic, ...]]:
     """The record (None when it is unusable) and everything said about it, error first."""
+    if os.path.islink(path):
+        root = str(path)[: -len(rel)] if str(path).endswith(rel) else os.path.dirname(path)
+        problem = link_problem(str(path), root or ".")
+        if problem is not None:
+            expected = "a file, or a link to a file inside the content folder"
+            return None, (Diagnostic(rel, None, problem, expected, "warning"),)
     warnings: list[Diagnostic] = []
     try:
         return load_record(path, rel, config, warnings), tuple(warnings)

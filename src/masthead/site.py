@@ -6,6 +6,7 @@ page plan walks.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,15 @@ from masthead.data import SiteData
 from masthead.diagnostics import Diagnostic
 from masthead.digest import digest_of
 from masthead.records import Image, Provider, Record
-from masthead.urls import article_url, page_url, slugify, term_index_url, term_url
+from masthead.urls import (
+    article_url,
+    page_url,
+    slugify,
+    term_index_url,
+    term_key,
+    term_slug,
+    term_url,
+)
 
 T = TypeVar("T")
 
@@ -237,7 +246,8 @@ def build_site(
     tz = config.tz
     slugs = _assign_urls(stories, config, diagnostics)
     term_refs = {
-        spec.name: _term_refs(spec, [r for r, _ in stories], config, data) for spec in TAXONOMIES
+        spec.name: _term_refs(spec, [r for r, _ in stories], config, data, diagnostics)
+        for spec in TAXONOMIES
     }
     by_identity = {
         key: slugs[r.path][1] for r, _ in stories for key in (r.web_url, r.original_url) if key
@@ -467,25 +477,64 @@ def _assign_urls(
 
 
 def _term_refs(
-    spec: TaxonomySpec, records: Sequence[Record], config: SiteConfig, data: SiteData
+    spec: TaxonomySpec,
+    records: Sequence[Record],
+    config: SiteConfig,
+    data: SiteData,
+    diagnostics: list[Diagnostic],
 ) -> dict[str, TermRef]:
-    """Name -> TermRef; names that slugify alike ("AI", "ai") share the most used spelling,
-    unless the site's data names the term."""
+    """Name -> TermRef. Names that differ only in case or spacing ("AI", "ai") are one term,
+    shown in its most used spelling unless the site's data names it; other names are
+    distinct terms, whose pages never merge: when their slugs collide (`AT-T`, `at t`),
+    one keeps the slug and each other gets a suffix of its own, with a warning."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     domains: dict[str, str] = {}
+    first_use: dict[str, str] = {}
     for r in records:
         for name in spec.terms_of(r):
-            slug = slugify(name)
-            spellings[slug][name] += 1
+            key = term_key(name)
+            spellings[key][name] += 1
+            first_use[key] = min(first_use.get(key, r.path), r.path)
             if spec.name == "providers" and r.provider and r.provider.domain:
-                domains.setdefault(slug, r.provider.domain)
+                domains.setdefault(key, r.provider.domain)
+    by_slug: dict[str, list[str]] = defaultdict(list)
+    for key in spellings:
+        by_slug[term_slug(key)].append(key)
     refs: dict[str, TermRef] = {}
-    for slug, names in spellings.items():
-        meta = data.meta(spec.name, slug, domains.get(slug))
-        display = meta.name if meta else min(names, key=lambda n: (-names[n], n))
-        ref = TermRef(spec.name, display, slug, term_url(config, spec.name, slug))
-        refs.update(dict.fromkeys(names, ref))
+    for slug, keys in sorted(by_slug.items()):
+        # The term the site's data names keeps the slug, else the one with the least
+        # punctuation ("Etc" over "../../etc"), else the first in order: the same whatever
+        # order the files are read in.
+        keys.sort(key=lambda k: (data.named(spec.name, k) is None, _punctuation(k), k))
+        for i, key in enumerate(keys):
+            own = slug if i == 0 else f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+            if i > 0:
+                diagnostics.append(
+                    Diagnostic(
+                        first_use[key],
+                        None,
+                        f"{spec.singular} {_most_used(spellings[key])!r} shares the slug "
+                        f"{slug!r} with {_most_used(spellings[keys[0]])!r}; its page is {own!r}",
+                        "names that differ by more than punctuation",
+                        "warning",
+                    )
+                )
+            names = spellings[key]
+            meta = data.named(spec.name, key) or (
+                data.meta(spec.name, own, domains.get(key)) if i == 0 else None
+            )
+            display = meta.name if meta else _most_used(names)
+            ref = TermRef(spec.name, display, own, term_url(config, spec.name, own))
+            refs.update(dict.fromkeys(names, ref))
     return refs
+
+
+def _punctuation(name: str) -> int:
+    return sum(1 for c in name if not (c.isalnum() or c.isspace()))
+
+
+def _most_used(names: Counter[str]) -> str:
+    return min(names, key=lambda n: (-names[n], n))
 
 
 def _taxonomy(
@@ -503,7 +552,7 @@ def _taxonomy(
     terms = []
     for ref, items in members.items():
         logo, domain = _provider_details(items) if spec.name == "providers" else (None, None)
-        meta = data.meta(spec.name, ref.slug, domain)
+        meta = data.named(spec.name, term_key(ref.name)) or data.meta(spec.name, ref.slug, domain)
         if meta:  # the site's own data wins over what records happen to carry
             logo, domain = meta.logo or logo, meta.domain or domain
         description = meta.description if meta else ""

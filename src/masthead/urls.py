@@ -6,6 +6,7 @@ import functools
 import hashlib
 import posixpath
 import re
+import unicodedata
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -35,6 +36,22 @@ def slugify(text: str) -> str:
         return slug
     digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"n-{digest}"
+
+
+# Symbols that tell names apart (`C`, `C++`, `C#`; `AT&T`), spelled out before slugging.
+_TERM_SYMBOLS = re.compile(r"\+|(?<=[^\W_])#|&|@")
+_SPELLED = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
+
+
+def term_slug(name: str) -> str:
+    """The slug of a topic or provider name: `slugify`, with `+`, `#` after a letter or
+    digit, `&` and `@` spelled out, so `C++` is `c-plus-plus` and `C#` is `c-sharp`."""
+    return slugify(_TERM_SYMBOLS.sub(lambda m: _SPELLED[m[0]], name))
+
+
+def term_key(name: str) -> str:
+    """What makes two names one term: they differ only in case, Unicode form or spacing."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def is_slug(text: str) -> bool:
