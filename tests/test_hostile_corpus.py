@@ -64,6 +64,9 @@ ERRORS = {
     "bad-tab-indent.md": "YAML error: found a tab character",
     "bad-image-size.md": "images[0].width is 99999999",
     "bad-unhashable-key.md": "YAML mapping key is not a scalar",
+    "bad-scalar-alias.md": "YAML anchors and aliases are not allowed (anchor &x)",
+    "bad-secured-int.md": "YAML value of secured cannot be read (not shown)",
+    "bad-control-char-line.md": "bad-control-char-line.md:17: YAML error: a control",
 }
 
 # Records that are built, and a warning each must get.
@@ -90,6 +93,9 @@ WARNINGS = {
     "2026-11-07-published-string.md": "published is the string 'false', read as false",
     "2026-11-08-duplicate-story.md": "same story as 2026-11-01-script-in-title.md",
     "b/2026-11-08-same-slug.md": "already taken; using 'same-slug-2'",
+    "2026-11-06-colliding-provider.md": "shares the slug 'quay-courier' with 'Quay Courier'",
+    "2026-11-06-colliding-topics.md": "topic 'AT-T' shares the slug 'at-t' with 'at t'",
+    "2026-11-09-markdown-bomb.md": "Markdown punctuation characters; shown as plain text",
 }
 
 
@@ -260,14 +266,20 @@ def test_every_output_path_is_computed_and_inside_the_output(built: Run) -> None
 
 def test_traversal_names_become_terms_inside_their_folders(built: Run) -> None:
     topics = {p.name for p in (built.out / "topics").iterdir() if p.is_dir()}
-    # "../../etc" and "Etc" are one topic; "/", ".." and an emoji get stable hashed slugs.
+    # "Etc" and "../../etc" share a slug: each gets a page; "/", ".." and an emoji get
+    # stable hashed slugs.
     assert {"etc", "windows", "2e-2e-2fescape"} <= topics
+    assert parse(built.out / "topics/etc/index.html").h1.get_text(strip=True) == "Etc"
+    assert len([t for t in topics if re.fullmatch("etc-[0-9a-f]{6}", t)]) == 1
     assert len([t for t in topics if t.startswith("n-")]) == 3
     providers = {p.name for p in (built.out / "providers").iterdir() if p.is_dir()}
     assert "tmp-mhxss-provider-path" in providers
-    # "quay-courier" is spelled like "Quay Courier": one provider page, not an overwrite.
+    # "quay-courier" slugs like "Quay Courier": a page of its own, not an overwrite.
     page = parse(built.out / "providers/quay-courier/index.html")
     assert page.h1.get_text(strip=True) == "Quay Courier"
+    (other,) = [p for p in providers if re.fullmatch("quay-courier-[0-9a-f]{6}", p)]
+    page = parse(built.out / "providers" / other / "index.html")
+    assert page.h1.get_text(strip=True) == "quay-courier"
 
 
 def test_titles_that_slugify_to_nothing_or_a_path(built: Run) -> None:
@@ -287,6 +299,11 @@ def test_secured_never_reaches_output_or_extra(built: Run) -> None:
     record = load_record(CONTENT / "2026-11-07-secured.md", "secured.md", load_config(SITE))
     assert SECRET not in repr(record)
     assert record.extra["meta"] == {"note": "kept", "deeper": [{}]}
+    # Nor in any spelling of the key, nor in any message, the one about a bad value included.
+    spellings = CONTENT / "2026-11-07-secured-spellings.md"
+    record = load_record(spellings, "s.md", load_config(SITE))
+    assert record.extra == {"meta": {"note": "kept", "list": [{"keep": True}]}}
+    assert SECRET not in built.stderr and SECRET not in built.stdout
 
 
 def test_only_the_dangling_related_link_is_broken(built: Run) -> None:
