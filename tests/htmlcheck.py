@@ -13,7 +13,13 @@ def parse(path: Path) -> BeautifulSoup:
 
 
 def html_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.html") if ".masthead" not in p.as_posix())
+    """The web pages of a build; the email editions (`email.html`) are mail, not pages,
+    and tests/test_newsletter.py holds them to mail's rules instead."""
+    return sorted(
+        p
+        for p in root.rglob("*.html")
+        if ".masthead" not in p.as_posix() and p.name != "email.html"
+    )
 
 
 def resolve(root: Path, base_path: str, link: str, page_url: str) -> Path | None:

@@ -245,7 +245,7 @@ def test_every_output_path_is_computed_and_inside_the_output(built: Run) -> None
     out = built.out.resolve()
     slug = re.compile(
         r"[a-z0-9]+(-[a-z0-9]+)*|index\.html|404\.html|index\.json|feed\.xml|rss\.xml"
-        r"|feed\.json|sitemap\.xml|robots\.txt"
+        r"|feed\.json|sitemap\.xml|robots\.txt|email\.html|email\.txt"
     )
     asset = re.compile(r"[a-z0-9-]+(\.[0-9a-f]{8})?\.[a-z]+")
     for path in out.rglob("*"):

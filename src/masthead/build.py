@@ -39,6 +39,7 @@ from masthead.fingerprint import (
 from masthead.killpoint import kill_point
 from masthead.memo import clear_all as clear_memos
 from masthead.modelstore import MODEL, ModelStore, save_model
+from masthead.newsletter import is_web_page
 from masthead.output import MANIFEST, OutputWriter, output_lock
 from masthead.parallel import WorkerDied, beside, default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
@@ -247,7 +248,7 @@ class Builder:
             )
             report.diagnostics.extend(state.diagnostics)
             report.files = len(writer.previous or {})
-            report.pages = sum(1 for rel in state.pages if rel.endswith(".html"))
+            report.pages = sum(1 for rel in state.pages if is_web_page(rel))
             report.failed = self.options.strict and report.skipped > 0  # as it did then
             report.seconds = time.perf_counter() - started
             return report  # nothing changed: nothing to parse, render or write
@@ -784,7 +785,7 @@ class Builder:
         new_state.outputs_of = index if index is not None else state.outputs_of
         new_state.template_references = {**state.template_references, **digests.references}
         report.rendered = rendered
-        report.pages = sum(1 for s in specs if s.url.endswith("/") or s.url.endswith(".html"))
+        report.pages = sum(1 for s in specs if is_web_page(output_path(s.url)))
         report.files = len(specs)
 
     def _assets(

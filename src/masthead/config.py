@@ -83,6 +83,25 @@ class ImportConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NewsletterConfig:
+    """The `[newsletter]` table: the email edition written beside each daily edition."""
+
+    enabled: bool = True
+    """Write `email.html` and `email.txt` beside each edition."""
+    stories: int = 10
+    """Top stories of the day in the email (the web edition shows them all)."""
+    sender_name: str = ""
+    """The From name; empty means the site's title."""
+    sender_address: str = ""
+    """The From address; empty means `newsletter@<host of base_url>`."""
+    address: str = ""
+    """The sender's postal address for the footer, as anti-spam laws ask of newsletters."""
+    unsubscribe_url: str = ""
+    """The footer's unsubscribe link and the List-Unsubscribe header: the sending service's
+    placeholder (`*|UNSUB|*`, `%unsubscribe_url%`), else a mailto: to the sender."""
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """Everything a build needs to know about the site besides its records."""
 
@@ -125,6 +144,8 @@ class SiteConfig:
     """URL patterns, the `[urls]` table."""
     imports: ImportConfig = field(default_factory=ImportConfig, metadata={"key": "import"})
     """The `[import]` table (`import` is a Python keyword, hence the field's name)."""
+    newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
+    """The email edition, the `[newsletter]` table."""
 
     @property
     def base_path(self) -> str:
@@ -242,6 +263,7 @@ def _check(config: SiteConfig, source: str) -> None:
     if config.cname and not _HOST_NAME.fullmatch(config.cname):
         raise ConfigError(f"{source}: cname must be a host name such as news.example.org")
     _check_import(config.imports, source)
+    _check_newsletter(config.newsletter, source)
     for host in config.iframe_hosts:
         if not host or "/" in host or ":" in host:
             raise ConfigError(f"{source}: iframe_hosts entry {host!r} is not a host name")
@@ -256,3 +278,19 @@ def _check_import(imports: ImportConfig, source: str) -> None:
             raise ConfigError(f"{source}: import.{name} must be at least 1")
     if imports.folder.startswith("/") or ".." in Path(imports.folder).parts:
         raise ConfigError(f"{source}: import.folder must be a folder inside the content folder")
+
+
+def _check_newsletter(newsletter: NewsletterConfig, source: str) -> None:
+    """Values that would make a broken email or a header that could be forged."""
+    if newsletter.stories < 1:
+        raise ConfigError(f"{source}: newsletter.stories must be at least 1")
+    for name in ("sender_name", "sender_address", "address", "unsubscribe_url"):
+        if any(ord(c) < 32 or ord(c) == 127 for c in getattr(newsletter, name)):
+            raise ConfigError(f"{source}: newsletter.{name} must be one line of text")
+    sender = newsletter.sender_address
+    if sender and not re.fullmatch(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+", sender):
+        raise ConfigError(f"{source}: newsletter.sender_address {sender!r} is not an address")
+    if any(c in newsletter.unsubscribe_url for c in ' <>"'):
+        raise ConfigError(
+            f"{source}: newsletter.unsubscribe_url must hold no spaces, <, > or quotes"
+        )

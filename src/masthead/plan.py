@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from masthead import feeds, sitemap
+from masthead import feeds, newsletter, sitemap
 from masthead.api import ApiPage, api_page, file_url
 from masthead.archives import build_archive
 from masthead.config import SiteConfig
@@ -39,6 +39,9 @@ class PageSpec:
     place of a template. Its output depends on nothing else, so the fingerprint holds."""
     lastmod: datetime | None = None
     """When what the page shows last changed (its newest story), for the sitemap."""
+    finish: Callable[[str], str] | None = None
+    """Turns the template's output into the file's text (the email inlines its CSS); a
+    module-level function, as specs are pickled into the build cache."""
 
 
 def plan_pages(site: Site) -> Iterator[PageSpec]:
@@ -51,6 +54,7 @@ def plan_pages(site: Site) -> Iterator[PageSpec]:
         *_search(site),
     ]
     yield from pages
+    yield from _newsletters(site, editions)
     yield from _feeds(site)
     yield from _api(site)
     yield PageSpec("/404.html", ("404.html",), {"kind": "404"})
@@ -111,6 +115,27 @@ def _editions(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
             {"kind": "edition", "edition": edition},
             lastmod=_newest(edition.articles),
         )
+
+
+def _newsletters(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
+    if site.config.newsletter.enabled:
+        for edition in editions:
+            yield from email_specs(site.config, edition)
+
+
+def email_specs(config: SiteConfig, edition: Edition) -> tuple[PageSpec, PageSpec]:
+    """The edition as an email, HTML and plain text, beside its web page."""
+    letter = newsletter.of_edition(edition, config.newsletter.stories)
+    context = newsletter.email_context(config, letter)
+    newest = _newest(letter.articles)
+    html, text = (
+        PageSpec(edition.url + name, (name,), context, lastmod=newest, finish=finish)
+        for name, finish in (
+            (newsletter.HTML_FILE, newsletter.inline_css),
+            (newsletter.TEXT_FILE, newsletter.tidy_text),
+        )
+    )
+    return html, text
 
 
 def _archives(site: Site) -> Iterator[PageSpec]:

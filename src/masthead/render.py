@@ -212,7 +212,10 @@ def render_output(env: jinja2.Environment, spec: PageSpec, config: SiteConfig) -
     """A planned output's bytes: its serializer's (feeds, sitemap, JSON), else its template's."""
     if spec.serializer is not None:
         return spec.serializer(spec.context["data"], config)
-    return render_page(env, spec.templates, spec.context).encode("utf-8")
+    text = render_page(env, spec.templates, spec.context)
+    if spec.finish is not None:
+        text = spec.finish(text)
+    return text.encode("utf-8")
 
 
 def render_page(
