@@ -90,6 +90,19 @@ def _parser() -> argparse.ArgumentParser:
         "--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)"
     )
 
+    n = commands.add_parser("newsletter", help="write or send a day's edition as an email")
+    _site_options(n)
+    n.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD (default: the latest)")
+    n.add_argument("--base-url", metavar="URL", help="override base_url")
+    n.add_argument(
+        "--to", type=Path, metavar="FILE.eml", help="write the message (default: stdout)"
+    )
+    n.add_argument("--smtp", metavar="HOST:PORT", help="send through this mail server")
+    n.add_argument("--starttls", action="store_true", help="encrypt the SMTP connection")
+    n.add_argument(
+        "--recipient", action="append", default=[], metavar="ADDR", help="send to ADDR (repeatable)"
+    )
+
     i = commands.add_parser("init", help="create a new site that builds at once")
     i.add_argument("directory", type=Path, metavar="DIR")
     _import_parser(commands)
@@ -220,6 +233,10 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
             return _check(args)
         if args.command == "import":
             return _import(args)
+        if args.command == "newsletter":
+            from masthead.mailing import run_command
+
+            return run_command(args, parser)
         if args.command == "init":
             from masthead.scaffold import init_site
 
