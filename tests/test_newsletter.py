@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from masthead.build import BuildOptions, build
+from masthead.build import Builder, BuildOptions, build
 from masthead.diagnostics import ConfigError
 from masthead.newsletter import MAX_BYTES
 from tests.conftest import REPO, SHARED, SITES, Scratch
@@ -224,28 +224,45 @@ def test_a_sites_own_templates_override_the_emails(scratch: Scratch) -> None:
 
 
 def test_an_edit_re_renders_only_the_email_that_shows_the_story(scratch: Scratch) -> None:
+    def story(day: int, n: int, title: str) -> Path:
+        return scratch.add(
+            f"2026-11-{day}-s{n}.md",
+            title=title,
+            when=f"2026-11-{day}T0{n}:00:00Z",
+            url=f"https://news.example/{day}-{n}",
+        )
+
     for day in (17, 18, 19):
         for n in range(2):
-            scratch.add(
-                f"2026-11-{day}-s{n}.md",
-                title=f"Story {day}-{n}",
-                when=f"2026-11-{day}T0{n}:00:00Z",
-            )
+            story(day, n, f"Story {day}-{n}")
     scratch.build()
-    before = {p: p.read_bytes() for p in scratch.output.glob("editions/*/email.*")}
-    scratch.add("2026-11-18-s1.md", title="A new headline", when="2026-11-18T01:00:00Z")
-    report = scratch.build()  # a fresh Builder: the stored model's fast path
-    emails = sorted(p for p in report.written_paths if "/email." in p)
-    assert emails == ["editions/2026-11-18/email.html", "editions/2026-11-18/email.txt"]
-    after = {p: p.read_bytes() for p in scratch.output.glob("editions/*/email.*")}
-    changed = [p.relative_to(scratch.output).as_posix() for p in after if after[p] != before[p]]
-    assert sorted(changed) == emails
-    assert b"A new headline" in (scratch.output / emails[0]).read_bytes()
-    # The same as a clean build would write.
-    clean = scratch.root / "clean"
-    build(BuildOptions(site_dir=scratch.root, output_dir=clean, use_cache=False))
-    for path, data in after.items():
-        assert (clean / path.relative_to(scratch.output)).read_bytes() == data
+    emails = ["editions/2026-11-18/email.html", "editions/2026-11-18/email.txt"]
+    for path, title, how in (
+        (story(18, 1, "A new headline"), "A new headline", "fresh"),
+        (story(18, 0, "Another headline"), "Another headline", "preview"),
+    ):
+        before = {p: p.read_bytes() for p in scratch.output.glob("editions/*/email.*")}
+        if how == "fresh":  # `masthead build`: the pages to redo come from the stored model
+            report = scratch.build()
+            assert "model" not in report.timings
+        else:  # the preview's Builder, told which file changed: the model is patched
+            builder = Builder(BuildOptions(site_dir=scratch.root, keep_model=True))
+            builder.build()
+            path.write_text(path.read_text().replace(title, title + "!"))
+            title += "!"
+            report = builder.build({path})
+            assert "scan" not in report.timings
+        assert sorted(p for p in report.written_paths if "/email." in p) == emails
+        after = {p: p.read_bytes() for p in scratch.output.glob("editions/*/email.*")}
+        changed = [p.relative_to(scratch.output).as_posix() for p in after if after[p] != before[p]]
+        assert sorted(changed) == emails
+        assert title.encode() in (scratch.output / emails[0]).read_bytes()
+        assert title.encode() in (scratch.output / emails[1]).read_bytes()
+        # The same as a clean build would write.
+        clean = scratch.root / "clean"
+        build(BuildOptions(site_dir=scratch.root, output_dir=clean, use_cache=False))
+        for file, data in after.items():
+            assert (clean / file.relative_to(scratch.output)).read_bytes() == data
 
 
 def test_hostile_records_leak_nothing_into_the_email(tmp_path: Path) -> None:
