@@ -86,6 +86,8 @@ def email_problems(html: bytes, base_url: str, allowed: frozenset[str] = frozens
                 continue
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 problems.append(f"relative or unsafe URL {name}={value!r} on <{element.name}>")
+            elif parts.netloc == urlsplit(base_url).netloc and not value.startswith(base_url):
+                problems.append(f"URL {name}={value!r} outside the site's base {base_url}")
     for image in soup.find_all("img"):
         width, height = image.get("width", ""), image.get("height", "")
         if not (width.isdigit() and height.isdigit()) or image.get("alt") is None:
@@ -195,6 +197,14 @@ def test_options_limit_and_turn_off_the_email(scratch: Scratch) -> None:
     assert "1 Quay Street, Marrowick" in soup.select_one("td.footer").get_text()
     text = (email.parent / "email.txt").read_text()
     assert "1 Quay Street, Marrowick" in text and "2 more stories" in text
+    # A sending service's placeholder goes into the footer's link as it is.
+    scratch.config('[newsletter]\nunsubscribe_url = "*|UNSUB|*"\n')
+    scratch.build()
+    data = email.read_bytes()
+    assert _soup(data).find("a", string="Unsubscribe")["href"] == "*|UNSUB|*"
+    assert email_problems(data, "http://localhost:8000/", frozenset({"*|UNSUB|*"})) == []
+    assert email_problems(data, "http://localhost:8000/") != []
+    assert "Unsubscribe: *|UNSUB|*" in (email.parent / "email.txt").read_text()
     scratch.config("[newsletter]\nenabled = false\n")
     report = scratch.build()
     assert not email.exists() and "editions/2026-11-18/email.html" in report.removed_paths
@@ -483,6 +493,7 @@ def test_the_email_checks_above_can_fail() -> None:
         b"<!DOCTYPE html><html><head><link rel=stylesheet href=https://x.example/a.css>"
         b"<style>p { color: red } @font-face { src: url(x.woff) }</style></head><body>"
         b"<script>1</script><a href='/news/'>x</a><a href='javascript:alert(1)'>y</a>"
+        b"<a href='https://digest.example/elsewhere/'>z</a>"
         b"<img src='https://x.example/a.png' width=700 height=10 alt=''>"
         b"<img src='https://x.example/b.png' alt='b'>" + b"x" * MAX_BYTES + b"</body></html>"
     )
@@ -490,6 +501,7 @@ def test_the_email_checks_above_can_fail() -> None:
     for fragment in (
         "Gmail clips", "a <script>", "a <link", "web font", "CSS left to inline",
         "URL href='/news/'", "URL href='javascript:alert(1)'", "700 px wide",
+        "outside the site's base",
         "without width, height or alt",
     ):  # fmt: skip
         assert fragment in found, fragment
