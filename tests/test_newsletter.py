@@ -105,6 +105,7 @@ def test_every_email_of_the_example_site_is_fit_to_mail(example: Path) -> None:
         assert email_problems(data, BASE) == [], path
         soup = _soup(data)
         assert soup.find("meta", attrs={"name": "color-scheme"})["content"] == "light dark"
+        assert soup.find("meta", attrs={"name": "robots"})["content"] == "noindex"
         css = soup.style.string
         assert "@media (prefers-color-scheme: dark)" in css and "max-width: 620px" in css
         assert soup.find("table", attrs={"role": "presentation"}) is not None
