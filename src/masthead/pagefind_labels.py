@@ -58,7 +58,7 @@ def safe_filters(page: str) -> str | None:
         start = page.rfind("<", 0, at)
         tag = _START.match(page, start) if start >= done else None
         if tag is not None and tag.end() > at:
-            new = _rewrite(page, tag)
+            new = None if _plain(page, tag) else _rewrite(page, tag)
             if new is not None:
                 out += (page[done:start], new)
                 done = tag.end()
@@ -69,6 +69,19 @@ def safe_filters(page: str) -> str | None:
         return None
     out.append(page[done:])
     return "".join(out)
+
+
+def _plain(page: str, tag: re.Match[str]) -> bool:
+    """A quick look that settles most tags: no entity and no markup in the tag or in the
+    text up to the element's end tag means no filter it holds needs escaping."""
+    text_end = page.find("<", tag.end())
+    whole = tag.group(0)
+    return (
+        page.startswith("</", text_end)
+        and "&" not in page[tag.start() : text_end]
+        and "<" not in whole[1:]
+        and ">" not in whole[:-1]
+    )
 
 
 def _rewrite(page: str, tag: re.Match[str]) -> str | None:
