@@ -95,3 +95,12 @@ def test_a_list_as_a_mapping_key_is_refused() -> None:
         load_yaml("title: T\n? [a, b]\n: v\n")
     assert caught.value.message == "YAML mapping key is not a scalar"
     assert caught.value.line == 2
+
+
+@pytest.mark.parametrize(("size", "shown"), [(39, 39), (40, 40), (41, 37), (200, 37)])
+def test_a_long_anchor_name_is_cut_in_the_message(size: int, shown: int) -> None:
+    name = "n" * size
+    with pytest.raises(YamlError) as caught:
+        load_yaml(f"title: T\na: &{name} x\n")
+    cut = name[:shown] + ("..." if shown < size else "")
+    assert caught.value.message == f"YAML anchors and aliases are not allowed (anchor &{cut})"

@@ -45,6 +45,7 @@ MODULES: dict[str, list[str]] = {
     "publish": ["test_publish_git.py", "test_git_guards.py", "test_publish_folder.py"],
     "server": ["test_server.py", "test_containment.py"],
     "yamlload": [
+        "test_yaml_lines.py",
         "test_fuzz_loader.py",
         "test_limits.py",
         "test_records.py",
