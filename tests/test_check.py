@@ -71,7 +71,7 @@ def test_every_kind_of_problem_is_listed(good: Scratch, capsys: pytest.CaptureFi
         "2026-11-12-broken.md:2: YAML error",
         "2026-11-12-also-broken.md:2: missing field publishedDateTime",
         "2026-11-13-copy.md: same story as 2026-11-10-quay.md",
-        "2026-11-14-dangling.md: related story 'Gone' links to /news/2020/01/01/gone/",
+        "2026-11-14-dangling.md:19: related story 'Gone' links to /news/2020/01/01/gone/",
         "term.html:1: ZeroDivisionError",
         "providers/harbour-ledger/index.html: broken link '/nowhere/'",
     ]
@@ -134,7 +134,7 @@ def test_content_and_drafts_options(
     )
     assert run_check(capsys, "--site", good.root)[0] == 0
     code, _, err = run_check(capsys, "--site", good.root, "--drafts")
-    assert code == 1 and "2026-11-15-draft.md: related story 'Gone' links to /gone/" in err
+    assert code == 1 and "2026-11-15-draft.md:19: related story 'Gone' links to /gone/" in err
     other = tmp_path / "elsewhere"
     other.mkdir()
     (other / "2026-11-16-x.md").write_text("---\ntitle: X\n---\n")

@@ -332,5 +332,5 @@ def test_check_lists_every_bad_file_and_writes_nothing() -> None:
     named = {line.split(":", 1)[0] for line in err.splitlines()}
     assert set(ERRORS) <= named
     assert "2026-11-08-duplicate-story.md: same story as" in err
-    assert "links to /news/2030/01/01/nothing-here/, which is no page of this site" in err
+    assert "links to /news/2030/01/01/nothing-here/, which is no page or file of this site" in err
     assert sorted((p, p.stat().st_mtime_ns) for p in SITE.rglob("*")) == before

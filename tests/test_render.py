@@ -137,6 +137,8 @@ def hostile_site(scratch: Scratch) -> Scratch:
             .replace(f"  - topic-{n}", f"  - {json.dumps(text)}")
             .replace(f"  name: provider-{n}", f"  name: {json.dumps(text + ' desk')}"),
         )
+    (scratch.root / "static/images").mkdir(parents=True)
+    (scratch.root / "static/images/a.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     report = scratch.build()
     assert report.skipped == 0, [str(d) for d in report.diagnostics]
     return scratch

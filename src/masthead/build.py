@@ -26,7 +26,7 @@ import jinja2
 from masthead import __version__
 from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
-from masthead.data import load_data
+from masthead.data import SiteData, load_data
 from masthead.diagnostics import ConfigError, Diagnostic, shown_path
 from masthead.digest import digest_of
 from masthead.fingerprint import (
@@ -44,10 +44,11 @@ from masthead.output import MANIFEST, OutputWriter, output_lock
 from masthead.parallel import WorkerDied, beside, default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
 from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, stamp
-from masthead.render import make_env, render_output, theme_dir
+from masthead.render import make_env, render_output, set_missing_paths, theme_dir
 from masthead.safety import check_cache_folder, check_folders
 from masthead.search import resolve_search, update_search_index
 from masthead.site import Article, Site, build_site, keeps_place, patch_site, patched_article
+from masthead.sitepaths import SitePaths, check_site_paths
 from masthead.state import (
     CACHE_DIR,
     BuildState,
@@ -186,6 +187,11 @@ class Builder:
         self._held: contextlib.ExitStack | None = None
         """The output folder's lock while a build (or a cache save) runs; see _lock."""
         self._created_output = False
+        self._data: SiteData | None = None
+        """data/ as the site model was last built from it, for the site path check."""
+        self._site_paths = SitePaths()
+        """Site paths of records and data/ that lead nowhere (sitepaths.py), as of the
+        last full plan: the fast paths keep what it found (site.same_shape)."""
 
     def build(self, changed: Collection[Path] | None = None) -> BuildReport:
         """Load, model, render and write; a failure before commit leaves the old output as it was.
@@ -249,7 +255,10 @@ class Builder:
             report.diagnostics.extend(state.diagnostics)
             report.files = len(writer.previous or {})
             report.pages = sum(1 for rel in state.pages if is_web_page(rel))
-            report.failed = self.options.strict and report.skipped > 0  # as it did then
+            # As it did then: a skipped file, or a site path that leads nowhere.
+            report.failed = self.options.strict and (
+                report.skipped > 0 or any(d.strict for d in state.diagnostics)
+            )
             report.seconds = time.perf_counter() - started
             return report  # nothing changed: nothing to parse, render or write
         if state.files is None:  # a fresh process: the stored model may be enough
@@ -278,6 +287,7 @@ class Builder:
                 digests=self.options.use_cache or self.options.keep_model,
             )
             self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
+            self._data = data
             affected = _affected(state, before, files, changed, site, others)
         patched = None
         if affected is not None:
@@ -402,6 +412,7 @@ class Builder:
         by_file.update((rel, list(p.diagnostics)) for rel, p in parsed.items())
         report.diagnostics.extend(d for rel in stamps for d in by_file.get(rel, ()))
         self._model_diagnostics = state.model_diagnostics
+        self._site_paths = SitePaths(state.missing_paths)
         return self._finish(
             inputs, state.key, state, None, None, writer, report, (inputs_digest, others),
             started, affected, specs, patched=patched, stamps=stamps, output_checked=True,
@@ -457,13 +468,20 @@ class Builder:
         and has checked that every output it keeps is on disk (`output_checked`).
         """
         timings = report.timings
-        report.diagnostics.extend(self._model_diagnostics)
         if site is not None:
             report.merged = sum(len(a.merged) for a in site.articles)
+        prepared, self._prepared = self._prepared, None
+        assets = prepared[0] if prepared else self._collect_assets(inputs)
         if specs is None:
             assert site is not None
             with _timed(timings, "model"):
                 specs = list(plan_pages(site))
+                self._check_site_paths(inputs, site, specs, assets)
+        report.diagnostics.extend(self._model_diagnostics)
+        if self.options.strict and any(d.strict for d in self._model_diagnostics):
+            report.failed = True  # before a byte is written, as for a skipped file
+            report.seconds = time.perf_counter() - started
+            return report
         # `digests`: of all inputs and of all but the records ("" when not looked at).
         new_state = BuildState(key, files=files, inputs=digests[0], others=digests[1])
         # A file shown at its last good version (the preview's) is never taken as read:
@@ -475,9 +493,8 @@ class Builder:
         if held:
             new_state.inputs = ""
         new_state.model_diagnostics = self._model_diagnostics
+        new_state.missing_paths = self._site_paths.missing
         try:
-            prepared, self._prepared = self._prepared, None
-            assets = prepared[0] if prepared else self._collect_assets(inputs)
             with _timed(timings, "render"):
                 self._pages(
                     specs, inputs, assets, state, new_state, writer, report, affected,
@@ -526,6 +543,21 @@ class Builder:
             self.save_cache()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _check_site_paths(
+        self, inputs: Inputs, site: Site, specs: list[PageSpec], assets: Assets
+    ) -> None:
+        """Find the site paths of records and data/ that lead nowhere, for a fresh plan;
+        their warnings join the model's (kept in the state for the fast paths)."""
+        found = check_site_paths(
+            (a.record for a in site.articles),
+            self._data or SiteData(),
+            assets.files,
+            lambda: (spec.url for spec in specs),
+            (inputs.content_dir, inputs.site_dir),
+        )
+        self._site_paths = found
+        self._model_diagnostics = (*self._model_diagnostics, *found.diagnostics)
 
     def save_cache(self) -> None:
         """Write the state to the cache folder; the preview calls this when it stops rather
@@ -711,7 +743,9 @@ class Builder:
         # A build whose state is neither saved nor kept has no use for page fingerprints.
         remember = self.options.use_cache or self.options.keep_model
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
-        base = config_digest(inputs.config) + assets.digest
+        # So does a site path that leads nowhere, or somewhere again (rare: only when fixed).
+        base = config_digest(inputs.config) + assets.digest + self._site_paths.digest
+        set_missing_paths(env, self._site_paths.missing)
         index: dict[str, list[str]] | None = {} if remember and affected is None else None
         if index is not None:
             state.outputs_of = None  # replaced by this build's: no need to hold both

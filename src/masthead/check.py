@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
-from masthead.assets import collect_assets
+from masthead.assets import Assets, collect_assets
 from masthead.build import BuildOptions, Inputs, resolve_inputs
 from masthead.config import base_path_of
 from masthead.data import load_data
 from masthead.diagnostics import Diagnostic
-from masthead.plan import plan_pages
+from masthead.plan import PageSpec, plan_pages
 from masthead.records import LoadResult, load_records
-from masthead.render import TemplateError, make_env, render_output, theme_dir
+from masthead.render import TemplateError, make_env, render_output, set_missing_paths, theme_dir
 from masthead.search import search_bundle_urls
 from masthead.site import Site, build_site
+from masthead.sitepaths import check_site_paths
 from masthead.urls import output_path, url_for_output
 
 
@@ -57,12 +58,21 @@ def check(options: BuildOptions) -> CheckReport:
     site = build_site(loaded.records, inputs.config, options.drafts, data)
     report = CheckReport(records=loaded.files)
     _record_problems(report, loaded, data.diagnostics, site)
-    files, unrendered = _render_in_memory(report, site, inputs)
-    dangling = dict(_dangling_related(site, files))
-    report.problems.extend(dangling.values())
-    # What is already reported (a dangling related story, a page whose template failed)
-    # is not repeated by every link that leads to it.
-    known = set(dangling) | unrendered | search_bundle_urls(inputs.config)
+    assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
+    specs = list(plan_pages(site))
+    site_paths = check_site_paths(
+        (a.record for a in site.articles),
+        data,
+        assets.files,
+        lambda: (spec.url for spec in specs),
+        (inputs.content_dir, inputs.site_dir),
+    )
+    # A build warns and goes on; `check` fails on them, as `build --strict` does.
+    report.problems.extend(str(replace(d, severity="error")) for d in site_paths.diagnostics)
+    files, unrendered = _render_in_memory(report, specs, assets, inputs, site_paths.missing)
+    # What is already reported (a site path leading nowhere, a page whose template
+    # failed) is not repeated by every link that leads to it.
+    known = site_paths.missing | unrendered | search_bundle_urls(inputs.config)
     report.problems.extend(_broken_links(files, inputs.config.base_url, known))
     return report
 
@@ -80,15 +90,19 @@ def _record_problems(
 
 
 def _render_in_memory(
-    report: CheckReport, site: Site, inputs: Inputs
+    report: CheckReport,
+    specs: list[PageSpec],
+    assets: Assets,
+    inputs: Inputs,
+    missing: frozenset[str],
 ) -> tuple[dict[str, bytes | None], set[str]]:
     """Every output file by path (page bytes, None for assets), and URLs of failed pages."""
-    assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
     env = make_env(inputs.config, inputs.site_dir / "templates", None, assets.urls)
+    set_missing_paths(env, missing)
     errors: Counter[str] = Counter()
     files: dict[str, bytes | None] = dict.fromkeys(assets.files)
     unrendered: set[str] = set()
-    for spec in plan_pages(site):
+    for spec in specs:
         rel = output_path(spec.url)
         if rel in files:
             report.problems.append(f"{rel}: two pages want the same output file")
@@ -109,21 +123,6 @@ def _duplicates(site: Site) -> Iterator[str]:
                 f"{path}: same story as {article.record.path} "
                 f"({article.record.url}); merged into one page"
             )
-
-
-def _dangling_related(site: Site, files: Mapping[str, object]) -> Iterator[tuple[str, str]]:
-    """(path, problem) for each related story with a site-relative URL that no page has."""
-    for article in site.articles:
-        for item in article.related:
-            if item.internal or not item.url or not item.url.startswith("/"):
-                continue
-            path = urlsplit(item.url).path
-            if _target(path) not in files:
-                yield (
-                    path,
-                    f"{article.record.path}: related story {item.title!r} links to "
-                    f"{item.url}, which is no page of this site",
-                )
 
 
 def _target(path: str) -> str | None:
@@ -154,7 +153,9 @@ def _broken_links(
                 yield f"{rel}: link {link!r} leaves the site's base path {base_path}"
                 continue
             site_path = "/" + parts.path[len(base_path) :]
-            if site_path not in known and _target(site_path) not in files:
+            if site_path in known or unquote(site_path) in known:
+                continue
+            if _target(site_path) not in files:
                 yield f"{rel}: broken link {link!r}"
 
 

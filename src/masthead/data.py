@@ -29,6 +29,8 @@ class TermMeta:
     description: str = ""
     domain: str | None = None
     logo: Image | None = None
+    path: str = ""
+    """The data file, relative to the site folder (for messages about its logo)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ def _read(path: Path, rel: str) -> TermMeta:
         description=description.strip() if isinstance(description, str) else "",
         domain=domain.strip() if isinstance(domain, str) and domain.strip() else None,
         logo=_logo(data.get("images")),
+        path=rel,
     )
 
 

@@ -26,6 +26,9 @@ class Diagnostic:
     message: str
     expected: str | None = None
     severity: Severity = "error"
+    strict: bool = False
+    """A warning that `build --strict` and `check` fail on: the site builds, but shows
+    less than its records say (a site path that leads nowhere)."""
 
     def __str__(self) -> str:
         return self._line(self.path)
@@ -53,11 +56,12 @@ def shown_path(path: Path | str) -> str:
 
 
 def fails_strict(diagnostics: Iterable[Diagnostic]) -> bool:
-    """What `build --strict` and `check` both fail on: any error (a file that was skipped).
+    """What `build --strict` and `check` both fail on: any error (a file that was skipped)
+    and any strict warning (see Diagnostic.strict).
 
-    Warnings never fail either; both print them.
+    Other warnings never fail either; both print them.
     """
-    return any(d.severity == "error" for d in diagnostics)
+    return any(d.severity == "error" or d.strict for d in diagnostics)
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """Markdown plugin: site-relative links and images in record bodies honour base_url's sub-path.
 
 Bodies are rendered once, when records load; without this a curator's `[see](/topics/x/)`
-would point outside a site published under `/digest/`.
+would point outside a site published under `/digest/`. The plugin also notes those
+links and images (as written), which the build checks lead somewhere (sitepaths.py).
 """
 
 from __future__ import annotations
@@ -15,20 +16,25 @@ _URL_ATTRIBUTE = {"link_open": "href", "image": "src"}
 
 
 def rebase_site_links(md: MarkdownIt) -> None:
-    """Prefix `/path` links with `env["base_path"]` (pass it to `md.render(text, env)`)."""
+    """Prefix `/path` links with `env["base_path"]` (pass it to `md.render(text, env)`);
+    append `(is_image, path)` for each to `env["site_links"]`, when it is a list."""
     md.core.ruler.push("masthead_rebase_site_links", _rebase)
 
 
 def _rebase(state: StateCore) -> None:
     base_path = state.env.get("base_path", "/")
-    if base_path == "/":
+    found = state.env.get("site_links")
+    if base_path == "/" and found is None:
         return
     for block in state.tokens:
         for token in block.children or ():
             attribute = _URL_ATTRIBUTE.get(token.type)
             value = token.attrGet(attribute) if attribute else None
             if attribute and isinstance(value, str) and _site_relative(value):
-                token.attrSet(attribute, under_base(base_path, value))
+                if found is not None:
+                    found.append((token.type == "image", value))
+                if base_path != "/":
+                    token.attrSet(attribute, under_base(base_path, value))
 
 
 def _site_relative(url: str) -> bool:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 MODEL = "model.bin"
 _MAGIC = b"masthead-model\n"
-_FORMAT = 4
+_FORMAT = 5
 _LENGTH = struct.Struct("<Q")
 
 

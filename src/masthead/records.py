@@ -156,6 +156,10 @@ class Record(NamedTuple):
     """Fields masthead does not know, for templates (`article.record.extra`)."""
     digest: str = ""
     """Hash of the file's bytes: what page fingerprints use to notice an edit."""
+    body_images: tuple[str, ...] = ()
+    """Site paths of the images in the body, as written (see sitepaths.py)."""
+    body_links: tuple[str, ...] = ()
+    """Site paths of the links in the body, as written."""
 
     @property
     def url(self) -> str | None:
@@ -481,6 +485,7 @@ class _Fields:
         type_ = self.text(d, ("type",)) or "article"
         embed = self.text(d, ("featuredContent",))
         embed_html = sanitize_embed(embed, self.config.iframe_hosts) if embed else ""
+        site_links: list[tuple[bool, str]] = []
         if embed and not embed_html:
             self.warn(
                 ("featuredContent",),
@@ -506,21 +511,30 @@ class _Fields:
             topics=self.topics(d),
             images=self.images(d.get("images"), ("images",)),
             related=self.related(d),
-            body_html=self.body(body, body_line) if body.strip() else "",
+            body_html=self.body(body, body_line, site_links) if body.strip() else "",
             slug_hint=slug_from_filename(stem),
             extra=FrozenDict(
                 _without_secret({k: v for k, v in d.items() if k not in KNOWN_FIELDS})
             ),
             digest=digest,
+            body_images=tuple(dict.fromkeys(u for image, u in site_links if image)),
+            body_links=tuple(dict.fromkeys(u for image, u in site_links if not image)),
         )
 
-    def body(self, body: str, line: int | None) -> str:
-        """The Markdown body as HTML; as plain paragraphs when Markdown would cost too much."""
+    def body(self, body: str, line: int | None, site_links: list[tuple[bool, str]]) -> str:
+        """The Markdown body as HTML; as plain paragraphs when Markdown would cost too much.
+
+        `site_links` receives `(is_image, path)` for each site-relative link and image.
+        """
         markup = len(body) - len(body.translate(_DROP_MARKUP))
         if markup <= MAX_MARKUP:
             budget = _link_reads.set([MAX_LINK_READS])
+            found: list[tuple[bool, str]] = []
             try:
-                return _markdown().render(body, {"base_path": self.config.base_path})
+                env = {"base_path": self.config.base_path, "site_links": found}
+                html_text = _markdown().render(body, env)
+                site_links.extend(found)
+                return html_text
             except _TooCostly:
                 what = f"links that read over {MAX_LINK_READS} characters to parse"
             finally:

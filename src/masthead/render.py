@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -25,6 +26,7 @@ from masthead.diagnostics import MastheadError
 from masthead.memo import IdentityMemo
 from masthead.plan import PageSpec
 from masthead.site import TAXONOMIES
+from masthead.sitepaths import site_key
 from masthead.urls import absolute_link, absolute_url, feed_url, under_base
 
 
@@ -103,7 +105,58 @@ def make_env(
         item_list_ld=partial(jsonld.item_list, config),
     )
     env.filters.update(links, human_date=human_date, iso=lambda d: d.isoformat())
+    missing = _Missing()
+    env.extend(missing_paths=missing)
+    env.tests["available"] = missing.available
+    env.filters["body_html"] = partial(missing.body_html, base_path)
+    env.filters["initials"] = initials
     return env
+
+
+def set_missing_paths(env: jinja2.Environment, missing: frozenset[str]) -> None:
+    """Tell `env`'s templates which site paths lead nowhere (sitepaths.check_site_paths);
+    set once per build, before its pages render."""
+    env.missing_paths.paths = missing  # type: ignore[attr-defined]
+
+
+class _Missing:
+    """The site paths of this build that lead nowhere, for the templates' test and filter."""
+
+    def __init__(self) -> None:
+        self.paths: frozenset[str] = frozenset()
+
+    def available(self, value: Any) -> bool:
+        """`{% if image is available %}`: there is an image (or URL), and it does not
+        lead nowhere on this site; a full URL elsewhere is taken on trust."""
+        if not value:
+            return False
+        url = value if isinstance(value, str) else getattr(value, "url", None)
+        return not (self.paths and isinstance(url, str) and site_key(url) in self.paths)
+
+    def body_html(self, base_path: str, record: Any) -> Markup:
+        """`{{ record | body_html }}`: the body without the images that lead nowhere."""
+        html = record.body_html
+        if self.paths:
+            for url in record.body_images:
+                if site_key(url) in self.paths:
+                    html = _without_image(html, under_base(base_path, url))
+        return Markup(html)
+
+
+def _without_image(html: str, src: str) -> str:
+    """`html` (markdown-it's output) without its `<img>` elements whose src is `src`."""
+    quoted = src.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    quoted = quoted.replace('"', "&quot;")
+    return re.sub(r'<img src="' + re.escape(quoted) + r'"[^>]*>', "", html)
+
+
+def initials(name: str) -> str:
+    """`{{ provider.name | initials }}`: up to two letters for a badge drawn where a
+    provider has no logo to show (`The Verge` -> `TV`, `cnn.com` -> `C`)."""
+    if "." in name and not any(c.isspace() for c in name):
+        name = name.split(".")[0]  # a domain: its first label
+    words = [w for w in re.split(r"[\s\-_/]+", name) if w and w[0].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
 def escape_text(value: Any) -> str:

@@ -91,7 +91,9 @@ class Preview:
             if message not in self._shown:  # say each problem once, not on every rebuild
                 print(message, file=sys.stderr, flush=True)
         self._shown = set(messages)
-        errors = [str(d) for d in report.diagnostics if d.severity == "error"]
+        # The overlay shows what `check` would fail on: errors, and strict warnings
+        # (a site path that leads nowhere: the page shows less than its record says).
+        errors = [str(d) for d in report.diagnostics if d.severity == "error" or d.strict]
         base = self.server.base_path
         changed = [
             base + url_for_output(rel).lstrip("/")

@@ -18,6 +18,7 @@ from masthead.data import SiteData
 from masthead.diagnostics import Diagnostic
 from masthead.digest import digest_of
 from masthead.records import Image, Provider, Record
+from masthead.sitepaths import names_site_path
 from masthead.urls import (
     article_url,
     page_url,
@@ -299,6 +300,8 @@ def same_shape(old: Record, new: Record) -> bool:
     """True when `new` can replace `old` in place (see patch_site)."""
     if old.path != new.path or not (old.slug_hint and new.slug_hint):
         return False  # a slug from the title moves the page when the title changes
+    if names_site_path(old) or names_site_path(new):
+        return False  # whether the path leads somewhere is the whole site's to say
     return all(
         getattr(old, name) == getattr(new, name)
         for name in Record._fields

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".masthead-cache"
 _MAGIC = b"masthead-build-state\n"
-_FORMAT = 5
+_FORMAT = 6
 
 
 class ParsedFile(NamedTuple):
@@ -82,6 +82,9 @@ class BuildState:
     """Articles whose record changed in place since model.bin was written: they win."""
     model_diagnostics: tuple[Diagnostic, ...] = ()
     """The part of `diagnostics` about the site as a whole rather than one file."""
+    missing_paths: frozenset[str] = frozenset()
+    """Site paths of records and data/ that lead nowhere (sitepaths.py), as of the last
+    full plan; part of every page's fingerprint, and what templates leave out."""
 
 
 _STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
