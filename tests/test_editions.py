@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
 from tests.htmlcheck import broken_links, parse
-from tests.newsroom import BASE_PATH, LEAD_STORIES, STORIES, UNTAGGED_TITLE, build_newsroom
+from tests.newsroom import (
+    BASE_PATH,
+    LEAD_STORIES,
+    STORIES,
+    UNTAGGED_TITLE,
+    Story,
+    build_newsroom,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +35,7 @@ def _editions(output: Path) -> dict[date, str]:
     index = parse(output / "editions" / "index.html")
     return {
         date.fromisoformat(a.time["datetime"]): a["href"]
-        for a in index.select("main ul.term-list a")
+        for a in index.select("main a.edition-day")
     }
 
 
@@ -106,19 +113,40 @@ def test_editions_link_to_the_previous_and_next_day_that_have_stories(output: Pa
         assert nxt == ({days[i + 1][1]} if i + 1 < len(days) else set()), day
 
 
-def test_the_front_page_leads_with_the_latest_editions_top_stories(output: Path) -> None:
+def _rank(story: Story) -> tuple[int, int, float]:
+    return (-story.quality, -max(story.heat, -1), -story.published.timestamp())
+
+
+def test_the_front_page_leads_with_the_best_recent_stories_each_once(output: Path) -> None:
+    """The rule in coverage.top_stories: of the stories of the 72 hours before the newest
+    (at least the 12 newest), the best by quality, then heat, then recency."""
     home = parse(output / "index.html")
     lead = home.select_one("section.edition-lead")
     assert lead is not None
-    latest = max(_days())
-    assert lead.select_one("a")["href"] == _editions(output)[latest]
-    ranked = sorted(
-        (s for s in STORIES if s.day == latest),
-        key=lambda s: (-s.quality, -max(s.heat, -1), -s.published.timestamp()),
-    )
-    assert _titles(lead) == [s.title for s in ranked[:LEAD_STORIES]]
+    newest = sorted(STORIES, key=lambda s: s.published, reverse=True)
+    since = newest[0].published - timedelta(hours=72)
+    pool = [s for i, s in enumerate(newest) if i < 12 or s.published >= since]
+    expected = [s.title for s in sorted(pool, key=_rank)[:LEAD_STORIES]]
+    assert [h.get_text(strip=True) for h in lead.select(".top .card-title")] == expected
+    assert lead.select_one(".top-lead .card-title").get_text(strip=True) == expected[0]
+    # The latest list goes on with every other story, newest first, none of them twice.
+    listed = [h.get_text(strip=True) for h in home.select("section.latest .card-title")]
+    assert not set(listed) & set(expected)
+    rest = [s.title for s in newest if s.title not in expected]
+    assert listed == rest[: len(listed)]
     # Page two of the front page is a plain list.
     assert parse(output / "page" / "2" / "index.html").select("section.edition-lead") == []
+
+
+def test_the_editions_index_shows_each_days_top_headline_and_count(output: Path) -> None:
+    index = parse(output / "editions" / "index.html")
+    for row in index.select("ol.edition-days > li"):
+        day = date.fromisoformat(row.select_one("a.edition-day time")["datetime"])
+        stories = sorted((s for s in STORIES if s.day == day), key=_rank)
+        count = len(_days()[day])
+        assert row.select_one(".count").get_text(strip=True).startswith(f"{count} stor"), day
+        if stories:
+            assert row.select_one(".edition-top a").get_text(strip=True) == stories[0].title, day
 
 
 def test_year_and_month_archives(output: Path) -> None:

@@ -226,7 +226,20 @@ def _rebuild(site: Scratch, tmp: Path) -> None:
     assert_same_as_clean(site, tmp)
 
 
+def _add_unrelated(site: Scratch) -> str:
+    """A story sharing no topic or provider with the others and older than all of them: its
+    page shows none of them (article pages show their neighbours in time and terms)."""
+    far = record_text(
+        title="Far away", when="2026-10-01T08:00:00Z", url="https://news.example/far",
+        topics=("Elsewhere",), provider="Other Press", quality=1,
+    )  # fmt: skip
+    site.add("2026-10-01-far.md", far)
+    assert not build(BuildOptions(site_dir=site.root, jobs=1)).failed
+    return "news/2026/10/01/far/index.html"
+
+
 def test_record_edit_rewrites_only_affected_pages(site: Scratch, tmp_path: Path) -> None:
+    unrelated = _add_unrelated(site)
     site.add(
         "2026-11-12-story-2.md", _record(2, "Health", "Civic Lantern", title="A new title", day=12)
     )
@@ -234,7 +247,7 @@ def test_record_edit_rewrites_only_affected_pages(site: Scratch, tmp_path: Path)
     assert report.parsed == 1
     written = set(report.written_paths)
     assert "news/2026/11/12/story-2/index.html" in written
-    assert "news/2026/11/10/story-0/index.html" not in written  # unrelated story untouched
+    assert unrelated not in written  # unrelated story untouched
     assert_same_as_clean(site, tmp_path)
 
 
@@ -361,6 +374,7 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("the stored model should have been enough")
 
+    unrelated = "/" + _add_unrelated(site).removesuffix("index.html")
     monkeypatch.setattr(masthead.build, "page_fingerprint", counting)
     monkeypatch.setattr(masthead.build, "load_files", forbidden)
     monkeypatch.setattr(masthead.build, "build_site", forbidden)
@@ -370,7 +384,7 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     report = build(BuildOptions(site_dir=site.root, jobs=1))
     assert report.parsed == 1
     assert "/news/2026/11/12/story-2/" in fingerprinted
-    assert "/news/2026/11/10/story-0/" not in fingerprinted  # does not show story 2
+    assert unrelated not in fingerprinted  # does not show story 2
     assert len(fingerprinted) == report.rendered < report.files // 2
     assert "news/2026/11/12/story-2/index.html" in report.written_paths
     monkeypatch.undo()

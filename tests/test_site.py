@@ -121,17 +121,19 @@ def test_page_url_pattern_comes_from_config() -> None:
     assert [p.url for p in paginate([1, 2, 3], 2, "/", config)] == ["/", "/p2/"]
 
 
-def test_front_page_is_paginated_by_page_size() -> None:
-    config = SiteConfig(page_size=2)
+def test_front_page_is_paginated_by_page_size_after_its_top_stories() -> None:
+    config = SiteConfig(page_size=2, lead_stories=1)
     records = [
         story(f"2026-11-{day:02d}-story-{day}.md", f"2026-11-{day:02d}T09:00:00+00:00")
-        for day in range(1, 6)
+        for day in range(1, 8)
     ]
     site = build_site(records, config)
     home = [spec for spec in plan_pages(site) if spec.context["kind"] == "home"]
     assert [spec.url for spec in home] == ["/", "/page/2/", "/page/3/"]
-    shown = [a.record.path for spec in home for a in spec.context["pager"].items]
-    assert shown == paths(site)
+    top = [a.record.path for a in home[0].context["top"]]
+    assert len(top) == 1 and [spec.context["top"] for spec in home[1:]] == [(), ()]
+    listed = [a.record.path for spec in home for a in spec.context["pager"].items]
+    assert listed == [p for p in paths(site) if p not in top]  # each story once, in order
 
 
 # Taxonomies --------------------------------------------------------------------------
@@ -384,7 +386,8 @@ def test_draft_page_is_marked_as_a_draft(scratch: Scratch) -> None:
     assert not live.select(".badge-draft")
     home = parse(scratch.output / "index.html")
     cards = {
-        c.select_one(".card-title").get_text(strip=True): c for c in home.select("article.card")
+        c.select_one(".card-title").get_text(strip=True): c
+        for c in home.select("article.card, article.top")
     }
     assert cards["Draft story"].select(".badge-draft") and not cards["Live story"].select(
         ".badge-draft"

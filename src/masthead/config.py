@@ -133,7 +133,7 @@ class SiteConfig:
     feed_size: int = 20
     """Newest stories in each Atom, RSS and JSON feed."""
     lead_stories: int = 5
-    """Top stories of the latest edition that lead the front page; 0 leaves the lead out."""
+    """Top stories that lead the front page (a lead and secondaries); 0 leaves them out."""
     api_page_size: int = 100
     """Stories per page of the JSON API."""
     search: bool = True

@@ -29,6 +29,8 @@ class EditionInfo:
     day: date
     url: str
     count: int
+    lead: Article | None = None
+    """The day's best story, for a headline beside the date."""
 
     @property
     def title(self) -> str:
@@ -55,7 +57,7 @@ class Edition:
 
     @property
     def info(self) -> EditionInfo:
-        return EditionInfo(self.day, self.url, len(self.articles))
+        return EditionInfo(self.day, self.url, len(self.articles), self.articles[0])
 
 
 @dataclass(frozen=True, slots=True)

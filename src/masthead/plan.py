@@ -19,6 +19,7 @@ from masthead import feeds, newsletter, sitemap
 from masthead.api import ApiPage, api_page, file_url
 from masthead.archives import build_archive
 from masthead.config import SiteConfig
+from masthead.coverage import Surroundings, top_stories
 from masthead.editions import Edition, build_editions, editions_by_month
 from masthead.feeds import Feed
 from masthead.site import Article, Site, paginate
@@ -48,7 +49,7 @@ def plan_pages(site: Site) -> Iterator[PageSpec]:
     """Yield every output in a stable order: HTML pages, feeds, the API, then site files."""
     editions = build_editions(site)
     pages = [
-        *_core_pages(site, editions),
+        *_core_pages(site),
         *_editions(site, editions),
         *_archives(site),
         *_search(site),
@@ -66,19 +67,28 @@ def _newest(articles: Sequence[Article]) -> datetime | None:
     return max((a.date for a in articles), default=None)
 
 
-def _core_pages(site: Site, editions: Sequence[Edition]) -> Iterator[PageSpec]:
-    """Front page (led by the latest edition), articles, taxonomies."""
+def _core_pages(site: Site) -> Iterator[PageSpec]:
+    """Front page (led by the top stories, see coverage.top_stories), articles, taxonomies."""
     config = site.config
-    lead = editions[0] if editions and config.lead_stories else None
     newest = _newest(site.articles)
-    for pager in paginate(site.articles, config.page_size, "/", config):
-        context = {"kind": "home", "pager": pager, "lead": lead if pager.number == 1 else None}
+    around = Surroundings(site)
+    top = top_stories(site)
+    # Each story once on the front page: the list goes on with the stories not on top.
+    picked = {a.record.path for a in top}
+    rest = [a for a in site.articles if a.record.path not in picked] if top else site.articles
+    for pager in paginate(rest, config.page_size, "/", config):
+        context: dict[str, Any] = {"kind": "home", "pager": pager, "top": (), "coverage": ()}
+        if pager.number == 1 and top:
+            shown = {a.url for a in (*top, *pager.items)}
+            lead = top[0]
+            context["top"] = top
+            context["coverage"] = () if lead.related else around.related(lead, shown, 4)
         yield PageSpec(pager.url, ("index.html",), context, lastmod=newest)
     for article in site.articles:
         yield PageSpec(
             article.url,
             ("article.html",),
-            {"kind": "article", "article": article},
+            {"kind": "article", "article": article, **around.around(article)},
             lastmod=article.date,
         )
     for taxonomy in site.taxonomies:

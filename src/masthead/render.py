@@ -10,6 +10,7 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from jinja2.compiler import CodeGenerator
@@ -104,7 +105,14 @@ def make_env(
         news_article_ld=partial(jsonld.news_article, config),
         item_list_ld=partial(jsonld.item_list, config),
     )
-    env.filters.update(links, human_date=human_date, iso=lambda d: d.isoformat())
+    env.filters.update(
+        links,
+        human_date=human_date,
+        short_date=short_date,
+        clock=clock,
+        host=host,
+        iso=lambda d: d.isoformat(),
+    )
     missing = _Missing()
     env.extend(missing_paths=missing)
     env.tests["available"] = missing.available
@@ -259,6 +267,22 @@ here because strftime costs several times more, and a page shows a dozen dates."
 def human_date(when: datetime, with_time: bool = False) -> str:
     text = f"{when.day} {_MONTHS[when.month - 1]} {when.year}"
     return f"{text}, {when.hour:02}:{when.minute:02}" if with_time else text
+
+
+def short_date(when: datetime) -> str:
+    """`3 Dec 2026, 14:05`: a story's time in a dense list."""
+    return f"{when.day} {_MONTHS[when.month - 1][:3]} {when.year}, {when.hour:02}:{when.minute:02}"
+
+
+def clock(when: datetime) -> str:
+    """`14:05 CET`: the time of day with the zone it is shown in."""
+    return f"{when.hour:02}:{when.minute:02} {when.tzname() or ''}".rstrip()
+
+
+def host(url: str) -> str:
+    """The host a link leads to, without `www.`, for link texts such as "Watch on …"."""
+    name = urlsplit(url).hostname or ""
+    return name.removeprefix("www.")
 
 
 def render_output(env: jinja2.Environment, spec: PageSpec, config: SiteConfig) -> bytes:
