@@ -77,12 +77,16 @@ def _core_pages(site: Site) -> Iterator[PageSpec]:
     picked = {a.record.path for a in top}
     rest = [a for a in site.articles if a.record.path not in picked] if top else site.articles
     for pager in paginate(rest, config.page_size, "/", config):
-        context: dict[str, Any] = {"kind": "home", "pager": pager, "top": (), "coverage": ()}
+        context: dict[str, Any] = {"kind": "home", "pager": pager, "top": ()}
+        context.update(coverage=(), coverage_links=())
         if pager.number == 1 and top:
             shown = {a.url for a in (*top, *pager.items)}
             lead = top[0]
             context["top"] = top
-            context["coverage"] = () if lead.related else around.related(lead, shown, 4)
+            if lead.related:
+                context["coverage_links"] = tuple(r for r in lead.related if r.url not in shown)
+            else:
+                context["coverage"] = around.related(lead, shown, 4)
         yield PageSpec(pager.url, ("index.html",), context, lastmod=newest)
     for article in site.articles:
         yield PageSpec(

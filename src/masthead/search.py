@@ -41,6 +41,8 @@ NOTHING_TO_INDEX = "not able to build an index"
 """What Pagefind 1.x says when no page it was given has anything to index."""
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
 """The bundle's files that the search page links to."""
+UNUSED_UI = ("pagefind-component-ui.", "pagefind-modular-ui.", "pagefind-highlight.")
+"""Pagefind's other interfaces, which no page loads: not shipped (about 280 KB)."""
 WORK_DIR = SEARCH_WORK
 
 
@@ -169,6 +171,8 @@ class SearchIndexer:
             if bundle is None:
                 return
             for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+                if path.parent == bundle and path.name.startswith(UNUSED_UI):
+                    continue
                 yield f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", path.read_bytes()
         finally:
             clear_work_folder(self.root)

@@ -1,5 +1,7 @@
 // The search page: Pagefind's ready-made interface over the index that `masthead build`
-// wrote to /pagefind/. A `?q=` in the address starts a search at once.
+// wrote to /pagefind/. A `?q=` in the address starts a search at once. The page's own
+// label names the box; filter values without results and result pictures without a size
+// are tidied as Pagefind draws them.
 window.addEventListener("DOMContentLoaded", function () {
   var box = document.getElementById("search");
   if (!box) return;
@@ -13,9 +15,36 @@ window.addEventListener("DOMContentLoaded", function () {
     element: "#search",
     baseUrl: box.dataset.baseUrl,
     showSubResults: false,
+    showImages: true,
     resetStyles: false,
     openFilters: ["topic", "provider", "type"],
   });
+  var tidy = function () {
+    var input = box.querySelector(".pagefind-ui__search-input");
+    if (input && !input.hasAttribute("aria-labelledby")) {
+      input.setAttribute("aria-labelledby", "search-label");
+      input.id = "search-input";
+    }
+    box.querySelectorAll(".pagefind-ui__filter-value").forEach(function (value) {
+      var label = value.querySelector(".pagefind-ui__filter-label");
+      var checkbox = value.querySelector("input");
+      var empty = label && /\(0\)\s*$/.test(label.textContent) && !(checkbox && checkbox.checked);
+      value.hidden = !!empty;
+    });
+    box.querySelectorAll(".pagefind-ui__filter-block").forEach(function (block) {
+      var values = block.querySelectorAll(".pagefind-ui__filter-value");
+      var shown = Array.prototype.some.call(values, function (v) { return !v.hidden; });
+      block.hidden = values.length > 0 && !shown;
+    });
+    box.querySelectorAll("img.pagefind-ui__result-image:not([width])").forEach(function (img) {
+      img.width = 160;
+      img.height = 90;
+      img.loading = "lazy";
+      img.decoding = "async";
+    });
+  };
+  new MutationObserver(tidy).observe(box, { childList: true, subtree: true, characterData: true });
+  tidy();
   var query = new URLSearchParams(window.location.search).get("q");
   if (query) ui.triggerSearch(query);
 });
