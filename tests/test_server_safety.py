@@ -110,6 +110,22 @@ def test_rebinding_hosts_are_refused_on_every_endpoint(server: DevServer, host: 
         assert b"Harbour" not in data and b"<h1>" not in data and b"event:" not in data, kind
 
 
+@pytest.mark.parametrize(
+    "authority", ["evil.example", "evil.example:{port}", "[::ffff:127.0.0.1]:{port}", "[::1", ""]
+)
+def test_an_absolute_target_naming_another_host_is_refused(
+    server: DevServer, authority: str
+) -> None:
+    """RFC 9112 3.2.2: in `GET http://name/path` the name, not the Host header, is the host."""
+    port = server.server_address[1]
+    for path in ENDPOINTS.values():
+        target = f"http://{authority.format(port=port)}{path}"
+        status, data = exchange(server, request(target, f"127.0.0.1:{port}"))
+        assert status in (400, 421), (target, data)
+        assert b"Harbour" not in data and b"<h1>" not in data and b"event:" not in data
+    assert exchange(server, request(f"http://localhost:{port}{BASE}", "localhost"))[0] == 200
+
+
 def test_a_request_without_one_host_is_refused(server: DevServer) -> None:
     for path in ENDPOINTS.values():
         assert exchange(server, request(path, None))[0] == 400

@@ -147,13 +147,23 @@ class DevServer(HTTPServer):
             for client in self._clients:
                 client.put(None)
 
-    def refusal(self, headers: Message) -> tuple[HTTPStatus, str] | None:
-        """Why a request must not be answered (a foreign Host or Origin), or None."""
+    def refusal(self, headers: Message, target: str = "/") -> tuple[HTTPStatus, str] | None:
+        """Why a request must not be answered (a foreign Host or Origin), or None.
+
+        A target in absolute form (`GET http://name/path`) names the host itself, and
+        HTTP says that name overrides the Host header, so it is checked as well.
+        """
         hosts = headers.get_all("Host") or []
         if len(hosts) != 1:
             return HTTPStatus.BAD_REQUEST, "a request needs exactly one Host header\n"
-        if not self.hosts.allows_host(hosts[0]):
-            self._warn_refused(hosts[0])
+        if not target.startswith("/"):
+            try:
+                hosts.append(urlsplit(target).netloc)
+            except ValueError:  # `http://[name/`: no host that could be allowed
+                hosts.append("")
+        refused = [host for host in hosts if not self.hosts.allows_host(host)]
+        if refused:
+            self._warn_refused(refused[0])
             return HTTPStatus.MISDIRECTED_REQUEST, (
                 f"This preview answers only to {self.hosts.describe()}. A request naming "
                 "another host is refused, because that is how a page on another site "
@@ -280,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def _serve(self, head: bool) -> None:
-        refusal = self.server.refusal(self.headers)
+        refusal = self.server.refusal(self.headers, self.path)
         if refusal is not None:
             self.close_connection = True
             return self._send(refusal[0], refusal[1].encode(), "text/plain; charset=utf-8", head)
