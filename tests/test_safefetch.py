@@ -207,3 +207,11 @@ def test_https_to_the_checked_address_verifies_the_host_name(
         with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
             fetcher.get(f"https://other.test:{server.port}/feed")
     assert len(server.requests) == 1
+
+
+def test_a_url_with_non_ascii_characters_is_fetched_percent_encoded(server: FeedServer) -> None:
+    """Feeds link to `/café`; the request line carries it as UTF-8 percent escapes."""
+    server.add("/caf%C3%A9?q=%C3%BC", BODY)
+    assert allowed(server).get(server.url("/café?q=ü")).body == BODY
+    with pytest.raises(FetchError, match="HTTP 404"):
+        allowed(server).get(server.url("/a\x00b"))

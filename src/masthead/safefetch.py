@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -25,7 +26,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from masthead import __version__
 from masthead.diagnostics import MastheadError
@@ -34,6 +35,7 @@ USER_AGENT = f"masthead/{__version__} (static site generator; feed import)"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65_536
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NOT_ASCII = re.compile(r"[^\x21-\x7e]+")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -250,6 +252,8 @@ class _Target:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if any(c in path for c in " \r\n\t"):
             raise FetchError(f"not a valid URL (white space in its path): {url!r}")
+        # The request line is ASCII: `/café` goes as `/caf%C3%A9`, as a browser sends it.
+        path = _NOT_ASCII.sub(lambda m: quote(m[0], safe=""), path)
         return cls(scheme, host, port or (443 if scheme == "https" else 80), path)
 
 
