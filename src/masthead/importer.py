@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,11 +253,10 @@ class _Run:
         return path
 
     def _free_name(self, stem: str) -> Path:
-        for n in range(1, 1000):
-            path = self.target / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+        for path in _names(self.target, stem):
             if path not in self.planned and not path.exists():
                 return path
-        raise OSError(f"no free file name for {stem}.md")
+        raise OSError(f"no free file name for {stem}.md in {self.target}")
 
     def _shown(self, path: Path) -> str:
         try:
@@ -272,8 +271,7 @@ def write_new(folder: Path, stem: str, data: bytes) -> Path:
     The file is created exclusively (O_EXCL), so even a file that appeared a moment ago,
     or a symlink planted under the name, is left alone.
     """
-    for n in range(1, 1000):
-        path = folder / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+    for path in _names(folder, stem):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
@@ -282,6 +280,13 @@ def write_new(folder: Path, stem: str, data: bytes) -> Path:
             out.write(data)
         return path
     raise OSError(f"no free file name for {stem}.md in {folder}")
+
+
+def _names(folder: Path, stem: str) -> Iterator[Path]:
+    """The names a record may take, in order; dry runs and real ones must agree."""
+    yield folder / f"{stem}.md"
+    for n in range(2, 1000):
+        yield folder / f"{stem}-{n}.md"
 
 
 def known_urls(content_dir: Path, config: SiteConfig) -> set[str]:
