@@ -421,3 +421,20 @@ def test_a_bad_import_table_names_the_key(tmp_path: Path, toml: str, message: st
     (tmp_path / "site.toml").write_text(toml + "\n")
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path)
+
+
+def test_image_sizes_in_other_scripts_digits_are_ignored_not_fatal() -> None:
+    """`str.isdigit` is true for `²`, which `int` refuses: one such width ended the import."""
+    rss = (
+        '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t'
+        "</title><item><title>Pier</title><link>https://p.example/pier</link>"
+        '<media:content url="https://p.example/a.jpg" medium="image" width="²" height="7"/>'
+        '<media:content url="https://p.example/b.jpg" medium="image" width="640" height="480"/>'
+        "</item></channel></rss>"
+    )
+    feed = read_feed(rss.encode(), "https://p.example/feed", "application/rss+xml; charset=utf-8")
+    entry = feed.entries[0]
+    assert [(i.url, i.width, i.height) for i in entry.images] == [
+        ("https://p.example/a.jpg", None, 7),
+        ("https://p.example/b.jpg", 640, 480),
+    ]

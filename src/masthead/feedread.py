@@ -268,7 +268,8 @@ def _add_image(
 
 def _dimension(value: Any) -> int | None:
     text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() and 0 < int(text) < 100_000 else None
+    # isascii: `²` and other scripts' digits pass isdigit() but not int().
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 100_000 else None
 
 
 def is_video_link(link: str | None) -> bool:
