@@ -215,3 +215,15 @@ def test_a_url_with_non_ascii_characters_is_fetched_percent_encoded(server: Feed
     assert allowed(server).get(server.url("/café?q=ü")).body == BODY
     with pytest.raises(FetchError, match="HTTP 404"):
         allowed(server).get(server.url("/a\x00b"))
+
+
+def test_proxy_settings_in_the_environment_are_not_honoured(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy would make the address checks moot: the proxy, not us, connects."""
+    server.add("/feed", BODY)
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # the discard port: nothing answers
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert allowed(server).get(server.url("/feed")).body == BODY
