@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -437,4 +440,27 @@ def test_image_sizes_in_other_scripts_digits_are_ignored_not_fatal() -> None:
     assert [(i.url, i.width, i.height) for i in entry.images] == [
         ("https://p.example/a.jpg", None, 7),
         ("https://p.example/b.jpg", 640, 480),
+    ]
+
+
+def test_a_file_source_without_a_size_is_read_only_up_to_the_limit(tmp_path: Path) -> None:
+    """A pipe (`masthead import <(curl …)`) has no size to check first: it is read only
+    up to the limit, not to its end."""
+    site = make_site(tmp_path / "site", [])
+    (site / "site.toml").write_text(
+        (site / "site.toml").read_text() + "max_feed_bytes = 4096\n", encoding="utf-8"
+    )
+    pipe = tmp_path / "feed.pipe"
+    os.mkfifo(pipe)
+
+    def write() -> None:
+        with contextlib.suppress(OSError), pipe.open("wb") as out:
+            out.write(b"<rss>" + b" " * 100_000)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    report = run_import(ImportOptions(site, (str(pipe),), now=NOW), say=lambda _: None)
+    writer.join(timeout=10)
+    assert [o.error for o in report.outcomes] == [
+        "refused: the file is over the limit of 4096 bytes"
     ]

@@ -199,11 +199,12 @@ class _Run:
             )
         if "://" in location:
             raise FetchError(f"refused {location!r}: only http(s) URLs and files are imported")
-        path = Path(location)
         limit = self.config.imports.max_feed_bytes
-        if path.stat().st_size > limit:
+        with Path(location).open("rb") as file:  # a pipe has no size to check beforehand
+            data = file.read(limit + 1)
+        if len(data) > limit:
             raise FetchError(f"refused: the file is over the limit of {limit} bytes")
-        return path.read_bytes(), "", "", {}
+        return data, "", "", {}
 
     def _chosen(self, entries: Iterable[FeedEntry]) -> list[FeedEntry]:
         chosen = list(entries)
