@@ -396,3 +396,23 @@ def test_kept_alive_and_pipelined_requests_are_answered(server: DevServer) -> No
         while chunk := sock.recv(65536):
             data += chunk
     assert data.count(b"HTTP/1.1 200 OK") == 2 and b"body{}" in data
+
+
+def test_a_response_still_leaving_at_shutdown_ends_its_connection(site: Path) -> None:
+    """Closing the server while a kept-alive response is still being sent must not leave
+    that connection open forever once the response is done."""
+    (site / "big.bin").write_bytes(b"\0" * (16 << 20))
+    server = start(site)
+    head = request(BASE + "big.bin", "127.0.0.1").replace(
+        "Connection: close", "Connection: keep-alive"
+    )
+    with connect(server, timeout=5) as sock:
+        sock.sendall(head.encode())
+        read_until(sock, b"\r\n\r\n")
+        server.shutdown()
+        server.server_close()  # the worker is still sending the file
+        received = 0
+        with contextlib.suppress(ConnectionError):
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+    assert received > (15 << 20)  # the response was finished, then the connection ended

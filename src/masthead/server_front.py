@@ -197,6 +197,8 @@ class Front:
     def add(self, conn: Conn) -> None:
         """Wait for the next request on `conn` (new, or kept alive after a response)."""
         self._incoming.append(conn)
+        if self._stopping:  # nothing reads `_incoming` any more: a response outlived stop()
+            self._close_incoming()
         self._wake()
 
     def make_room(self, timeout: float) -> bool:
@@ -221,11 +223,17 @@ class Front:
             self._thread.join(timeout=5)
         for conn in list(self._waiting):
             self._drop(conn)
-        while self._incoming:
-            self._incoming.popleft().close()
+        self._close_incoming()
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
+
+    def _close_incoming(self) -> None:
+        while True:
+            try:
+                self._incoming.popleft().close()
+            except IndexError:  # another thread emptied it first
+                return
 
     def _wake(self) -> None:
         # A full wake-up pipe means a wake-up is pending already.
