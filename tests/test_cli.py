@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -12,13 +13,13 @@ import pytest
 
 from masthead import __version__
 from masthead.cli import main
-from tests.conftest import Scratch, copy_site, snapshot
+from tests.conftest import REPO, Scratch, copy_site, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 
 SUMMARY = re.compile(
-    r"^(?P<state>Built|Build failed): read (?P<read>\d+) records \((?P<skipped>\d+) skipped"
-    r"(?:, (?P<merged>\d+) duplicates merged)?(?:, (?P<drafts>\d+) drafts left out)?\); "
-    r"(?P<pages>\d+) pages, wrote (?P<written>\d+) of (?P<files>\d+) files, "
+    r"^(?P<state>Built|Build failed): read (?P<read>\d+) records? \((?P<skipped>\d+) skipped"
+    r"(?:, (?P<merged>\d+) duplicates? merged)?(?:, (?P<drafts>\d+) drafts? left out)?\); "
+    r"(?P<pages>\d+) pages?, wrote (?P<written>\d+) of (?P<files>\d+) files?, "
     r"removed (?P<removed>\d+), in (?P<seconds>\d+\.\d\d) s -> (?P<output>.+)$"
 )
 
@@ -76,8 +77,8 @@ def test_bad_records_are_listed_skipped_and_counted(
     assert code == 0
     match = summary(out)
     assert (match["read"], match["skipped"], match["drafts"]) == ("5", "2", "1")
-    assert re.search(r"^2026-11-15-no-date\.md:2: missing field publishedDateTime", err, re.M)
-    assert re.search(r"^2026-11-14-bad-yaml\.md:3: YAML error", err, re.M)
+    assert re.search(r"/content/2026-11-15-no-date\.md:2: missing field publishedDateTime", err)
+    assert re.search(r"/content/2026-11-14-bad-yaml\.md:3: YAML error", err)
     assert (scratch.output / "news/2026/11/18/good/index.html").is_file()
 
 
@@ -183,10 +184,10 @@ def test_the_command_flushes_its_report_into_a_pipe(scratch: Scratch) -> None:
     scratch.add("2026-11-18-story.md", title="Piped")
     scratch.add("2026-11-18-broken.md", text="---\ntitle: [unclosed\n---\n")
     command = [sys.executable, "-m", "masthead", "build", "--site", str(scratch.root)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=scratch.root)
     assert done.returncode == 0
     assert done.stdout.startswith("Built: read 2 records (1 skipped")
-    assert done.stderr.startswith("2026-11-18-broken.md:2: YAML error")
+    assert done.stderr.startswith("content/2026-11-18-broken.md:2: YAML error")
     strict = subprocess.run([*command, "--strict"], capture_output=True, text=True)
     assert strict.returncode == 1
     assert strict.stderr.splitlines()[-1].startswith("Build failed: read 2 records (1 skipped")
@@ -293,3 +294,119 @@ def test_init_refuses_a_non_empty_folder(
     assert code == 1 and "not empty" in err
     assert [p.name for p in site.iterdir()] == ["notes.txt"]
     assert (site / "notes.txt").read_text() == "mine"
+
+
+# The first hour: what a new user meets ---------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version_short_and_long(capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([flag])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"masthead {__version__}\n"
+
+
+def test_init_writes_a_gitignore_for_the_build_products(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path / "mysite")]) == 0
+    ignored = (tmp_path / "mysite" / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/public/" in ignored and "/.masthead-cache/" in ignored
+    git = shutil.which("git")
+    if git:  # and git reads it so: a build leaves the repository clean
+        site = tmp_path / "mysite"
+        subprocess.run([git, "init", "-q", str(site)], check=True)
+        assert main(["build", "--site", str(site), "--no-search"]) == 0
+        status = subprocess.run(
+            [git, "status", "--porcelain", "--ignored"], cwd=site, capture_output=True, text=True
+        ).stdout
+        assert "!! .masthead-cache/" in status and "!! public/" in status
+
+
+def test_the_summary_names_drafts_and_files_that_are_not_records(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch
+) -> None:
+    scratch.add("2026-11-18-good.md", title="Good")
+    for day in range(10, 15):
+        scratch.add(f"2026-11-{day}-draft.md", title=f"Draft {day}", published=False,
+                    when=f"2026-11-{day}T09:00:00Z")  # fmt: skip
+    scratch.add("seed.txt", "title: an old seed record\n")
+    scratch.add("notes/2026-11-01-idea.markdown.bak", "---\n")
+    for attempt in ("first", "unchanged"):
+        code, out, _ = run(capsys, "build", "--site", str(scratch.root))
+        assert code == 0, attempt
+        assert "5 drafts left out" in summary(out)[0]
+        drafts = next(line for line in out.splitlines() if line.startswith("Drafts left out"))
+        assert "--drafts" in drafts
+        assert "content/2026-11-10-draft.md, " in drafts and drafts.endswith(" and 2 more")
+        ignored = next(line for line in out.splitlines() if line.startswith("Not read"))
+        assert "2 files" in ignored and ".md or .markdown" in ignored
+        assert "content/seed.txt" in ignored and "content/notes/2026-11-01-idea" in ignored
+
+
+def test_one_of_everything_is_singular(
+    capsys: pytest.CaptureFixture[str], scratch: Scratch
+) -> None:
+    scratch.add("2026-11-18-good.md", title="Good")
+    scratch.add("2026-11-17-draft.md", title="Draft", published=False, when="2026-11-17T09:00:00Z")
+    _, out, _ = run(capsys, "build", "--site", str(scratch.root), "--no-search")
+    assert "read 2 records (0 skipped, 1 draft left out)" in out
+    assert "1 drafts" not in out and "1 files" not in out
+
+
+def test_messages_name_files_from_the_working_directory(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scratch.add("2026-11-18-good.md", title="Good")
+    scratch.add("2026/2026-11-17-bad.md", "---\ntitle: Undated\n---\n")
+    data = scratch.root / "data" / "topics"
+    data.mkdir(parents=True)
+    (data / "climate.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    climate = data / "climate.yaml"
+    cases = {  # below the working directory: relative; elsewhere: absolute
+        scratch.root: ("content/2026/2026-11-17-bad.md:2:", "data/topics/climate.yaml:1:"),
+        scratch.root.parent: (
+            "site/content/2026/2026-11-17-bad.md:2:",
+            "site/data/topics/climate.yaml:1:",
+        ),
+        scratch.content: ("2026/2026-11-17-bad.md:2:", f"{climate}:1:"),
+    }
+    for cwd, (record, data_file) in cases.items():
+        monkeypatch.chdir(cwd)
+        code, _, err = run(capsys, "build", "--site", os.path.relpath(scratch.root), "--no-search")
+        assert code == 0
+        assert re.search(f"^{re.escape(record)} missing field", err, re.M), err
+        assert re.search(f"^{re.escape(data_file)} YAML error", err, re.M), err
+        code, _, err = run(capsys, "check", "--site", os.path.relpath(scratch.root))
+        assert re.search(f"^{re.escape(record)} missing field", err, re.M), err
+        assert re.search(f"^{re.escape(data_file)} YAML error", err, re.M), err
+
+
+def test_check_fails_exactly_when_strict_build_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """On the repository's own example site (a duplicate story: a warning) and on sites
+    with each kind of finding, `check` and `build --strict` give the same exit code."""
+
+    def both(site: Path) -> tuple[int, int]:
+        checked = main(["check", "--site", str(site)])
+        built = main(["build", "--site", str(site), "--strict", "--no-search",
+                      "--output", str(tmp_path / "out" / site.name)])  # fmt: skip
+        capsys.readouterr()
+        return checked, built
+
+    assert both(REPO) == (0, 0)
+    sites = tmp_path / "sites"
+    for name, text in {
+        "bad-record": "---\ntitle: [unclosed\n---\n",
+        "typo": record_text(extra="topcis: [x]\n"),
+        "draft": record_text(published=False),
+    }.items():
+        site = Scratch(sites / name)
+        site.add("2026-11-18-ok.md", title="Fine")
+        site.add("2026-11-18-x.md", text)
+        assert len(set(both(site.root))) == 1, name
+    bad_data = Scratch(sites / "bad-data")
+    bad_data.add("2026-11-18-ok.md", title="Fine")
+    (bad_data.root / "data" / "topics").mkdir(parents=True)
+    (bad_data.root / "data" / "topics" / "x.yaml").write_text("name: [\n", encoding="utf-8")
+    assert both(bad_data.root) == (1, 1)

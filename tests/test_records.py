@@ -88,6 +88,10 @@ Engineers spent **two summers** on the work.
 """
 
 
+FILE_DAY = "2026-07-01T09:00:00Z"
+"""The day in the name `load` gives its file: a record dated otherwise gets a warning."""
+
+
 def load(scratch: Scratch, text: str | bytes, config: SiteConfig = LONDON) -> LoadResult:
     scratch.add("2026-07-01-record.md", text)
     return load_records(scratch.content, config)
@@ -265,7 +269,7 @@ def test_featured_content_keeps_only_allowlisted_iframes(scratch: Scratch) -> No
 
 def test_featured_content_without_an_allowed_iframe_warns(scratch: Scratch) -> None:
     text = record_text(
-        extra="featuredContent: '<iframe src=\"https://evil.example/x\"></iframe>'\n"
+        when=FILE_DAY, extra="featuredContent: '<iframe src=\"https://evil.example/x\"></iframe>'\n"
     )
     result = load(scratch, text)
     [record] = result.records
@@ -335,7 +339,7 @@ def test_published_false_is_a_draft_and_missing_is_published(scratch: Scratch) -
 
 
 def test_published_as_a_string_is_read_with_a_warning(scratch: Scratch) -> None:
-    text = with_field(record_text(), "published", '"false"')
+    text = with_field(record_text(when=FILE_DAY), "published", '"false"')
     result = load(scratch, text)
     [record] = result.records
     assert record.published is False
@@ -346,7 +350,7 @@ def test_published_as_a_string_is_read_with_a_warning(scratch: Scratch) -> None:
 
 
 def test_unsafe_urls_are_dropped_with_a_warning(scratch: Scratch) -> None:
-    text = record_text(url="javascript:alert(1)")
+    text = record_text(url="javascript:alert(1)", when=FILE_DAY)
     result = load(scratch, text)
     [record] = result.records
     assert (record.web_url, record.original_url) == (None, None)
@@ -401,8 +405,8 @@ BAD_FIELDS = [
     ("title a number", with_field(record_text(), "title", "1984"), "title:", r"title is an integer"),
     ("missing date", with_field(record_text(), "publishedDateTime", None), None, r"missing field publishedDateTime"),
     ("date is words", record_text(when="next tuesday"), "publishedDateTime", r"not a date-time: 'next tuesday'"),
-    ("impossible date", record_text(when="2026-02-30T10:00:00Z"), "publishedDateTime", r"not a date-time"),
-    ("impossible month", record_text(when="2026-13-45"), "publishedDateTime", r"not a date-time: '2026-13-45'"),
+    ("impossible date", record_text(when="2026-02-30T10:00:00Z"), "publishedDateTime", r"is 2026-02-30, a date that does not exist: February 2026 has 28 days"),
+    ("impossible month", record_text(when="2026-13-45"), "publishedDateTime", r"is 2026-13-45, a date that does not exist: there is no month 13"),
     ("date is a boolean", record_text(when="true"), "publishedDateTime", r"not a date-time"),
     ("string for a list", with_field(record_text(topics=()), "topics", "Climate"), "topics:", r"topics is a string"),
     ("mapping for a list", record_text(extra="images:\n  url: /a.png\n  width: 10\n"), "images:", r"images is a mapping"),
@@ -469,7 +473,8 @@ def test_bad_yaml_is_reported_at_its_line(
         ("front matter a string", "---\njust a sentence\n---\n", 2, r"^front matter is a string"),
         ("never closed", "---\ntitle: Open\npublishedDateTime: 2026-01-01\n", 1, r"never closed"),
         ("empty front matter", "---\n---\nA body only.\n", 1, r"^front matter is empty"),
-        ("empty file", "", 1, r"^no front matter"),
+        ("empty file", "", 1, r"^file is empty"),
+        ("blank file", " \n\n", 1, r"^file is empty"),
         ("no front matter", "title: Loose\n", 1, r"^no front matter"),
     ],
 )
@@ -561,3 +566,56 @@ def test_a_short_read_before_the_end_is_followed_by_another() -> None:
     finally:
         writer.join()
         os.close(read_end)
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("topcis", "topics"),
+        ("provder", "provider"),
+        ("publishedDatetime", "publishedDateTime"),
+        ("Title", "title"),
+        ("exerpt", "excerpt"),
+        ("webURL", "webUrl"),
+        ("imagse", "images"),
+    ],
+)
+def test_a_field_name_close_to_a_known_one_asks_did_you_mean(
+    scratch: Scratch, typo: str, meant: str
+) -> None:
+    text = record_text(when=FILE_DAY, extra=f"{typo}: [x]\n")
+    result = load(scratch, text)
+    [record] = result.records
+    assert record.extra == {typo: ["x"]}  # still kept as an extra, as documented
+    [warning] = result.diagnostics
+    assert warning.severity == "warning" and warning.line == line_of(text, f"{typo}:")
+    assert f"unknown field {typo!r}" in warning.message
+    assert f"did you mean {meant!r}?" in warning.message
+
+
+@pytest.mark.parametrize("extra", ["curatorNote", "score", "sourceFeed", "id", "tags", "Secured"])
+def test_other_unknown_fields_stay_silent_extras(scratch: Scratch, extra: str) -> None:
+    result = load(scratch, record_text(when=FILE_DAY, extra=f"{extra}: 1\n"))
+    assert len(result.records) == 1
+    assert [str(d) for d in result.diagnostics] == []
+
+
+@pytest.mark.parametrize(
+    ("when", "warned"),
+    [
+        ("2026-07-01T09:00:00Z", False),
+        ("2026-07-02T12:00:00Z", False),  # a day away: time zones and late edits
+        ("2026-06-30T00:30:00Z", False),
+        ("2026-07-03T09:00:00Z", True),
+        ("2025-07-01T09:00:00Z", True),
+    ],
+)
+def test_a_file_name_date_far_from_the_published_date_is_mentioned(
+    scratch: Scratch, when: str, warned: bool
+) -> None:
+    result = load(scratch, record_text(when=when))
+    assert len(result.records) == 1
+    messages = [d.message for d in result.diagnostics if "file name says 2026-07-01" in d.message]
+    assert len(messages) == int(warned)
+    if warned:
+        assert "publishedDateTime is " + when[:10] in messages[0]

@@ -27,7 +27,7 @@ from masthead import __version__
 from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.data import SiteData, load_data
-from masthead.diagnostics import ConfigError, Diagnostic, shown_path
+from masthead.diagnostics import ConfigError, Diagnostic, fails_strict, plural, shown_path
 from masthead.digest import digest_of
 from masthead.fingerprint import (
     TemplateDigests,
@@ -123,15 +123,42 @@ class BuildReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
+    drafts: list[str] = field(default_factory=list)
+    """Content paths of the drafts left out."""
+    ignored: list[str] = field(default_factory=list)
+    """Content paths of files under content/ that are not records (by their extension)."""
+    content_dir: Path | None = None
+
     def summary(self) -> str:
+        """One line of counts; then, when there are any, the drafts left out and the files
+        not read, named (a few, then a count), so that nothing disappears without a word."""
         state = "Build failed" if self.failed else "Built"
-        drafts = f", {self.drafts_left_out} drafts left out" if self.drafts_left_out else ""
-        merged = f", {self.merged} duplicates merged" if self.merged else ""
-        return (
-            f"{state}: read {self.records_read} records ({self.skipped} skipped{merged}{drafts}); "
-            f"{self.pages} pages, wrote {self.written} of {self.files} files, removed {self.removed}, "
-            f"in {self.seconds:.2f} s -> {self.output_dir}"
+        drafts = (
+            f", {plural(self.drafts_left_out, 'draft')} left out" if self.drafts_left_out else ""
         )
+        merged = f", {plural(self.merged, 'duplicate')} merged" if self.merged else ""
+        lines = [
+            f"{state}: read {plural(self.records_read, 'record')} ({self.skipped} skipped"
+            f"{merged}{drafts}); {plural(self.pages, 'page')}, wrote {self.written} of "
+            f"{plural(self.files, 'file')}, removed {self.removed}, in {self.seconds:.2f} s "
+            f"-> {shown_path(self.output_dir)}"
+        ]
+        if self.drafts:
+            lines.append(
+                f"Drafts left out (published: false; --drafts builds them): {self._named(self.drafts)}"
+            )
+        if self.ignored:
+            suffixes = " or ".join(RECORD_SUFFIXES)
+            lines.append(
+                f"Not read: {plural(len(self.ignored), 'file')} in the content folder without "
+                f"a record's extension ({suffixes}): {self._named(self.ignored)}"
+            )
+        return "\n".join(lines)
+
+    def _named(self, paths: list[str], shown: int = 3) -> str:
+        root = self.content_dir or Path(".")
+        names = ", ".join(shown_path(root / rel) for rel in paths[:shown])
+        return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +209,8 @@ class Builder:
         self._model_diagnostics: tuple[Diagnostic, ...] = ()
         self._model_pending: tuple[Site, list[PageSpec]] | None = None
         """A full plan not yet written to model.bin (save_cache writes it)."""
+        self._ignored: list[str] = []
+        """Files under the content folder that are not records, as the last scan found."""
         self._prepared: tuple[Assets, jinja2.Environment] | None = None
         """The assets and templates of this build, when made while its records were parsed."""
         self._held: contextlib.ExitStack | None = None
@@ -234,7 +263,9 @@ class Builder:
                 self.options = dataclasses.replace(self.options, use_cache=False)
             key = self._key(inputs)
             state = self._load_state(inputs, key)
-            stamps = scan_records(inputs.content_dir)
+            ignored: list[str] = []
+            stamps = scan_records(inputs.content_dir, ignored)
+            self._ignored = ignored
             others = _digest_others(inputs)
             # What the next build compares to find nothing changed: no use to a first
             # build that keeps no state (without the cache, and not the preview's).
@@ -245,20 +276,18 @@ class Builder:
             writer = OutputWriter(inputs.output_dir, created_root=self._created_output)
             if not self._output_matches(state, writer):
                 state.pages, state.assets, state.inputs = {}, {}, ""
-        report = BuildReport(inputs.output_dir, timings=timings)
+        report = BuildReport(inputs.output_dir, timings=timings, content_dir=inputs.content_dir)
         needs_model = self.options.keep_model and self._site is None
         unchanged = bool(inputs_digest) and state.inputs == inputs_digest
         if unchanged and not needs_model and _outputs_intact(writer):
             report.records_read, report.skipped, report.merged, report.drafts_left_out = (
                 state.counts
             )
+            report.drafts, report.ignored = list(state.drafts), list(self._ignored)
             report.diagnostics.extend(state.diagnostics)
             report.files = len(writer.previous or {})
             report.pages = sum(1 for rel in state.pages if is_web_page(rel))
-            # As it did then: a skipped file, or a site path that leads nowhere.
-            report.failed = self.options.strict and (
-                report.skipped > 0 or any(d.strict for d in state.diagnostics)
-            )
+            report.failed = self.options.strict and fails_strict(report.diagnostics)  # as then
             report.seconds = time.perf_counter() - started
             return report  # nothing changed: nothing to parse, render or write
         if state.files is None:  # a fresh process: the stored model may be enough
@@ -288,6 +317,12 @@ class Builder:
             )
             self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
             self._data = data
+        if self.options.strict and fails_strict(data.diagnostics):  # a data file was skipped
+            report.diagnostics.extend(self._model_diagnostics)
+            report.failed = True
+            report.seconds = time.perf_counter() - started
+            return report
+        with _timed(timings, "model"):
             affected = _affected(state, before, files, changed, site, others)
         patched = None
         if affected is not None:
@@ -339,7 +374,7 @@ class Builder:
         if manifest is None or _stamp_or_none(inputs.output_dir / MANIFEST) != manifest[0]:
             return None  # the output changed behind our back
         writer = OutputWriter(inputs.output_dir, previous=dict(manifest[1]))
-        report = BuildReport(inputs.output_dir, timings=timings)
+        report = BuildReport(inputs.output_dir, timings=timings, content_dir=inputs.content_dir)
         self._report_files(report, files)
         report.parsed = len(records)
         affected, specs = None, None
@@ -374,7 +409,7 @@ class Builder:
         before = state.stamps
         if (
             self.options.keep_model  # the preview needs the whole model in memory
-            or (self.options.strict and state.counts[1])  # skipped files fail the build
+            or (self.options.strict and fails_strict(state.diagnostics))  # it fails the build
             or not state.model
             or before is None
             or state.outputs_of is None
@@ -401,8 +436,9 @@ class Builder:
         if found is None:
             return None
         parsed, patched, affected, specs = found
-        report = BuildReport(inputs.output_dir, timings=timings)
+        report = BuildReport(inputs.output_dir, timings=timings, content_dir=inputs.content_dir)
         report.records_read, report.skipped, report.merged, report.drafts_left_out = state.counts
+        report.drafts = list(state.drafts)
         report.parsed = len(changed)
         # The files' own diagnostics, in file order, the changed files' as they are now.
         model = len(state.model_diagnostics)
@@ -468,6 +504,7 @@ class Builder:
         and has checked that every output it keeps is on disk (`output_checked`).
         """
         timings = report.timings
+        report.ignored = list(self._ignored)
         if site is not None:
             report.merged = sum(len(a.merged) for a in site.articles)
         prepared, self._prepared = self._prepared, None
@@ -530,6 +567,7 @@ class Builder:
             report.merged,
             report.drafts_left_out,
         )
+        new_state.drafts = tuple(report.drafts)
         # Hashing the manifest costs ~10 ms at 10k pages: save_cache does it, if it saves.
         new_state.output = ""
         self._manifest = (_stamp_or_none(inputs.output_dir / MANIFEST), writer.current)
@@ -849,6 +887,7 @@ class Builder:
                 continue
             if not parsed.record.published and not self.options.drafts:
                 report.drafts_left_out += 1
+                report.drafts.append(parsed.record.path)
 
     def _jobs(self) -> int:
         return self.options.jobs or default_jobs()

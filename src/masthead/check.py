@@ -16,38 +16,39 @@ from masthead.assets import Assets, collect_assets
 from masthead.build import BuildOptions, Inputs, resolve_inputs
 from masthead.config import base_path_of
 from masthead.data import load_data
-from masthead.diagnostics import Diagnostic
+from masthead.diagnostics import fails_strict, plural
 from masthead.plan import PageSpec, plan_pages
-from masthead.records import LoadResult, load_records
+from masthead.records import load_records
 from masthead.render import TemplateError, make_env, render_output, set_missing_paths, theme_dir
 from masthead.search import search_bundle_urls
-from masthead.site import Site, build_site
+from masthead.site import build_site
 from masthead.sitepaths import check_site_paths
 from masthead.urls import output_path, url_for_output
 
 
 @dataclass(slots=True)
 class CheckReport:
+    """What `check` found, as the lines it prints. Problems are what fails `build --strict`
+    (records or data files that would be skipped, templates that fail, two pages at one
+    file); everything else found (duplicate stories, links that lead nowhere) is a
+    warning, printed but not failing, exactly as a build treats it."""
+
     records: int = 0
     files: int = 0
     problems: list[str] = field(default_factory=list)
-    """Everything that makes the check fail, one line each."""
-    warnings: list[Diagnostic] = field(default_factory=list)
-    """Worth a look, but a build would use the records as they are."""
+    """Everything that makes the check (and `build --strict`) fail, one line each."""
+    warnings: list[str] = field(default_factory=list)
+    """Worth a look, but a build would go ahead."""
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self) -> str:
-        warned = f", {_count(len(self.warnings), 'warning')}" if self.warnings else ""
+        warned = f", {plural(len(self.warnings), 'warning')}" if self.warnings else ""
         if self.ok:
-            return f"OK: {_count(self.records, 'record')}, {self.files} files checked{warned}"
-        return f"Check failed: {_count(len(self.problems), 'problem')}{warned}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+            return f"OK: {plural(self.records, 'record')}, {plural(self.files, 'file')} checked{warned}"
+        return f"Check failed: {plural(len(self.problems), 'problem')}{warned}"
 
 
 def check(options: BuildOptions) -> CheckReport:
@@ -57,7 +58,9 @@ def check(options: BuildOptions) -> CheckReport:
     data = load_data(inputs.site_dir)
     site = build_site(loaded.records, inputs.config, options.drafts, data)
     report = CheckReport(records=loaded.files)
-    _record_problems(report, loaded, data.diagnostics, site)
+    for d in (*loaded.diagnostics, *data.diagnostics, *site.diagnostics):
+        line = d.shown(inputs.content_dir)
+        (report.problems if fails_strict((d,)) else report.warnings).append(line)
     assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
     specs = list(plan_pages(site))
     site_paths = check_site_paths(
@@ -68,25 +71,15 @@ def check(options: BuildOptions) -> CheckReport:
         (inputs.content_dir, inputs.site_dir),
     )
     # A build warns and goes on; `check` fails on them, as `build --strict` does.
-    report.problems.extend(str(replace(d, severity="error")) for d in site_paths.diagnostics)
+    for d in site_paths.diagnostics:
+        line = (replace(d, severity="error") if d.strict else d).shown(inputs.content_dir)
+        (report.problems if fails_strict((d,)) else report.warnings).append(line)
     files, unrendered = _render_in_memory(report, specs, assets, inputs, site_paths.missing)
     # What is already reported (a site path leading nowhere, a page whose template
     # failed) is not repeated by every link that leads to it.
     known = site_paths.missing | unrendered | search_bundle_urls(inputs.config)
-    report.problems.extend(_broken_links(files, inputs.config.base_url, known))
+    report.warnings.extend(_broken_links(files, inputs.config.base_url, known))
     return report
-
-
-def _record_problems(
-    report: CheckReport, loaded: LoadResult, data: tuple[Diagnostic, ...], site: Site
-) -> None:
-    diagnostics = (*loaded.diagnostics, *data)
-    report.problems.extend(str(d) for d in diagnostics if d.severity == "error")
-    report.warnings.extend(d for d in diagnostics if d.severity == "warning")
-    merged = {path for a in site.articles for path in a.merged}
-    # A merged record is a problem here, not the warning a build gives it.
-    report.warnings.extend(d for d in site.diagnostics if d.path not in merged)
-    report.problems.extend(_duplicates(site))
 
 
 def _render_in_memory(
@@ -116,15 +109,6 @@ def _render_in_memory(
     return files, unrendered
 
 
-def _duplicates(site: Site) -> Iterator[str]:
-    for article in site.articles:
-        for path in article.merged:
-            yield (
-                f"{path}: same story as {article.record.path} "
-                f"({article.record.url}); merged into one page"
-            )
-
-
 def _target(path: str) -> str | None:
     try:
         return output_path(unquote(path) or "/")
@@ -150,13 +134,13 @@ def _broken_links(
             if parts.scheme not in ("http", "https") or parts.netloc != origin.netloc:
                 continue  # external
             if not parts.path.startswith(base_path):
-                yield f"{rel}: link {link!r} leaves the site's base path {base_path}"
+                yield f"{rel}: warning: link {link!r} leaves the site's base path {base_path}"
                 continue
             site_path = "/" + parts.path[len(base_path) :]
             if site_path in known or unquote(site_path) in known:
                 continue
             if _target(site_path) not in files:
-                yield f"{rel}: broken link {link!r}"
+                yield f"{rel}: warning: broken link {link!r}"
 
 
 def _links(html: str) -> list[str]:

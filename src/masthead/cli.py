@@ -10,6 +10,7 @@ import argparse
 import logging
 import multiprocessing
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="masthead", description="Static site generator for curated news."
     )
-    parser.add_argument("--version", action="version", version=f"masthead {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"masthead {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = commands.add_parser("build", help="build the site into its output folder")
@@ -241,8 +242,10 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
             from masthead.scaffold import init_site
 
             init_site(args.directory)
+            folder = shlex.quote(str(args.directory))
             print(
-                f"Created a new site in {args.directory}; build it with: masthead build --site {args.directory}"
+                f"Created a new site in {args.directory}. Preview it with: masthead serve "
+                f"--site {folder}; build it with: masthead build --site {folder}"
             )
             return 0
     except MastheadError as exc:
@@ -292,7 +295,7 @@ def _check(args: argparse.Namespace) -> int:
     from masthead.check import check
 
     report = check(BuildOptions(site_dir=args.site, content_dir=args.content, drafts=args.drafts))
-    for line in (*report.problems, *map(str, report.warnings)):
+    for line in (*report.problems, *report.warnings):
         print(line, file=sys.stderr)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
@@ -323,8 +326,9 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: BuildReport) -> None:
+    root = report.content_dir or Path(".")
     for diagnostic in report.diagnostics:
-        print(diagnostic, file=sys.stderr)
+        print(diagnostic.shown(root), file=sys.stderr)
     print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
 
 

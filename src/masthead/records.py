@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import errno
 import functools
 import hashlib
@@ -191,8 +192,9 @@ def stamp(path: Path) -> Stamp:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def scan_records(content_dir: Path) -> dict[str, Stamp]:
-    """Every record file under content_dir (dot-named entries skipped), by relative path."""
+def scan_records(content_dir: Path, ignored: list[str] | None = None) -> dict[str, Stamp]:
+    """Every record file under content_dir (dot-named entries skipped), by relative path;
+    `ignored` receives the other files' paths, which the build's summary names."""
     found: dict[str, Stamp] = {}
 
     def walk(folder: str, prefix: str) -> None:
@@ -216,8 +218,12 @@ def scan_records(content_dir: Path) -> dict[str, Stamp]:
                         st.st_ctime_ns,
                         st.st_ino,
                     )
+                elif ignored is not None:
+                    ignored.append(prefix + entry.name)
 
     walk(str(content_dir), "")
+    if ignored:
+        ignored.sort()
     return dict(sorted(found.items()))
 
 
@@ -329,6 +335,13 @@ def _read_at_most(fd: int, limit: int, size: int) -> bytes:
 
 def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagnostic]) -> Record:
     text = decode_text(raw, rel)
+    if not text.strip():
+        raise _error(
+            rel,
+            1,
+            "file is empty",
+            "front matter between '---' lines with at least title and publishedDateTime",
+        )
     front, body, offset = split_front_matter(text, rel)
     try:
         data, node = load_yaml_document(front)
@@ -346,6 +359,8 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     stem = os.path.splitext(os.path.basename(rel))[0]
     body_line = offset + front.count("\n") + 2
     record = fields.record(body, stem, hashlib.sha1(raw).hexdigest(), body_line)
+    fields.check_names()
+    fields.check_file_date(stem, record.published_at)
     # Only a record that is kept gets its warnings: a skipped one has its one error line.
     warnings.extend(fields.shown_warnings())
     return record
@@ -469,6 +484,31 @@ class _Fields:
         more = len(self.warnings) - MAX_WARNINGS
         summary = Diagnostic(self.rel, None, f"{more} more warnings not shown", None, "warning")
         return [*self.warnings[:MAX_WARNINGS], summary]
+
+    def check_names(self) -> None:
+        """A field name a letter or two from a known one is a typo, not an extra: the story
+        would silently lose its topics or provider. Other unknown fields stay extras."""
+        for key in self.data:
+            if key in KNOWN_FIELDS or key.strip().casefold() == SECRET_FIELD:
+                continue
+            guess = _near_field(key)
+            if guess is not None:
+                self.warn(
+                    (key,), f"unknown field {key!r} is kept as an extra; did you mean {guess!r}?"
+                )
+
+    def check_file_date(self, stem: str, published: datetime) -> None:
+        """The file name's date is what a curator reads; the URL follows publishedDateTime."""
+        named = _file_date(stem)
+        if named is None:
+            return
+        day = published.astimezone(self.config.tz).date()
+        if abs((day - named).days) > 1:
+            self.warn(
+                ("publishedDateTime",),
+                f"the file name says {named.isoformat()} but publishedDateTime is "
+                f"{day.isoformat()}; the story is dated, and its URL made, by publishedDateTime",
+            )
 
     def record(self, body: str, stem: str, digest: str, body_line: int | None = None) -> Record:
         d = self.data
@@ -633,9 +673,12 @@ class _Fields:
             return None
         parsed = _to_datetime(value, self.config.tz)
         if parsed is None:
+            impossible = _impossible_date(value)
             raise self.fail(
                 keys,
-                f"{_dotted(keys)} is not a date-time: {_shown(value)}",
+                f"{_dotted(keys)} is {impossible}"
+                if impossible
+                else f"{_dotted(keys)} is not a date-time: {_shown(value)}",
                 "ISO 8601 such as 2024-05-01T09:30:00Z",
             )
         try:  # pages show it in the site's zone, feeds in UTC: both must exist
@@ -846,3 +889,67 @@ def _to_datetime(value: Any, tz: tzinfo) -> datetime | None:
     if isinstance(value, date):
         return datetime.combine(value, time(), tzinfo=tz)
     return None
+
+
+_DATE_SHAPE = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})(?:[T ]|\s*$)")
+_FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})-")
+
+
+def _impossible_date(value: Any) -> str | None:
+    """What is wrong with a date-shaped text that names no day: `2026-02-30`, `2026-13-01`."""
+    if not isinstance(value, str):
+        return None
+    found = _DATE_SHAPE.match(value)
+    if found is None:
+        return None
+    year, month, day = (int(part) for part in found.groups())
+    shown = "-".join(found.groups())
+    if not 1 <= month <= 12:
+        return f"{shown}, a date that does not exist: there is no month {month}"
+    days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= days:
+        name = calendar.month_name[month]
+        return f"{shown}, a date that does not exist: {name} {year} has {days} days"
+    return None
+
+
+def _file_date(stem: str) -> date | None:
+    found = _FILE_DATE.match(stem)
+    if found is None:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return None
+
+
+_SUGGESTED = sorted(KNOWN_FIELDS - {SECRET_FIELD})
+
+
+def _near_field(key: str) -> str | None:
+    """The known field `key` was probably meant to be: the same but for case, or one or
+    two edits away (one for short names)."""
+    folded = key.casefold()
+    for known in _SUGGESTED:
+        if known.casefold() == folded:
+            return known
+    allowed = 1 if len(key) <= 5 else 2
+    best = min(_SUGGESTED, key=lambda known: _distance(folded, known.casefold()))
+    return best if _distance(folded, best.casefold()) <= allowed else None
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            row.append(cost)
+        previous2, previous = previous, row
+    return previous[-1]

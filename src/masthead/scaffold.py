@@ -8,6 +8,8 @@ from pathlib import Path
 
 from masthead.diagnostics import MastheadError
 
+GITIGNORE = "# Build products of masthead\n/public/\n/.masthead-cache/\n"
+
 
 def init_site(target: Path) -> None:
     """Copy the skeleton site into `target`, which must be missing or empty."""
@@ -18,3 +20,5 @@ def init_site(target: Path) -> None:
         shutil.copytree(source, target, dirs_exist_ok=True)
     (target / "templates").mkdir(exist_ok=True)
     (target / "static").mkdir(exist_ok=True)
+    # The output and the build cache are build products: not for the site's repository.
+    (target / ".gitignore").write_text(GITIGNORE, encoding="utf-8")

@@ -62,6 +62,8 @@ class BuildState:
     """Everything the last build reported, repeated by a build that finds nothing changed."""
     counts: tuple[int, int, int, int] = (0, 0, 0, 0)
     """records read, skipped, merged, drafts left out."""
+    drafts: tuple[str, ...] = ()
+    """Paths of the drafts left out, which the summary names."""
     output: str = ""
     """Digest of the output manifest this state's page fingerprints describe. If the output
     folder was written by anything else since (another cache, a killed preview), the page
