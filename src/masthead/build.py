@@ -27,7 +27,14 @@ from masthead import __version__
 from masthead.assets import Assets, collect_assets
 from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.data import SiteData, load_data
-from masthead.diagnostics import ConfigError, Diagnostic, fails_strict, plural, shown_path
+from masthead.diagnostics import (
+    ConfigError,
+    Diagnostic,
+    fails_strict,
+    plural,
+    rebased,
+    shown_path,
+)
 from masthead.digest import digest_of
 from masthead.fingerprint import (
     TemplateDigests,
@@ -315,9 +322,10 @@ class Builder:
                 data,
                 digests=self.options.use_cache or self.options.keep_model,
             )
-            self._model_diagnostics = (*data.diagnostics, *site.diagnostics)
+            data_diagnostics = rebased(data.diagnostics, inputs.site_dir)
+            self._model_diagnostics = (*data_diagnostics, *site.diagnostics)
             self._data = data
-        if self.options.strict and fails_strict(data.diagnostics):  # a data file was skipped
+        if self.options.strict and fails_strict(data_diagnostics):  # a data file was skipped
             report.diagnostics.extend(self._model_diagnostics)
             report.failed = True
             report.seconds = time.perf_counter() - started

@@ -16,7 +16,7 @@ from masthead.assets import Assets, collect_assets
 from masthead.build import BuildOptions, Inputs, resolve_inputs
 from masthead.config import base_path_of
 from masthead.data import load_data
-from masthead.diagnostics import fails_strict, plural
+from masthead.diagnostics import fails_strict, plural, rebased
 from masthead.plan import PageSpec, plan_pages
 from masthead.records import load_records
 from masthead.render import TemplateError, make_env, render_output, set_missing_paths, theme_dir
@@ -58,7 +58,8 @@ def check(options: BuildOptions) -> CheckReport:
     data = load_data(inputs.site_dir)
     site = build_site(loaded.records, inputs.config, options.drafts, data)
     report = CheckReport(records=loaded.files)
-    for d in (*loaded.diagnostics, *data.diagnostics, *site.diagnostics):
+    data_diagnostics = rebased(data.diagnostics, inputs.site_dir)
+    for d in (*loaded.diagnostics, *data_diagnostics, *site.diagnostics):
         line = d.shown(inputs.content_dir)
         (report.problems if fails_strict((d,)) else report.warnings).append(line)
     assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")

@@ -65,9 +65,7 @@ def load_data(site_dir: Path) -> SiteData:
         for path in sorted(folder.iterdir()):
             if path.name.startswith(".") or path.suffix not in (".yaml", ".yml", ".md"):
                 continue
-            # Absolute: messages name every file from the working directory, and record
-            # paths are relative to the content folder, which this file is not in.
-            rel = path.absolute().as_posix()
+            rel = path.relative_to(site_dir).as_posix()
             if path.is_symlink() or folder.is_symlink():
                 problem = link_problem(str(path), str(root))
                 if problem is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +53,12 @@ def shown_path(path: Path | str) -> str:
     except ValueError:  # another drive (Windows)
         return full
     return full if rel == ".." or rel.startswith(".." + os.sep) else rel
+
+
+def rebased(diagnostics: Iterable[Diagnostic], root: Path) -> tuple[Diagnostic, ...]:
+    """Diagnostics about files outside the content folder (`data/`, whose paths are
+    relative to the site) with their paths made absolute, so `shown()` finds them."""
+    return tuple(replace(d, path=(root / d.path).absolute().as_posix()) for d in diagnostics)
 
 
 def fails_strict(diagnostics: Iterable[Diagnostic]) -> bool:
