@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 import pytest
@@ -27,7 +31,8 @@ TIMEOUT_MS = 15_000
 
 
 class Serve:
-    """`masthead serve --port 0` as a subprocess, the way a user starts it."""
+    """`masthead serve --port 0` as a subprocess, the way a user starts it; its output is
+    read as it comes, so that a test can wait for a line."""
 
     def __init__(self, site: Path) -> None:
         self.proc = subprocess.Popen(
@@ -36,22 +41,50 @@ class Serve:
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert match, (
-            f"no URL in {line!r}; stderr: {self.proc.stderr.read() if self.proc.poll() else ''}"
-        )
-        self.url = match.group(0)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, True), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, False), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        self.url = self.wait_for(r"http://127\.0\.0\.1:\d+/").group(0)
+
+    def _read(self, stream: IO[str], is_stdout: bool) -> None:
+        for line in stream:
+            (self.stdout if is_stdout else self.stderr).append(line)
+            if is_stdout:
+                self.lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        """The first stdout line from now on that matches `pattern`."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(f"no {pattern!r} in {self.stdout!r}; stderr: {self.stderr!r}")
 
     def stop(self) -> tuple[int, str]:
         self.proc.send_signal(signal.SIGINT)
+        return self.finish()
+
+    def finish(self, timeout: float = 15) -> tuple[int, str]:
+        """The exit code and stderr once the process ends by itself (or after stop)."""
         try:
-            _, err = self.proc.communicate(timeout=15)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
             raise
-        return self.proc.returncode, err
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return self.proc.returncode, "".join(self.stderr)
 
 
 @pytest.fixture
@@ -168,6 +201,29 @@ def test_stylesheet_change_swaps_without_reload(site: Scratch, served: Serve, pa
     assert page.evaluate("window.__untouched === true"), (
         "a stylesheet change must not reload the page"
     )
+
+
+def test_summary_after_the_first_build_and_each_rebuild(site: Scratch, served: Serve) -> None:
+    assert any(line.startswith("Built: read 3 records") for line in served.stdout)
+    site.add("2026-11-19-ferry.md", title="Ferry timetable changes", topics=("Transport",))
+    line = served.wait_for(r"^Built: read 4 records .* -> ").string
+    assert str(site.root / "public") in line
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved"])
+def test_stops_when_the_site_folder_goes(site: Scratch, served: Serve, how: str) -> None:
+    moved = site.root.with_name(site.root.name + "-moved")
+    if how == "deleted":
+        shutil.rmtree(site.root)
+    else:
+        site.root.rename(moved)
+    code, err = served.finish()
+    assert code == 1
+    assert f"site folder {site.root} was deleted or moved away" in err
+    assert "Traceback" not in err
+    assert not site.root.exists(), "nothing may be re-created where the site was"
+    if how == "moved":
+        shutil.rmtree(moved)
 
 
 def test_ctrl_c_stops_cleanly(served: Serve) -> None:

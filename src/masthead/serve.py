@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
-import time
 import webbrowser
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,8 +46,12 @@ class Preview:
         self.server = DevServer(
             inputs.output_dir, options.host, options.port, inputs.config.base_path
         )
+        self.site_dir = inputs.site_dir
+        self._identity = _identity(inputs.site_dir)
+        self.gone = threading.Event()
+        """Set once the site folder was deleted or moved away: serve() then stops."""
         layout = SiteLayout(inputs.site_dir, inputs.content_dir, (theme_dir(),))
-        self.watcher = Watcher(layout, self.rebuild)
+        self.watcher = Watcher(layout, self.rebuild, self.still_there)
         self.last_report: BuildReport | None = None
         self._shown: set[str] = set()
         self._thread = threading.Thread(
@@ -62,17 +66,26 @@ class Preview:
     def stop(self) -> None:
         """Stop whatever start() got to: watcher, event streams, HTTP thread, socket."""
         self.watcher.stop()
-        self.builder.save_cache()
+        if self.still_there():  # saving into a deleted folder would re-create it
+            self.builder.save_cache()
         self.server.close_clients()
         if self._thread.is_alive():
             self.server.shutdown()
             self._thread.join(timeout=5)
         self.server.server_close()
 
+    def still_there(self) -> bool:
+        """Whether the site folder is still the one the preview started in (same device
+        and inode): a build into a deleted or moved-away folder would re-create its path."""
+        if not self.gone.is_set() and _identity(self.site_dir) != self._identity:
+            self.gone.set()
+        return not self.gone.is_set()
+
     def rebuild(self, paths: set[Path]) -> None:
         """Build under the server's build lock, then tell open pages what changed."""
-        started = time.perf_counter()
         with self.server.building():
+            if not self.still_there():
+                return
             try:
                 report = self.builder.build(paths or None)
             except MastheadError as exc:
@@ -102,14 +115,8 @@ class Preview:
         pages = [u for u in changed if not u.endswith(".css")]
         css = [u for u in changed if u.endswith(".css")]
         self.server.publish(Change(pages=pages, stylesheets=css, errors=errors))
-        if paths:
-            elapsed = (time.perf_counter() - started) * 1000
-            log.info(
-                "rebuilt in %.0f ms: %d files written, %d removed",
-                elapsed,
-                len(report.written_paths),
-                len(report.removed_paths),
-            )
+        # The same line `masthead build` prints, after the first build and each rebuild.
+        print(report.summary(), file=sys.stderr if report.failed else sys.stdout, flush=True)
 
     def _report_failure(self, message: str) -> None:
         log.error("%s", message)
@@ -117,8 +124,17 @@ class Preview:
         self.server.publish(Change(errors=[message]))
 
 
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def serve(options: ServeOptions) -> int:
-    """Run the preview until Ctrl-C; returns the exit code."""
+    """Run the preview until Ctrl-C or until its site folder is gone; returns the exit
+    code."""
     warn_if_public(options.host)
     preview = Preview(options)
     try:
@@ -127,7 +143,14 @@ def serve(options: ServeOptions) -> int:
         print(f"Serving {preview.server.root} at {url} (Ctrl-C to stop)", flush=True)
         if options.open_browser:
             webbrowser.open(url)
-        threading.Event().wait()
+        preview.gone.wait()
+        print(
+            f"error: the site folder {preview.site_dir} was deleted or moved away; "
+            "stopping (start masthead serve again where the site now is)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     except KeyboardInterrupt:
         print("\nStopping.", flush=True)
     finally:

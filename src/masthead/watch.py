@@ -22,6 +22,8 @@ DEBOUNCE_SECONDS = 0.02
 """Quiet time after the last event before a rebuild: a burst of saves becomes one build."""
 MAX_DELAY_SECONDS = 0.5
 """A steady stream of events still gets a rebuild this often."""
+POLL_SECONDS = 1.0
+"""How often the site folder is checked while no event comes: moving it away sends none."""
 
 _EDITOR_DEBRIS = (".swp", ".swx", ".swo", ".tmp", ".kate-swp", "~")
 
@@ -73,9 +75,17 @@ def classify(path: Path, layout: SiteLayout) -> ChangeKind | None:
 class Watcher:
     """Calls `on_change(paths)` after a burst of relevant file events has settled."""
 
-    def __init__(self, layout: SiteLayout, on_change: Callable[[set[Path]], None]) -> None:
+    def __init__(
+        self,
+        layout: SiteLayout,
+        on_change: Callable[[set[Path]], None],
+        still_there: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """`still_there` says whether the site folder is still the one watched; once it
+        says no, the watcher stops and never calls `on_change` again."""
         self.layout = layout
         self.on_change = on_change
+        self.still_there = still_there
         self._pending: set[Path] = set()
         self._events = 0
         self._lock = threading.Condition()
@@ -110,6 +120,8 @@ class Watcher:
             self._thread.join(timeout=5)
 
     def add(self, paths: Iterable[str]) -> None:
+        if not self._check():
+            return
         relevant = {Path(p) for p in paths if p and classify(Path(p), self.layout) is not None}
         if not relevant:
             return
@@ -118,26 +130,47 @@ class Watcher:
             self._events += 1
             self._lock.notify_all()
 
+    def _check(self) -> bool:
+        """False, and the loop told to end, once the site folder is gone."""
+        if self._stopped:
+            return False
+        if self.still_there():
+            return True
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
+        return False
+
     def _loop(self) -> None:
         while True:
-            with self._lock:
-                self._lock.wait_for(lambda: self._pending or self._stopped)
-                if self._stopped:
-                    return
-                started, seen = time.monotonic(), -1
-                # Debounce: wait until no event came for DEBOUNCE_SECONDS (saves of one
-                # file count too), but no longer than MAX_DELAY_SECONDS in all.
-                while seen != self._events and not self._stopped:
-                    if time.monotonic() - started >= MAX_DELAY_SECONDS:
-                        break
-                    seen = self._events
-                    self._lock.wait(DEBOUNCE_SECONDS)
-                batch, self._pending = self._pending, set()
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if not self._check() or not batch:
+                continue  # gone (the next round ends the loop), or only a periodic check
             self._watch_new_folders()
             try:
                 self.on_change(batch)
             except Exception:  # the watcher must outlive any one failed rebuild
                 log.exception("rebuild failed")
+
+    def _next_batch(self) -> set[Path] | None:
+        """The next settled burst of paths; empty after POLL_SECONDS of quiet; None once
+        stopped."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._pending or self._stopped, POLL_SECONDS)
+            if self._stopped:
+                return None
+            started, seen = time.monotonic(), -1
+            # Debounce: wait until no event came for DEBOUNCE_SECONDS (saves of one
+            # file count too), but no longer than MAX_DELAY_SECONDS in all.
+            while self._pending and seen != self._events and not self._stopped:
+                if time.monotonic() - started >= MAX_DELAY_SECONDS:
+                    break
+                seen = self._events
+                self._lock.wait(DEBOUNCE_SECONDS)
+            batch, self._pending = self._pending, set()
+            return batch
 
 
 class _Handler(FileSystemEventHandler):
