@@ -91,9 +91,9 @@ def masthead_latency(
     cmd = masthead_command(masthead, "serve", corpus, out_root, "latency", "--port", "0")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.perf_counter()
-    line = proc.stdout.readline()
+    # The build summary comes first, then the line with the address.
+    base = next(filter(None, (re.search(r"http://\S+/", line) for line in proc.stdout))).group(0)
     initial = time.perf_counter() - started
-    base = re.search(r"http://\S+/", line).group(0)
     published = published_records(corpus)
     target = published[len(published) // 2]
     original = target.read_text(encoding="utf-8")

@@ -69,7 +69,8 @@ def run(records: int, requests: int, timeout: float, masthead: str) -> dict[str,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         try:
-            base = re.search(r"http://127\.0\.0\.1:(\d+)/", proc.stdout.readline())
+            # The build summary comes first, then the line with the address.
+            base = next(filter(None, (re.search(r"http://127\.0\.0\.1:(\d+)/", line) for line in proc.stdout)))
             port = int(base.group(1))
             pages = sorted(
                 p.relative_to(work / "out").as_posix() for p in (work / "out").rglob("index.html")
