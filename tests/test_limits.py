@@ -307,7 +307,9 @@ SIZE = 3
 
 
 def _plan(count: int) -> list:
-    config = SiteConfig(page_size=SIZE, feed_size=SIZE, api_page_size=SIZE, search=False)
+    config = SiteConfig(
+        page_size=SIZE, feed_size=SIZE, api_page_size=SIZE, lead_stories=0, search=False
+    )
     start = datetime(2026, 11, 1, 9, tzinfo=UTC)
     records = [
         story(f"2026-11-01-s{n}.md", (start + timedelta(hours=n)).isoformat(), topics=("T",))
