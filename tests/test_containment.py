@@ -98,8 +98,8 @@ def test_the_preview_serves_a_symlink_that_stays_inside(served: tuple[DevServer,
 # --- the writer's output containment ------------------------------------------------------
 
 
-def _commit(root: Path, files: dict[str, bytes], share: bool = False) -> OutputWriter:
-    writer = OutputWriter(root, share_folder=share)
+def _commit(root: Path, files: dict[str, bytes]) -> OutputWriter:
+    writer = OutputWriter(root)
     for rel, data in files.items():
         writer.write(rel, data)
     writer.commit()

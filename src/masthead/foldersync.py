@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -21,14 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from masthead.diagnostics import MastheadError, plural, shown_path
-
-log = logging.getLogger(__name__)
+from masthead.output import MANIFEST, MANIFEST_VERSION, file_digest, read_manifest, remove_if_ours
 
 MANIFESTS = "published"
 """Folder of the build cache that holds one manifest per folder published to."""
-LEGACY_MANIFEST = ".masthead-manifest.json"
+LEGACY_MANIFEST = MANIFEST
 """Where earlier versions kept the manifest: inside the target. Read once, then removed."""
-_VERSION = 1
 SHOWN = 10
 """Conflicting files named in the message; the rest are counted."""
 
@@ -41,10 +38,6 @@ def manifest_path(cache_dir: Path, target: Path) -> Path:
     """The manifest of `target`, keyed by its real path: one site may publish to many."""
     real = os.path.realpath(target)
     return cache_dir / MANIFESTS / (hashlib.sha256(real.encode()).hexdigest()[:32] + ".json")
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(slots=True)
@@ -72,7 +65,7 @@ class FolderSync:
         conflicts: list[tuple[str, str]] = []
         for rel, source in files.items():
             data = source.read_bytes()
-            wanted[rel] = digest = _digest(data)
+            wanted[rel] = digest = file_digest(data)
             state = self._state(rel, digest, len(data), previous.get(rel))
             if state in ("missing", "ours"):
                 todo.append(rel)
@@ -100,17 +93,14 @@ class FolderSync:
             if path.is_symlink() or not path.is_file():
                 continue
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                files = data["files"]
-                if data.get("version") != _VERSION or not isinstance(files, dict):
-                    raise ValueError("unknown manifest version")
+                files = read_manifest(path)
             except (ValueError, KeyError, TypeError, OSError) as exc:
                 raise MastheadError(
                     f"{shown_path(path)}: unreadable manifest of what masthead published to "
                     f"{shown_path(self.target)} ({exc}); delete it, and masthead will take "
                     "no file in the folder for its own"
                 ) from exc
-            return {str(k): str(v) for k, v in files.items() if _is_safe_rel(str(k))}, legacy
+            return files, legacy
         return {}, False
 
     def _state(self, rel: str, digest: str, size: int, before: str | None) -> str:
@@ -130,7 +120,7 @@ class FolderSync:
         if before == digest and path.stat().st_size == size:
             return "same"
         try:
-            on_disk = _digest(path.read_bytes())
+            on_disk = file_digest(path.read_bytes())
         except OSError:
             return "theirs"
         if on_disk == digest:
@@ -187,31 +177,16 @@ class FolderSync:
             raise
 
     def _remove_stale(self, previous: Mapping[str, str], wanted: Mapping[str, str]) -> list[str]:
-        removed: list[str] = []
         real_root = self.target.resolve()
-        for rel in sorted(set(previous) - set(wanted)):
-            path = self.target / rel
-            try:
-                if (
-                    path.is_symlink()
-                    or not path.is_file()
-                    or not path.parent.resolve().is_relative_to(real_root)
-                ):
-                    continue
-                if _digest(path.read_bytes()) != previous[rel]:
-                    log.warning("%s: changed since masthead wrote it; left in place", path)
-                    continue
-                path.unlink()
-            except OSError as exc:
-                log.warning("%s: could not remove it: %s", path, exc)
-                continue
-            removed.append(rel)
-            _prune_empty(path.parent, self.target)
-        return removed
+        return [
+            rel
+            for rel in sorted(set(previous) - set(wanted))
+            if remove_if_ours(self.target, real_root, rel, (previous[rel],))
+        ]
 
     def _save(self, files: Mapping[str, str]) -> None:
         data = {
-            "version": _VERSION,
+            "version": MANIFEST_VERSION,
             "target": os.path.realpath(self.target),
             "files": dict(sorted(files.items())),
         }
@@ -219,22 +194,3 @@ class FolderSync:
         tmp = self.manifest.with_name(self.manifest.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=0, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.manifest)
-
-
-def _is_safe_rel(rel: str) -> bool:
-    return (
-        bool(rel)
-        and not rel.startswith("/")
-        and "\\" not in rel
-        and "\x00" not in rel
-        and not any(part in ("", ".", "..") for part in rel.split("/"))
-    )
-
-
-def _prune_empty(folder: Path, root: Path) -> None:
-    while folder != root and root in folder.parents:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent

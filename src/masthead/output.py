@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from masthead.diagnostics import OutputError
@@ -43,12 +43,13 @@ LEFTOVERS = (STAGING, SEARCH_WORK, MANIFEST + ".tmp", JOURNAL + ".tmp")
 """What a killed build can leave behind: removed by the next writer."""
 BOOKKEEPING = frozenset({MANIFEST, JOURNAL, *LEFTOVERS})
 """masthead's own names at the top of an output folder: never pages, never published."""
-_MANIFEST_VERSION = 1
+MANIFEST_VERSION = 1
 _UNTRUSTED = ""
 """The digest of a file whose content is not known (an interrupted commit's)."""
 
 
-def _digest(data: bytes) -> str:
+def file_digest(data: bytes) -> str:
+    """How a manifest names a file's bytes (this writer's and publish --to DIR's)."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -59,13 +60,11 @@ class OutputWriter:
         self,
         root: Path,
         *,
-        share_folder: bool = False,
         previous: dict[str, str] | None = None,
         created_root: bool | None = None,
     ) -> None:
-        """`share_folder` accepts a folder holding files of others (a web root); still, only
-        files listed in the manifest are ever deleted. `previous` is the manifest as the
-        caller last committed it, when it knows the file is unchanged since.
+        """`previous` is the manifest as the caller last committed it, when it knows the
+        file is unchanged since.
         `created_root`: the caller made the output folder for this build (output_lock)."""
         self.root = root
         self.staging = root / STAGING
@@ -88,7 +87,6 @@ class OutputWriter:
                 self.previous = previous if previous is not None else self._read_manifest()
             if (
                 self.previous is None
-                and not share_folder
                 and root.is_dir()
                 and any(p.name not in BOOKKEEPING for p in root.iterdir())
             ):
@@ -103,7 +101,7 @@ class OutputWriter:
         """The files an interrupted commit may have left, as `previous`, none trusted."""
         old = self._read_manifest() or {}
         try:
-            new = _read_files(self.root / JOURNAL)
+            new = read_manifest(self.root / JOURNAL)
         except (ValueError, KeyError, TypeError, OSError):
             new = {}  # not a journal masthead wrote whole: only the old manifest is known
         log.warning(
@@ -125,7 +123,7 @@ class OutputWriter:
         if not path.is_file():
             return None
         try:
-            return _read_files(path)
+            return read_manifest(path)
         except (ValueError, KeyError, TypeError, OSError) as exc:
             # A manifest we cannot read means we cannot tell our files from the user's.
             raise OutputError(
@@ -149,9 +147,9 @@ class OutputWriter:
         Touches no bookkeeping, so forked render workers can call it; the parent then
         calls `register()` with the result.
         """
-        if not _is_safe_rel(rel) or rel == MANIFEST or rel.split("/", 1)[0] == STAGING:
+        if not is_safe_rel(rel) or rel == MANIFEST or rel.split("/", 1)[0] == STAGING:
             raise OutputError(f"refusing to write outside the output folder: {rel!r}")
-        digest = _digest(data)
+        digest = file_digest(data)
         if (self.previous or {}).get(rel) == digest and _same_size(self.root / rel, len(data)):
             return digest, False
         folder, _, _ = rel.rpartition("/")
@@ -233,7 +231,7 @@ class OutputWriter:
         module's docstring), so a commit cut short anywhere is found and redone.
         """
         manifest = json.dumps(
-            {"version": _MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
+            {"version": MANIFEST_VERSION, "files": dict(sorted(self.current.items()))},
             separators=(",", ":"),  # compact, so the C encoder writes it
         ).encode("utf-8")
         stale = set(self.previous or {}) - set(self.current)
@@ -267,25 +265,36 @@ class OutputWriter:
 
     def _remove_stale(self, real_root: Path, stale: set[str]) -> None:
         for rel in sorted(stale):
-            path = self.root / rel
-            try:
-                if (
-                    path.is_symlink()
-                    or not path.is_file()
-                    or not path.parent.resolve().is_relative_to(real_root)
-                ):
-                    continue
-                ours = self._removable.get(rel) or ((self.previous or {})[rel],)
-                if _digest(path.read_bytes()) not in ours:
-                    log.warning("%s: changed since masthead wrote it; left in place", path)
-                    continue
-                path.unlink()
+            ours = self._removable.get(rel) or ((self.previous or {})[rel],)
+            if remove_if_ours(self.root, real_root, rel, ours):
+                self.removed.append(rel)
                 kill_point("commit")
-            except OSError as exc:
-                log.warning("%s: could not remove stale file: %s", path, exc)
-                continue
-            self.removed.append(rel)
-            _prune_empty_dirs(path.parent, self.root)
+
+
+def remove_if_ours(root: Path, real_root: Path, rel: str, digests: Collection[str]) -> bool:
+    """Delete file `rel` of `root` if it still holds bytes masthead wrote there (one of
+    `digests`), then the folders that left empty; True when it did.
+
+    Never through a symbolic link, never outside `real_root` (root's real path); a file
+    that changed since is someone's now, and stays.
+    """
+    path = root / rel
+    try:
+        if (
+            path.is_symlink()
+            or not path.is_file()
+            or not path.parent.resolve().is_relative_to(real_root)
+        ):
+            return False
+        if file_digest(path.read_bytes()) not in digests:
+            log.warning("%s: changed since masthead wrote it; left in place", path)
+            return False
+        path.unlink()
+    except OSError as exc:
+        log.warning("%s: could not remove stale file: %s", path, exc)
+        return False
+    prune_empty_dirs(path.parent, root)
+    return True
 
 
 def _merge_tree(src: str, dst: str, move: bool) -> None:
@@ -383,15 +392,15 @@ def _os_errors(path: Path) -> Iterator[None]:
         raise write_error(exc, path) from None
 
 
-def _read_files(path: Path) -> dict[str, str]:
+def read_manifest(path: Path) -> dict[str, str]:
     """The files listed in a manifest (or journal) file, by safe relative path."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with open(fd, encoding="utf-8") as f:
         data = json.load(f)
     files = data["files"]
-    if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
+    if data.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
         raise ValueError("unknown manifest version")
-    return {str(k): str(v) for k, v in files.items() if _is_safe_rel(str(k))}
+    return {str(k): str(v) for k, v in files.items() if is_safe_rel(str(k))}
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -407,7 +416,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _is_safe_rel(rel: str) -> bool:
+def is_safe_rel(rel: str) -> bool:
     """A normalised relative POSIX path that stays inside the folder (checked on every
     manifest entry, so string tests rather than PurePosixPath)."""
     return (
@@ -435,7 +444,7 @@ def _same_size(path: Path, size: int) -> bool:
         return False
 
 
-def _prune_empty_dirs(folder: Path, root: Path) -> None:
+def prune_empty_dirs(folder: Path, root: Path) -> None:
     while folder != root and root in folder.parents:
         try:
             folder.rmdir()
