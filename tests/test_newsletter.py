@@ -353,6 +353,27 @@ def test_newsletter_writes_the_latest_edition_as_a_mime_message(
     _check_message(_parse_message(done.stdout), mailsite, "2026-11-17")
 
 
+def test_the_message_leaves_out_what_the_build_leaves_out(scratch: Scratch, tmp_path: Path) -> None:
+    """A story image whose site path leads nowhere is not in the built email: nor in the
+    message, which is rendered from the same site in memory."""
+    scratch.config(f'base_url = "{BASE}"\n')
+    (scratch.root / "static" / "img").mkdir(parents=True)
+    (scratch.root / "static" / "img" / "here.jpg").write_bytes(b"\xff\xd8\xff")
+    for name, image in (("a", "/img/here.jpg"), ("b", "/img/gone.jpg")):
+        extra = f"images:\n  - url: {image}\n    width: 800\n    height: 450\n"
+        scratch.add(f"2026-11-18-{name}.md", title=f"Story {name}", extra=extra)
+    assert not scratch.build().failed
+    eml = tmp_path / "day.eml"
+    done = masthead("newsletter", "--site", scratch.root, "--to", eml)
+    assert done.returncode == 0, done.stderr
+    html = _parse_message(eml.read_bytes()).get_body(("html",)).get_content()
+    built = (scratch.output / "editions" / "2026-11-18" / "email.html").read_text("utf-8")
+    assert html.replace("\r\n", "\n") == built
+    sources = [img["src"] for img in _soup(html).find_all("img")]
+    assert any(src.endswith("/img/here.jpg") for src in sources)
+    assert not any("gone.jpg" in src for src in sources)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

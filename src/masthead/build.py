@@ -50,7 +50,15 @@ from masthead.newsletter import is_web_page
 from masthead.output import MANIFEST, OutputWriter, output_lock
 from masthead.parallel import WorkerDied, beside, default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
-from masthead.records import RECORD_SUFFIXES, Stamp, read_record, scan_records, stamp
+from masthead.records import (
+    RECORD_SUFFIXES,
+    LoadResult,
+    Stamp,
+    load_records,
+    read_record,
+    scan_records,
+    stamp,
+)
 from masthead.render import make_env, render_output, set_missing_paths, theme_dir
 from masthead.safety import check_cache_folder, check_folders
 from masthead.search import resolve_search, update_search_index
@@ -196,6 +204,53 @@ def resolve_inputs(options: BuildOptions) -> Inputs:
 
 def build(options: BuildOptions) -> BuildReport:
     return Builder(options).build()
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInMemory:
+    """A site loaded, modelled and planned as a build does it, without writing a byte:
+    what `check` validates and `newsletter` renders its email from."""
+
+    inputs: Inputs
+    loaded: LoadResult
+    data: SiteData
+    site: Site
+    specs: list[PageSpec]
+    assets: Assets
+    site_paths: SitePaths
+
+    def environment(self) -> jinja2.Environment:
+        """The templates as a build renders them, site paths that lead nowhere left out."""
+        inputs = self.inputs
+        env = make_env(inputs.config, inputs.site_dir / "templates", None, self.assets.urls)
+        set_missing_paths(env, self.site_paths.missing)
+        return env
+
+
+def site_in_memory(options: BuildOptions) -> SiteInMemory:
+    """Read and plan the site of `options` (ConfigError for a bad site.toml)."""
+    inputs = resolve_inputs(options)
+    loaded = load_records(inputs.content_dir, inputs.config)
+    data = load_data(inputs.site_dir)
+    site = build_site(loaded.records, inputs.config, options.drafts, data)
+    specs = list(plan_pages(site))
+    assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
+    paths = find_site_paths(inputs, site, data, specs, assets)
+    return SiteInMemory(inputs, loaded, data, site, specs, assets, paths)
+
+
+def find_site_paths(
+    inputs: Inputs, site: Site, data: SiteData, specs: Sequence[PageSpec], assets: Assets
+) -> SitePaths:
+    """The site paths of the site's records and data/ that lead to no planned page, no
+    static file and no theme asset (sitepaths.py)."""
+    return check_site_paths(
+        (a.record for a in site.articles),
+        data,
+        assets.files,
+        lambda: (spec.url for spec in specs),
+        (inputs.content_dir, inputs.site_dir),
+    )
 
 
 class Builder:
@@ -595,13 +650,7 @@ class Builder:
     ) -> None:
         """Find the site paths of records and data/ that lead nowhere, for a fresh plan;
         their warnings join the model's (kept in the state for the fast paths)."""
-        found = check_site_paths(
-            (a.record for a in site.articles),
-            self._data or SiteData(),
-            assets.files,
-            lambda: (spec.url for spec in specs),
-            (inputs.content_dir, inputs.site_dir),
-        )
+        found = find_site_paths(inputs, site, self._data or SiteData(), specs, assets)
         self._site_paths = found
         self._model_diagnostics = (*self._model_diagnostics, *found.diagnostics)
 

@@ -12,17 +12,11 @@ from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
-from masthead.assets import Assets, collect_assets
-from masthead.build import BuildOptions, Inputs, resolve_inputs
+from masthead.build import BuildOptions, SiteInMemory, site_in_memory
 from masthead.config import base_path_of
-from masthead.data import load_data
-from masthead.diagnostics import fails_strict, plural, rebased
-from masthead.plan import PageSpec, plan_pages
-from masthead.records import load_records
-from masthead.render import TemplateError, make_env, render_output, set_missing_paths, theme_dir
+from masthead.diagnostics import plural, rebased
+from masthead.render import TemplateError, render_output
 from masthead.search import search_bundle_urls
-from masthead.site import build_site
-from masthead.sitepaths import check_site_paths
 from masthead.urls import output_path, url_for_output
 
 
@@ -53,55 +47,42 @@ class CheckReport:
 
 def check(options: BuildOptions) -> CheckReport:
     """Validate config, records, templates and links; raise ConfigError for a bad site.toml."""
-    inputs = resolve_inputs(options)
-    loaded = load_records(inputs.content_dir, inputs.config)
-    data = load_data(inputs.site_dir)
-    site = build_site(loaded.records, inputs.config, options.drafts, data)
-    report = CheckReport(records=loaded.files)
-    data_diagnostics = rebased(data.diagnostics, inputs.site_dir)
-    for d in (*loaded.diagnostics, *data_diagnostics, *site.diagnostics):
-        line = d.shown(inputs.content_dir)
-        (report.problems if fails_strict((d,)) else report.warnings).append(line)
-    assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
-    specs = list(plan_pages(site))
-    site_paths = check_site_paths(
-        (a.record for a in site.articles),
-        data,
-        assets.files,
-        lambda: (spec.url for spec in specs),
-        (inputs.content_dir, inputs.site_dir),
+    memory = site_in_memory(options)
+    inputs = memory.inputs
+    report = CheckReport(records=memory.loaded.files)
+    diagnostics = (
+        *memory.loaded.diagnostics,
+        *rebased(memory.data.diagnostics, inputs.site_dir),
+        *memory.site.diagnostics,
+        *memory.site_paths.diagnostics,
     )
-    # A build warns and goes on; `check` fails on them, as `build --strict` does.
-    for d in site_paths.diagnostics:
+    for d in diagnostics:
+        # A strict warning is a problem here (as under `build --strict`), and says so.
         line = (replace(d, severity="error") if d.strict else d).shown(inputs.content_dir)
-        (report.problems if fails_strict((d,)) else report.warnings).append(line)
-    files, unrendered = _render_in_memory(report, specs, assets, inputs, site_paths.missing)
+        (report.problems if d.fails else report.warnings).append(line)
+    files, unrendered = _render_in_memory(report, memory)
     # What is already reported (a site path leading nowhere, a page whose template
     # failed) is not repeated by every link that leads to it.
-    known = site_paths.missing | unrendered | search_bundle_urls(inputs.config)
+    known = memory.site_paths.missing | unrendered | search_bundle_urls(inputs.config)
     report.warnings.extend(_broken_links(files, inputs.config.base_url, known))
     return report
 
 
 def _render_in_memory(
-    report: CheckReport,
-    specs: list[PageSpec],
-    assets: Assets,
-    inputs: Inputs,
-    missing: frozenset[str],
+    report: CheckReport, memory: SiteInMemory
 ) -> tuple[dict[str, bytes | None], set[str]]:
     """Every output file by path (page bytes, None for assets), and URLs of failed pages."""
-    env = make_env(inputs.config, inputs.site_dir / "templates", None, assets.urls)
-    set_missing_paths(env, missing)
+    env = memory.environment()
+    config = memory.inputs.config
     errors: Counter[str] = Counter()
-    files: dict[str, bytes | None] = dict.fromkeys(assets.files)
+    files: dict[str, bytes | None] = dict.fromkeys(memory.assets.files)
     unrendered: set[str] = set()
-    for spec in specs:
+    for spec in memory.specs:
         rel = output_path(spec.url)
         if rel in files:
             report.problems.append(f"{rel}: two pages want the same output file")
         try:
-            files[rel] = render_output(env, spec, inputs.config)
+            files[rel] = render_output(env, spec, config)
         except TemplateError as exc:
             errors[str(exc)] += 1
             unrendered.add(spec.url)

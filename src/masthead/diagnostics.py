@@ -30,6 +30,12 @@ class Diagnostic:
     """A warning that `build --strict` and `check` fail on: the site builds, but shows
     less than its records say (a site path that leads nowhere)."""
 
+    @property
+    def fails(self) -> bool:
+        """Does `build --strict` (and so `check`) fail on it? Errors (a file that was
+        skipped) and strict warnings do; other warnings are printed, never failing."""
+        return self.severity == "error" or self.strict
+
     def __str__(self) -> str:
         return self._line(self.path)
 
@@ -62,12 +68,8 @@ def rebased(diagnostics: Iterable[Diagnostic], root: Path) -> tuple[Diagnostic, 
 
 
 def fails_strict(diagnostics: Iterable[Diagnostic]) -> bool:
-    """What `build --strict` and `check` both fail on: any error (a file that was skipped)
-    and any strict warning (see Diagnostic.strict).
-
-    Other warnings never fail either; both print them.
-    """
-    return any(d.severity == "error" or d.strict for d in diagnostics)
+    """What `build --strict` and `check` both fail on: any Diagnostic that `fails`."""
+    return any(d.fails for d in diagnostics)
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:

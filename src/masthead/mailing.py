@@ -24,17 +24,13 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 
-from masthead.assets import collect_assets
-from masthead.build import BuildOptions, resolve_inputs
+from masthead.build import BuildOptions, site_in_memory
 from masthead.config import SiteConfig
-from masthead.data import load_data
 from masthead.diagnostics import MastheadError
 from masthead.editions import build_editions
 from masthead.newsletter import sender, unsubscribe_url
 from masthead.plan import email_specs
-from masthead.records import load_records
-from masthead.render import make_env, render_output, theme_dir
-from masthead.site import build_site
+from masthead.render import render_output
 
 USER_VARIABLE = "MASTHEAD_SMTP_USER"
 PASSWORD_VARIABLE = "MASTHEAD_SMTP_PASSWORD"
@@ -89,13 +85,11 @@ def render_edition(options: BuildOptions, day: date | None) -> tuple[SiteConfig,
 
     `[newsletter] enabled = false` leaves the emails out of builds, not out of this.
     """
-    inputs = resolve_inputs(options)
-    config = inputs.config
-    loaded = load_records(inputs.content_dir, config)
-    site = build_site(loaded.records, config, options.drafts, load_data(inputs.site_dir))
-    editions = build_editions(site)
+    memory = site_in_memory(options)
+    config = memory.inputs.config
+    editions = build_editions(memory.site)
     if not editions:
-        raise NewsletterError(f"{inputs.content_dir}: no stories, so no edition to send")
+        raise NewsletterError(f"{memory.inputs.content_dir}: no stories, so no edition to send")
     wanted = day or editions[0].day
     edition = next((e for e in editions if e.day == wanted), None)
     if edition is None:
@@ -103,8 +97,7 @@ def render_edition(options: BuildOptions, day: date | None) -> tuple[SiteConfig,
             f"no edition for {wanted.isoformat()}: no story is dated that day in "
             f"{config.timezone} (editions run from {editions[-1].day} to {editions[0].day})"
         )
-    assets = collect_assets(theme_dir() / "assets", inputs.site_dir / "static")
-    env = make_env(config, inputs.site_dir / "templates", None, assets.urls)
+    env = memory.environment()
     html_spec, text_spec = email_specs(config, edition)
     html = render_output(env, html_spec, config).decode("utf-8")
     text = render_output(env, text_spec, config).decode("utf-8")

@@ -106,7 +106,7 @@ class Preview:
         self._shown = set(messages)
         # The overlay shows what `check` would fail on: errors, and strict warnings
         # (a site path that leads nowhere: the page shows less than its record says).
-        errors = [str(d) for d in report.diagnostics if d.severity == "error" or d.strict]
+        errors = [str(d) for d in report.diagnostics if d.fails]
         base = self.server.base_path
         changed = [
             base + url_for_output(rel).lstrip("/")
