@@ -51,7 +51,6 @@ MAX_ITEMS = {"topics": 50, "images": 20, "related": 100}
 """Longest lists a record may have: each topic is a page, each image and related story a card."""
 MAX_WARNINGS = 10
 """Warnings shown per record; the rest are counted in one line, so one file cannot flood stderr."""
-SECRET_FIELD = SECRET_KEY
 
 # C0 and C1 controls (but tab and newline) and the two non-characters XML 1.0 forbids:
 # they have no business in a headline and would make a feed ill-formed.
@@ -450,7 +449,7 @@ KNOWN_FIELDS = frozenset(
     {
         "category", "title", "excerpt", "publishedDateTime", "originalUrl", "webUrl",
         "ampWebUrl", "cdnAmpWebUrl", "type", "quality", "heat", "published",
-        "featuredContent", "provider", "topics", "images", "related", SECRET_FIELD,
+        "featuredContent", "provider", "topics", "images", "related", SECRET_KEY,
     }
 )  # fmt: skip
 
@@ -489,7 +488,7 @@ class _Fields:
         """A field name a letter or two from a known one is a typo, not an extra: the story
         would silently lose its topics or provider. Other unknown fields stay extras."""
         for key in self.data:
-            if key in KNOWN_FIELDS or key.strip().casefold() == SECRET_FIELD:
+            if key in KNOWN_FIELDS or is_secret_key(key):
                 continue
             guess = _near_field(key)
             if guess is not None:
@@ -923,7 +922,7 @@ def _file_date(stem: str) -> date | None:
         return None
 
 
-_SUGGESTED = sorted(KNOWN_FIELDS - {SECRET_FIELD})
+_SUGGESTED = sorted(KNOWN_FIELDS - {SECRET_KEY})
 
 
 def _near_field(key: str) -> str | None:

@@ -153,9 +153,9 @@ class _Missing:
 
 def _without_image(html: str, src: str) -> str:
     """`html` (markdown-it's output) without its `<img>` elements whose src is `src`."""
-    quoted = src.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    quoted = quoted.replace('"', "&quot;")
-    return re.sub(r'<img src="' + re.escape(quoted) + r'"[^>]*>', "", html)
+    from markdown_it.common.utils import escapeHtml  # as markdown-it wrote the attribute
+
+    return re.sub(r'<img src="' + re.escape(escapeHtml(src)) + r'"[^>]*>', "", html)
 
 
 def initials(name: str) -> str:
