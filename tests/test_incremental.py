@@ -238,6 +238,15 @@ def _add_unrelated(site: Scratch) -> str:
     return "news/2026/10/01/far/index.html"
 
 
+def test_the_import_table_re_renders_nothing(site: Scratch, tmp_path: Path) -> None:
+    """[import] tells `masthead import` where the feeds are; no page shows any of it."""
+    site.config('title = "Cache"\npage_size = 2\n[[import.feeds]]\nurl = "https://f.example/rss"\n')
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert not report.failed
+    assert (report.parsed, report.rendered, report.written) == (0, 0, 0)
+    assert_same_as_clean(site, tmp_path)
+
+
 def test_record_edit_rewrites_only_affected_pages(site: Scratch, tmp_path: Path) -> None:
     unrelated = _add_unrelated(site)
     site.add(

@@ -20,7 +20,7 @@ import jinja2
 from jinja2 import meta
 
 from masthead import __version__
-from masthead.config import SiteConfig
+from masthead.config import ImportConfig, SiteConfig
 from masthead.digest import digest_of
 from masthead.records import Record
 from masthead.site import Article
@@ -144,7 +144,9 @@ def records_in(value: Any, memo: dict[int, tuple[str, ...]]) -> tuple[str, ...]:
 
 
 def config_digest(config: SiteConfig) -> str:
-    return digest_of(__version__, value_key(config))
+    """What of the config every page depends on: all of it but the [import] table, which
+    tells `masthead import` where feeds are and which no page shows."""
+    return digest_of(__version__, value_key(dataclasses.replace(config, imports=ImportConfig())))
 
 
 class TemplateDigests:
