@@ -125,7 +125,6 @@ class BuildReport:
     parsed: int = 0
     skipped: int = 0
     merged: int = 0
-    drafts_left_out: int = 0
     pages: int = 0
     rendered: int = 0
     files: int = 0
@@ -143,6 +142,10 @@ class BuildReport:
     ignored: list[str] = field(default_factory=list)
     """Content paths of files under content/ that are not records (by their extension)."""
     content_dir: Path | None = None
+
+    @property
+    def drafts_left_out(self) -> int:
+        return len(self.drafts)
 
     def summary(self) -> str:
         """One line of counts; then, when there are any, the drafts left out and the files
@@ -342,9 +345,7 @@ class Builder:
         needs_model = self.options.keep_model and self._site is None
         unchanged = bool(inputs_digest) and state.inputs == inputs_digest
         if unchanged and not needs_model and _outputs_intact(writer):
-            report.records_read, report.skipped, report.merged, report.drafts_left_out = (
-                state.counts
-            )
+            report.records_read, report.skipped, report.merged = state.counts
             report.drafts, report.ignored = list(state.drafts), list(self._ignored)
             report.diagnostics.extend(state.diagnostics)
             report.files = len(writer.previous or {})
@@ -500,7 +501,7 @@ class Builder:
             return None
         parsed, patched, affected, specs = found
         report = BuildReport(inputs.output_dir, timings=timings, content_dir=inputs.content_dir)
-        report.records_read, report.skipped, report.merged, report.drafts_left_out = state.counts
+        report.records_read, report.skipped, report.merged = state.counts
         report.drafts = list(state.drafts)
         report.parsed = len(changed)
         # The files' own diagnostics, in file order, the changed files' as they are now.
@@ -628,7 +629,6 @@ class Builder:
             report.records_read,
             report.skipped,
             report.merged,
-            report.drafts_left_out,
         )
         new_state.drafts = tuple(report.drafts)
         # Hashing the manifest costs ~10 ms at 10k pages: save_cache does it, if it saves.
@@ -943,7 +943,6 @@ class Builder:
             if parsed.record is None:
                 continue
             if not parsed.record.published and not self.options.drafts:
-                report.drafts_left_out += 1
                 report.drafts.append(parsed.record.path)
 
     def _jobs(self) -> int:

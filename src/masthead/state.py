@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".masthead-cache"
 _MAGIC = b"masthead-build-state\n"
-_FORMAT = 6
+_FORMAT = 7
 
 
 class ParsedFile(NamedTuple):
@@ -60,8 +60,8 @@ class BuildState:
     """Output path -> stamp of the static file copied there."""
     diagnostics: tuple[Diagnostic, ...] = ()
     """Everything the last build reported, repeated by a build that finds nothing changed."""
-    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
-    """records read, skipped, merged, drafts left out."""
+    counts: tuple[int, int, int] = (0, 0, 0)
+    """records read, skipped, merged (the drafts left out are `drafts`)."""
     drafts: tuple[str, ...] = ()
     """Paths of the drafts left out, which the summary names."""
     output: str = ""
