@@ -12,13 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.crawl import serve_under
 
 MASTHEAD = Path(sys.executable).parent / "masthead"
 WELCOME = "Welcome to your news digest"
@@ -110,35 +109,18 @@ def test_a_relative_publish_target_gets_search_too(
     assert (target / "pagefind" / "pagefind-ui.js").is_file()
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def served(outputs: dict[str, Path]) -> Iterator[str]:
-    root = outputs["inside the site folder"]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_under(outputs["inside the site folder"], "/") as url:
+        yield url
 
 
 def test_the_search_page_finds_a_story_by_a_word_of_its_title(served: str) -> None:
-    from tests.test_search_browser import CHROMIUM, CHROMIUM_ARGS, expect, sync_playwright
+    from tests.browser import chromium, expect  # skips this test alone without Chromium
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(served + "search/?q=welcome")
-            results = page.locator(".pagefind-ui__result-title")
-            expect(results).to_have_count(1)
-            assert results.all_inner_texts() == [WELCOME]
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(served + "search/?q=welcome")
+        results = page.locator(".pagefind-ui__result-title")
+        expect(results).to_have_count(1)
+        assert results.all_inner_texts() == [WELCOME]

@@ -6,30 +6,16 @@ Gmail's apps) render with WebKit or Blink: what fails here fails there.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from masthead.build import BuildOptions, build
+from tests.browser import Browser, Route, chromium
 from tests.conftest import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BASE = "https://digest.example/"
-
-try:
-    from playwright.sync_api import Browser, Route, sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
-
-if not CHROMIUM.is_file():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs it with apt-get")
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +27,8 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def _look(browser: Browser, output: Path, width: int, scheme: str) -> dict[str, object]:

@@ -11,17 +11,14 @@ that restyles the search page keeps it, and must keep this test passing.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.browser import Page, chromium, expect
 from tests.conftest import Scratch
-from tests.test_search_browser import CHROMIUM, CHROMIUM_ARGS, _QuietHandler
+from tests.crawl import serve_under
 
 TRAP = "window.__mhxss = (window.__mhxss || 0) + 1; alert(1)"
 HOSTILE = (
@@ -90,28 +87,16 @@ def _build(root: Path, name: str, url: str, template: str | None) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("hostile-search")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
+    with serve_under(root, "/") as url:
         _build(root, "theme", url, None)
         _build(root, "forms", url, FORMS_TEMPLATE)
         yield url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser.new_page()
 
 
 def _search(page: Page, url: str, dialogs: list[str]) -> dict[str, list[str]]:
