@@ -410,3 +410,31 @@ def test_check_fails_exactly_when_strict_build_fails(
     (bad_data.root / "data" / "topics").mkdir(parents=True)
     (bad_data.root / "data" / "topics" / "x.yaml").write_text("name: [\n", encoding="utf-8")
     assert both(bad_data.root) == (1, 1)
+
+
+def test_serve_on_a_port_in_use_is_one_clear_error(scratch: Scratch) -> None:
+    import socket
+
+    scratch.add("2026-11-18-story.md")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "masthead",
+                "serve",
+                "--site",
+                scratch.root,
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: cannot serve on 127.0.0.1 port {port}: ")
+    assert "--port 0" in done.stderr and "Traceback" not in done.stderr

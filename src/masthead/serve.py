@@ -43,9 +43,15 @@ class Preview:
             )
         )
         inputs = resolve_inputs(options.build)
-        self.server = DevServer(
-            inputs.output_dir, options.host, options.port, inputs.config.base_path
-        )
+        try:
+            self.server = DevServer(
+                inputs.output_dir, options.host, options.port, inputs.config.base_path
+            )
+        except OSError as exc:
+            raise MastheadError(
+                f"cannot serve on {options.host} port {options.port}: {exc.strerror or exc} "
+                "(is another preview running? --port chooses another port, --port 0 any free one)"
+            ) from None
         self.site_dir = inputs.site_dir
         self._identity = _identity(inputs.site_dir)
         self.gone = threading.Event()

@@ -82,10 +82,12 @@ class DevServer(HTTPServer):
         self._refused: set[str] = set()
         self.errors: list[str] = []
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        super().__init__((host, port), _Handler)
-        self.hosts = HostCheck(str(self.server_address[0]), host, allowed_hosts)
+        # Made before the socket is bound: a port in use makes the base class call
+        # server_close(), which stops them.
         self._pool = Pool(self._answer, self.limits.workers + self.limits.max_streams)
         self._front = Front(self._pool.submit, self.limits)
+        super().__init__((host, port), _Handler)
+        self.hosts = HostCheck(str(self.server_address[0]), host, allowed_hosts)
 
     @property
     def url(self) -> str:
