@@ -19,7 +19,7 @@ import nh3
 import yaml
 
 from masthead.feedread import FeedEntry, FeedImage, ParsedFeed
-from masthead.records import MAX_ITEMS, MAX_TITLE
+from masthead.records import MAX_ITEMS, MAX_NAME, MAX_TITLE
 from masthead.safeurl import safe_url
 from masthead.urls import slugify
 
@@ -31,8 +31,6 @@ TRACKING_PARAMS = frozenset(
     }
 )  # fmt: skip
 """Query parameters that only say where a click came from; `utm_*` ones too."""
-MAX_NAME = 100
-"""Longest provider or topic name kept; feeds put whole sentences in categories."""
 MAX_TOPICS = 10
 _CONTROL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\u2028\u2029\u202a-\u202e\u2066-\u2069]"

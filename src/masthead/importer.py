@@ -19,7 +19,7 @@ from typing import Any
 
 from masthead.config import ImportFeed, SiteConfig, load_config
 from masthead.data import load_data
-from masthead.diagnostics import RecordError
+from masthead.diagnostics import RecordError, plural
 from masthead.feedread import FeedEntry, FeedError, ParsedFeed, read_feed
 from masthead.feedrecords import (
     RecordOptions,
@@ -89,7 +89,7 @@ class ImportReport:
 
     def summary(self, dry_run: bool = False) -> str:
         verb = "Would import" if dry_run else "Imported"
-        line = f"{verb} {_count(self.written, 'record')} from {_count(len(self.outcomes), 'feed')}"
+        line = f"{verb} {plural(self.written, 'record')} from {plural(len(self.outcomes), 'feed')}"
         known = sum(o.known for o in self.outcomes)
         unchanged = sum(o.not_modified for o in self.outcomes)
         extra = [f"{known} already on the site"] if known else []
@@ -349,10 +349,6 @@ class Validators:
             json.dumps({"feeds": self.feeds}, indent=1, sort_keys=True), encoding="utf-8"
         )
         os.replace(tmp, self.path)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _is_url(location: str) -> bool:
