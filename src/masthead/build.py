@@ -366,9 +366,7 @@ class Builder:
         changed = {rel for rel, f in files.items() if before.get(rel) is not f}
         report.parsed = len(changed)
         if self.options.strict and report.skipped:
-            report.failed = True
-            report.seconds = time.perf_counter() - started
-            return report
+            return _strict_stop(report, started)
         with _timed(timings, "model"):
             data = load_data(inputs.site_dir)
             site = build_site(
@@ -383,9 +381,7 @@ class Builder:
             self._data = data
         if self.options.strict and fails_strict(data_diagnostics):  # a data file was skipped
             report.diagnostics.extend(self._model_diagnostics)
-            report.failed = True
-            report.seconds = time.perf_counter() - started
-            return report
+            return _strict_stop(report, started)
         with _timed(timings, "model"):
             affected = _affected(state, before, files, changed, site, others)
         patched = None
@@ -580,9 +576,7 @@ class Builder:
                 self._check_site_paths(inputs, site, specs, assets)
         report.diagnostics.extend(self._model_diagnostics)
         if self.options.strict and any(d.strict for d in self._model_diagnostics):
-            report.failed = True  # before a byte is written, as for a skipped file
-            report.seconds = time.perf_counter() - started
-            return report
+            return _strict_stop(report, started)
         # `digests`: of all inputs and of all but the records ("" when not looked at).
         new_state = BuildState(key, files=files, inputs=digests[0], others=digests[1])
         # A file shown at its last good version (the preview's) is never taken as read:
@@ -952,6 +946,14 @@ class Builder:
 _PageResult = tuple[str, str | None, bool, str | None, tuple[str, ...]]
 """A page as a worker left it: output path, digest of what it staged (None: the file
 is unchanged and stays), whether it staged it, fingerprint, records it shows."""
+
+
+def _strict_stop(report: BuildReport, started: float) -> BuildReport:
+    """The report of a `--strict` build that found a problem: failed before a byte is
+    written, the previous output left as it was."""
+    report.failed = True
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 def _newest_first(entry: tuple[PageSpec, str]) -> float:
