@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,27 @@ def _shared_folder() -> Path:
 
 SHARED = _shared_folder()
 SITES = Path(__file__).resolve().parent / "sites"
+MASTHEAD = Path(sys.executable).with_name("masthead")
+"""The installed `masthead` command, beside the Python running the tests."""
+
+
+def masthead(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    text: bool = True,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    """Run the installed command as a user would, its output captured (as bytes when `text`
+    is false); `env`, when given, is its whole environment."""
+    return subprocess.run(
+        [MASTHEAD, *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=text,
+        timeout=timeout,
+    )
 
 
 def record_text(

@@ -13,7 +13,7 @@ import pytest
 
 from masthead import __version__
 from masthead.cli import main
-from tests.conftest import REPO, Scratch, copy_site, record_text, snapshot
+from tests.conftest import REPO, Scratch, copy_site, masthead, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 
 SUMMARY = re.compile(
@@ -420,21 +420,7 @@ def test_serve_on_a_port_in_use_is_one_clear_error(scratch: Scratch) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "masthead",
-                "serve",
-                "--site",
-                scratch.root,
-                "--port",
-                str(port),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = masthead("serve", "--site", scratch.root, "--port", str(port), timeout=60)
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: cannot serve on 127.0.0.1 port {port}: ")
     assert "--port 0" in done.stderr and "Traceback" not in done.stderr

@@ -9,35 +9,23 @@ proved searchable once, in Chromium: the outputs are byte-identical, so once is 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import masthead
 from tests.crawl import serve_under
 
-MASTHEAD = Path(sys.executable).parent / "masthead"
 WELCOME = "Welcome to your news digest"
 """The title of one of the records `masthead init` writes."""
 
 
-def masthead(cwd: Path, *args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the installed command in `cwd`, as a user would type it there."""
-    command = str(MASTHEAD) if MASTHEAD.is_file() else shutil.which("masthead")
-    assert command, "the masthead command is not installed"
-    done = subprocess.run(
-        [command, *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    if ok:
-        assert done.returncode == 0, done.stderr
+def masthead_in(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed command in `cwd`, as a user would type it there; it must succeed."""
+    done = masthead(*args, cwd=cwd, env={**os.environ, "NO_COLOR": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr
     return done
 
 
@@ -53,13 +41,13 @@ def files(folder: Path) -> dict[str, bytes]:
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One site built every documented way; the output folder of each, by how."""
     home = tmp_path_factory.mktemp("first-hour")
-    masthead(home, "init", "mysite")
+    masthead_in(home, "init", "mysite")
     site = home / "mysite"
     elsewhere = home / "elsewhere"
     elsewhere.mkdir()
-    masthead(site, "build")
-    masthead(home, "build", "--site", "mysite", "--output", "out-site")
-    masthead(
+    masthead_in(site, "build")
+    masthead_in(home, "build", "--site", "mysite", "--output", "out-site")
+    masthead_in(
         elsewhere,
         "build",
         "--site",
@@ -69,7 +57,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "--output",
         "../out-relative",
     )
-    masthead(
+    masthead_in(
         elsewhere,
         "build",
         "--site",
@@ -103,7 +91,7 @@ def test_a_relative_publish_target_gets_search_too(
     site = outputs["inside the site folder"].parent
     target = tmp_path / "www"
     relative = os.path.relpath(target, site)
-    done = masthead(site, "publish", "--to", relative, "--base-url", "https://news.example/")
+    done = masthead_in(site, "publish", "--to", relative, "--base-url", "https://news.example/")
     assert "Synced" in done.stdout
     assert (target / "pagefind" / "pagefind-entry.json").is_file()
     assert (target / "pagefind" / "pagefind-ui.js").is_file()

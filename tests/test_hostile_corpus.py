@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 
 from masthead.config import load_config
 from masthead.records import load_record
-from tests.conftest import SITES
+from tests.conftest import SITES, masthead
 from tests.htmlcheck import broken_links, html_files, parse
 from tests.outputscan import MARKER, SECRET, scan_output
 
@@ -111,22 +109,16 @@ class Run:
         return self.stderr.splitlines()
 
 
-def masthead(*args: str | Path) -> tuple[int, str, str]:
+def in_content(*args: str | Path) -> tuple[int, str, str]:
     """Run in the content folder, where messages name each record by its file name."""
-    done = subprocess.run(
-        [sys.executable, "-m", "masthead", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=CONTENT,
-    )
+    done = masthead(*args, cwd=CONTENT)
     return done.returncode, done.stdout, done.stderr
 
 
 def _build(out: Path, *flags: str) -> Run:
     """Build into `out`, with the cache beside it: the checked-in site stays untouched."""
     cache = out.parent / "cache"
-    code, stdout, stderr = masthead(
+    code, stdout, stderr = in_content(
         "build", "--site", SITE, "--output", out, "--cache-dir", cache, *flags
     )
     return Run(out, code, stdout, stderr)
@@ -329,7 +321,7 @@ def test_published_false_as_a_string_is_a_draft(built: Run, with_drafts: Run) ->
 
 def test_check_lists_every_bad_file_and_writes_nothing() -> None:
     before = sorted((p, p.stat().st_mtime_ns) for p in SITE.rglob("*"))
-    code, _, err = masthead("check", "--site", SITE)
+    code, _, err = in_content("check", "--site", SITE)
     assert code == 1
     named = {line.split(":", 1)[0] for line in err.splitlines()}
     assert set(ERRORS) <= named

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from masthead.feedrecords import cut, normalise_url, plain_text, without_trackin
 from masthead.importer import ImportOptions, ImportReport, run_import
 from masthead.records import load_record, load_records
 from masthead.safefetch import Fetcher, FetchLimits
+from tests.conftest import masthead
 from tests.feedserver import FeedServer, redirect, respond, serving, stream
 from tests.outputscan import MARKER, SECRET, scan_output
 
@@ -67,12 +66,6 @@ def make_site(root: Path, feeds: list[tuple[str, str]], allow: bool = True) -> P
         lines += ["[[import.feeds]]", f'url = "{url}"', extra]
     (root / "site.toml").write_text("\n".join(lines) + "\n")
     return root
-
-
-def masthead(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "masthead", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def written(site: Path) -> dict[str, str]:

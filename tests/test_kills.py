@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from masthead.output import BOOKKEEPING
-from tests.conftest import record_text
-
-MASTHEAD = str(Path(sys.executable).with_name("masthead"))
+from tests.conftest import MASTHEAD, masthead, record_text
 
 
 def _tree(root: Path) -> dict[str, bytes | None]:
@@ -56,17 +53,17 @@ def _write_site(site: Path, version: int) -> None:
         )
 
 
-def _masthead(site: Path, *args: str, kill: str | None = None, sig: str = "KILL") -> int:
+def _env(kill: str | None = None, sig: str = "KILL") -> dict[str, str]:
+    """This environment without its MASTHEAD_TEST_ settings; with `kill`, the build is
+    to kill itself at that point with `sig`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASTHEAD_TEST_")}
     if kill:
         env |= {"MASTHEAD_TEST_KILL": kill, "MASTHEAD_TEST_SIGNAL": sig}
-    done = subprocess.run(
-        [MASTHEAD, "build", "--site", str(site), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return env
+
+
+def _masthead(site: Path, *args: str, kill: str | None = None, sig: str = "KILL") -> int:
+    done = masthead("build", "--site", site, *args, env=_env(kill, sig))
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode
 
@@ -196,17 +193,17 @@ def test_a_second_build_into_the_same_output_waits_for_the_first(
     not touch the output meanwhile, and both then end well."""
     site = tmp_path / "site"
     _write_site(site, 2)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTHEAD_TEST_")}
     command = [MASTHEAD, "build", "--site", str(site), "--no-cache"]
-    stopped = env | {"MASTHEAD_TEST_KILL": "render:5", "MASTHEAD_TEST_SIGNAL": "STOP"}
-    first = subprocess.Popen(command, env=stopped, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        command, env=_env("render:5", "STOP"), stderr=subprocess.PIPE, text=True
+    )
     second = None
     try:
         deadline = time.monotonic() + 60
         while Path(f"/proc/{first.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
             assert time.monotonic() < deadline and first.poll() is None, "never stopped"
             time.sleep(0.05)
-        second = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        second = subprocess.Popen(command, env=_env(), stderr=subprocess.PIPE, text=True)
         time.sleep(2)
         assert second.poll() is None, "the second build did not wait"
         os.kill(first.pid, signal.SIGCONT)

@@ -11,7 +11,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -25,7 +24,7 @@ from bs4 import BeautifulSoup
 from masthead.build import Builder, BuildOptions, build
 from masthead.diagnostics import ConfigError
 from masthead.newsletter import MAX_BYTES
-from tests.conftest import REPO, SHARED, SITES, Scratch
+from tests.conftest import REPO, SHARED, SITES, Scratch, masthead
 from tests.outputscan import MARKER, SECRET, scan_html
 
 BASE = "https://digest.example/news-site/"
@@ -40,13 +39,11 @@ def _emails(output: Path) -> list[Path]:
     return sorted(output.glob("editions/*/email.html"))
 
 
-def masthead(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "masthead", *map(str, args)],
-        capture_output=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+def newsletter(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """`masthead newsletter`, its output as bytes: what it writes to stdout is a message."""
+    return masthead("newsletter", *args, env={**os.environ, **(env or {})}, text=False)
 
 
 @pytest.fixture(scope="module")
@@ -340,7 +337,7 @@ def test_newsletter_writes_the_latest_edition_as_a_mime_message(
     mailsite: Scratch, tmp_path: Path
 ) -> None:
     eml = tmp_path / "latest.eml"
-    done = masthead("newsletter", "--site", mailsite.root, "--to", eml)
+    done = newsletter("--site", mailsite.root, "--to", eml)
     assert done.returncode == 0, done.stderr
     data = eml.read_bytes()
     assert all(len(line) <= 78 for line in data.split(b"\r\n"))  # RFC 5322's line limit
@@ -348,7 +345,7 @@ def test_newsletter_writes_the_latest_edition_as_a_mime_message(
     _check_message(message, mailsite, "2026-11-18")
     assert message["Subject"] == "Quay Post: Wednesday 18 November 2026"
     # A named day; without --to, the message goes to stdout.
-    done = masthead("newsletter", "2026-11-17", "--site", mailsite.root)
+    done = newsletter("2026-11-17", "--site", mailsite.root)
     assert done.returncode == 0, done.stderr
     _check_message(_parse_message(done.stdout), mailsite, "2026-11-17")
 
@@ -364,7 +361,7 @@ def test_the_message_leaves_out_what_the_build_leaves_out(scratch: Scratch, tmp_
         scratch.add(f"2026-11-18-{name}.md", title=f"Story {name}", extra=extra)
     assert not scratch.build().failed
     eml = tmp_path / "day.eml"
-    done = masthead("newsletter", "--site", scratch.root, "--to", eml)
+    done = newsletter("--site", scratch.root, "--to", eml)
     assert done.returncode == 0, done.stderr
     html = _parse_message(eml.read_bytes()).get_body(("html",)).get_content()
     built = (scratch.output / "editions" / "2026-11-18" / "email.html").read_text("utf-8")
@@ -393,14 +390,14 @@ def test_bad_input_is_a_clear_error(
     mailsite: Scratch, args: list[str], message: str, tmp_path: Path
 ) -> None:
     eml = tmp_path / "x.eml"
-    done = masthead("newsletter", "--site", mailsite.root, "--to", eml, *args)
+    done = newsletter("--site", mailsite.root, "--to", eml, *args)
     assert done.returncode == 1
     assert done.stderr.decode() == f"error: {message}\n"
     assert not eml.exists()
 
 
 def test_a_site_without_stories_has_no_edition_to_send(scratch: Scratch) -> None:
-    done = masthead("newsletter", "--site", scratch.root)
+    done = newsletter("--site", scratch.root)
     assert done.returncode == 1
     assert b"no stories, so no edition to send" in done.stderr and done.stdout == b""
 
@@ -441,7 +438,7 @@ def test_sending_delivers_one_identical_message_per_recipient(
     port, inbox = smtp_server
     recipients = ["ada@readers.example", "bo@readers.example", "cy@readers.example"]
     args = [a for r in recipients for a in ("--recipient", r)]
-    done = masthead("newsletter", "--site", mailsite.root, "--smtp", f"127.0.0.1:{port}", *args)
+    done = newsletter("--site", mailsite.root, "--smtp", f"127.0.0.1:{port}", *args)
     assert done.returncode == 0, done.stderr
     assert b"to 3 recipients" in done.stderr and done.stdout == b""
     assert [(frm, rcpt) for frm, rcpt, _ in inbox.envelopes] == [
@@ -454,8 +451,7 @@ def test_sending_delivers_one_identical_message_per_recipient(
 
 def test_an_unreachable_server_or_unsafe_login_is_a_clear_error(mailsite: Scratch) -> None:
     port = _free_port()  # nothing listens there
-    done = masthead(
-        "newsletter",
+    done = newsletter(
         "--site",
         mailsite.root,
         "--smtp",
@@ -467,8 +463,7 @@ def test_an_unreachable_server_or_unsafe_login_is_a_clear_error(mailsite: Scratc
     assert done.stderr.decode().startswith(f"error: mail server 127.0.0.1:{port}: cannot reach it:")
     # A password is never sent in the clear to another machine (refused before connecting).
     secrets = {"MASTHEAD_SMTP_USER": "desk", "MASTHEAD_SMTP_PASSWORD": "hunter2"}
-    done = masthead(
-        "newsletter",
+    done = newsletter(
         "--site",
         mailsite.root,
         "--smtp",
@@ -480,7 +475,7 @@ def test_an_unreachable_server_or_unsafe_login_is_a_clear_error(mailsite: Scratc
     assert done.returncode == 1 and b"add --starttls" in done.stderr
     assert b"hunter2" not in done.stderr
     # Credentials are not command-line options.
-    assert masthead("newsletter", "--site", mailsite.root, "--password", "x").returncode == 2
+    assert newsletter("--site", mailsite.root, "--password", "x").returncode == 2
 
 
 CORPUS = SHARED / "corpus" / "powerapps"

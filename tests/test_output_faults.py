@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,9 +20,7 @@ import pytest
 
 from masthead import cli
 from masthead.output import JOURNAL, MANIFEST, SEARCH_WORK, STAGING
-from tests.conftest import Scratch, record_text
-
-MASTHEAD = str(Path(sys.executable).with_name("masthead"))
+from tests.conftest import Scratch, masthead, record_text
 
 
 def _tree(root: Path) -> dict[str, bytes | None]:
@@ -128,15 +125,6 @@ def _read_only(path: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
 
 
-def _build_cli(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [MASTHEAD, "build", "--site", str(site), "--no-search", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 CACHE_KINDS = ["a-file", "a-dangling-symlink", "a-read-only-folder", "a-full-disk"]
 
 
@@ -158,7 +146,7 @@ def test_a_cache_that_cannot_be_used_means_one_warning_and_a_whole_build(
             if kind == "a-read-only-folder":
                 _read_only(cache)
         for _ in range(2):  # and the build after it, too
-            done = _build_cli(scratch.root)
+            done = masthead("build", "--site", scratch.root, "--no-search")
             assert done.returncode == 0, done.stderr
             assert "Traceback" not in done.stderr
             warnings = [line for line in done.stderr.splitlines() if line.strip()]

@@ -4,8 +4,6 @@ that leads nowhere is a warning naming the file, its line and how many files use
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -13,7 +11,7 @@ import pytest
 
 from masthead.build import Builder, BuildOptions, build
 from masthead.config import base_path_of
-from tests.conftest import snapshot
+from tests.conftest import masthead, snapshot
 from tests.htmlcheck import html_files, parse
 
 PRESENT_LOGO = "/assets/images/organizations/cnn.com-50x50.jpg"
@@ -98,14 +96,6 @@ def make_site(root: Path, base_url: str, *, static: bool = True) -> Path:
 
 
 BASES = ["https://example.org/", "https://example.org/digest/"]
-
-
-def masthead(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The installed command, as a reader of the README would run it."""
-    command = Path(sys.executable).with_name("masthead")
-    return subprocess.run(
-        [str(command), *map(str, args)], capture_output=True, text=True, timeout=120
-    )
 
 
 def missing_images(output: Path, base_url: str) -> list[str]:
