@@ -114,6 +114,15 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every file (bytes) and folder (None) under root, hidden ones too: the whole state of
+    a folder, to compare before and after."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(root.rglob("*"))
+    }
+
+
 def copy_site(name: str, folder: Path) -> Path:
     """A fresh copy of tests/sites/<name> in `folder`: a build writes its cache beside the site."""
     return Path(shutil.copytree(SITES / name, folder / name))

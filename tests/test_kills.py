@@ -18,15 +18,7 @@ from pathlib import Path
 import pytest
 
 from masthead.output import BOOKKEEPING
-from tests.conftest import MASTHEAD, masthead, record_text
-
-
-def _tree(root: Path) -> dict[str, bytes | None]:
-    """Every file (bytes), folder and symlink (None) under root, hidden ones too."""
-    return {
-        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(root.rglob("*"))
-    }
+from tests.conftest import MASTHEAD, masthead, record_text, tree
 
 
 def _write_site(site: Path, version: int) -> None:
@@ -76,7 +68,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, bytes
         site = tmp_path_factory.mktemp(f"clean{version}")
         _write_site(site, version)
         assert _masthead(site, "--no-cache") == 0
-        trees[version] = _tree(site / "public")
+        trees[version] = tree(site / "public")
     return trees
 
 
@@ -105,7 +97,7 @@ def test_a_build_killed_anywhere_is_made_whole_by_the_next(
     if kill == "search":
         time.sleep(0.5)  # Pagefind, had it outlived the build, would be writing meanwhile
     assert _masthead(site) == 0
-    assert _tree(site / "public") == clean[2]
+    assert tree(site / "public") == clean[2]
 
 
 @pytest.mark.parametrize("kill", ["commit:1", "commit:30"])
@@ -121,7 +113,7 @@ def test_after_a_killed_commit_going_back_to_the_old_records_gives_the_old_site(
     assert _masthead(site, kill=kill) == -signal.SIGKILL
     _write_site(site, 1)
     assert _masthead(site) == 0
-    assert _tree(site / "public") == clean[1]
+    assert tree(site / "public") == clean[1]
 
 
 def test_ctrl_c_during_the_commit_exits_130_and_the_next_build_completes_it(
@@ -135,7 +127,7 @@ def test_ctrl_c_during_the_commit_exits_130_and_the_next_build_completes_it(
     assert not any(name in BOOKKEEPING - {".masthead-manifest.json", ".masthead-commit.json"}
                    for name in os.listdir(site / "public"))  # fmt: skip
     assert _masthead(site, "--no-cache") == 0
-    assert _tree(site / "public") == clean[2]
+    assert tree(site / "public") == clean[2]
 
 
 def _processes_in_group(group: int) -> list[int]:
@@ -217,4 +209,4 @@ def test_a_second_build_into_the_same_output_waits_for_the_first(
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
-    assert _tree(site / "public") == clean[2]
+    assert tree(site / "public") == clean[2]

@@ -20,14 +20,7 @@ import pytest
 
 from masthead import cli
 from masthead.output import JOURNAL, MANIFEST, SEARCH_WORK, STAGING
-from tests.conftest import Scratch, masthead, record_text
-
-
-def _tree(root: Path) -> dict[str, bytes | None]:
-    return {
-        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(root.rglob("*"))
-    }
+from tests.conftest import Scratch, masthead, record_text, tree
 
 
 def _site(scratch: Scratch, count: int = 3, extra: str = "") -> None:
@@ -42,7 +35,7 @@ def _clean(scratch: Scratch, tmp_path: Path, **options: object) -> dict[str, byt
     """The output of a clean build of the scratch site as it is now."""
     reference = tmp_path / "reference"
     assert not scratch.build(output_dir=reference, use_cache=False, **options).failed
-    return _tree(reference)
+    return tree(reference)
 
 
 # Break 11: every work folder, every kind of thing planted at its name ---------------
@@ -88,16 +81,16 @@ def test_nothing_planted_at_a_work_folder_name_is_followed(
     (outside / "secret.txt").write_text("mine")
     _site(scratch)
     assert not scratch.build(search=search).failed
-    before = _tree(outside)
+    before = tree(outside)
     _plant(scratch.output / name, kind, outside)
     scratch.add(
         "2026-03-01-story-0.md",
         record_text(title="Story 0, edited", when="2026-03-01T09:00:00Z"),
     )
     assert not scratch.build(search=search).failed
-    assert _tree(outside) == before
+    assert tree(outside) == before
     assert not os.path.lexists(scratch.output / name)
-    assert _tree(scratch.output) == _clean(scratch, tmp_path, search=search)
+    assert tree(scratch.output) == _clean(scratch, tmp_path, search=search)
 
 
 # Break 12: a build cache that cannot be used is not used at all ---------------------
@@ -152,7 +145,7 @@ def test_a_cache_that_cannot_be_used_means_one_warning_and_a_whole_build(
             warnings = [line for line in done.stderr.splitlines() if line.strip()]
             assert len(warnings) == 1 and "build cache" in warnings[0], done.stderr
             assert str(cache) in warnings[0]
-    assert _tree(scratch.output) == _clean(scratch, tmp_path, search=False)
+    assert tree(scratch.output) == _clean(scratch, tmp_path, search=False)
 
 
 # Break 14: a full or read-only output disk: one clear message, the old site intact ---
@@ -188,13 +181,13 @@ def _failing_build(
     """Build into `output`, break its disk, build a changed site: return stderr."""
     argv = ["build", "--site", str(scratch.root), "--output", str(output), "--no-search"]
     assert cli.main(argv) == 0
-    before = _tree(output)
+    before = tree(output)
     _site(scratch, 40, extra=" with a much longer title to take up room on the disk" * 4)
     capsys.readouterr()
     break_disk()
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
-    assert _tree(output) == before
+    assert tree(output) == before
     return err
 
 

@@ -15,17 +15,7 @@ import pytest
 import masthead.build
 from masthead.diagnostics import ConfigError, MastheadError
 from masthead.output import MANIFEST, STAGING
-from tests.conftest import Scratch
-
-
-def tree(root: Path) -> dict[str, bytes | None]:
-    """Every file (bytes) and folder (None) under root."""
-    if not root.exists():
-        return {}
-    return {
-        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(root.rglob("*"))
-    }
+from tests.conftest import Scratch, tree
 
 
 def _site(scratch: Scratch, count: int = 5) -> None:
