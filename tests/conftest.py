@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import settings
 
+from masthead import yamlload
 from masthead.build import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,6 +159,13 @@ class Scratch:
 
     def build(self, **options: object) -> BuildReport:
         return build(BuildOptions(site_dir=self.root, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run with libyaml and with the pure-Python parser masthead falls back to without it."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yamlload, "_Loader", yaml.SafeLoader)
 
 
 @pytest.fixture

@@ -296,17 +296,11 @@ def test_no_error_quotes_any_part_of_a_secured_value(
     assert "cannot be read (not shown)" in message, message
 
 
-@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+@pytest.mark.usefixtures("yaml_parser")
 @pytest.mark.parametrize(
     "value", ['"MHSECRET\\Q"', '"MHSECRET\\x4Z"', "MHSECRET\x07Q", "@MHSECRETQ"]
 )
-def test_syntax_errors_in_a_secured_value_quote_none_of_it(
-    monkeypatch: pytest.MonkeyPatch, parser: str, value: str
-) -> None:
-    from masthead import yamlload
-
-    if parser == "pure-python":
-        monkeypatch.setattr(yamlload, "_Loader", yaml.SafeLoader)
+def test_syntax_errors_in_a_secured_value_quote_none_of_it(value: str) -> None:
     text = record_text(extra=f"secured: {value}\n")
     message = str(error(text))
     assert message.startswith(f"r.md:{EXTRA_LINE}: YAML error: "), message
@@ -361,15 +355,9 @@ def test_a_long_link_heavy_article_is_still_markdown() -> None:
     assert record.body_html.count("<td>") == 100
 
 
-@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+@pytest.mark.usefixtures("yaml_parser")
 @pytest.mark.parametrize("control", ["\x07", "\x1b", "\x7f", "\x9b", "\ufffe"])
-def test_a_control_character_is_reported_at_its_own_line(
-    monkeypatch: pytest.MonkeyPatch, parser: str, control: str
-) -> None:
-    from masthead import yamlload
-
-    if parser == "pure-python":
-        monkeypatch.setattr(yamlload, "_Loader", yaml.SafeLoader)
+def test_a_control_character_is_reported_at_its_own_line(control: str) -> None:
     # Multi-byte text before it: libyaml counts its position in bytes.
     extra = "a: Zürich — Škoda ✓\nb: fine\nnote: before" + control + "after\n"
     message = str(error(record_text(extra=extra)))

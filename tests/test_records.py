@@ -12,10 +12,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
-from masthead import records, yamlload
+from masthead import records
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
 from masthead.records import LoadResult, Record, load_records
@@ -449,13 +448,6 @@ BAD_YAML = [
     ("python name tag", record_text(extra="boom: !!python/name:os.system\n"), "boom:", r"^YAML tag !!python/name:os\.system is not allowed"),
     ("custom tag", record_text(extra="boom: !local thing\n"), "boom:", r"^YAML tag !local is not allowed"),
 ]  # fmt: skip
-
-
-@pytest.fixture(params=["libyaml", "pure-python"])
-def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run with libyaml and with the pure-Python parser masthead falls back to without it."""
-    if request.param == "pure-python":
-        monkeypatch.setattr(yamlload, "_Loader", yaml.SafeLoader)
 
 
 @pytest.mark.parametrize(("case", "text", "needle", "what"), BAD_YAML, ids=[c[0] for c in BAD_YAML])
