@@ -33,10 +33,12 @@ __all__ = ["CHROMIUM", "Browser", "Page", "Route", "chromium", "expect"]
 
 
 @contextmanager
-def chromium() -> Iterator[Browser]:
-    """A headless Chromium, closed on the way out."""
+def chromium(*args: str) -> Iterator[Browser]:
+    """A headless Chromium, closed on the way out; `args` are more command-line switches."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *args]
+        )
         try:
             yield browser
         finally:

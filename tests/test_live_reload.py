@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import shutil
@@ -18,14 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import Page, chromium, expect
 from tests.conftest import Scratch
-
-CHROMIUM = Path("/usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api")
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium for the browser tests")
-    pytest.skip("chromium is not installed", allow_module_level=True)
 
 TIMEOUT_MS = 15_000
 
@@ -115,16 +108,11 @@ def served(site: Scratch) -> Iterator[Serve]:
 
 
 @pytest.fixture
-def page(served: Serve) -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+def page(served: Serve) -> Iterator[Page]:
+    with chromium() as browser:
         page = browser.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         yield page
-        browser.close()
 
 
 def test_title_edit_reloads_the_open_article(site: Scratch, served: Serve, page) -> None:
@@ -137,7 +125,7 @@ def test_title_edit_reloads_the_open_article(site: Scratch, served: Serve, page)
         title="Harbour wall approved after long debate",
         topics=("Climate",),
     )
-    sync_api.expect(page.locator("h1")).to_have_text(
+    expect(page.locator("h1")).to_have_text(
         "Harbour wall approved after long debate", timeout=TIMEOUT_MS
     )
     assert page.evaluate("window.__untouched === undefined"), "the page should have reloaded"
@@ -146,10 +134,10 @@ def test_title_edit_reloads_the_open_article(site: Scratch, served: Serve, page)
 def test_deleted_record_leaves_its_topic_page(site: Scratch, served: Serve, page) -> None:
     page.goto(served.url + "topics/climate/")
     titles = page.locator(".card-title")
-    sync_api.expect(titles).to_have_count(2)
+    expect(titles).to_have_count(2)
     time.sleep(0.2)
     (site.content / "2026-11-17-tide-gauge.md").unlink()
-    sync_api.expect(titles).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(titles).to_have_count(1, timeout=TIMEOUT_MS)
     assert titles.first.inner_text() == "Harbour wall approved"
 
 
@@ -161,15 +149,15 @@ def test_broken_record_shows_overlay_until_fixed(site: Scratch, served: Serve, p
         good.replace('title: "Bus lane opens"', "title: [unclosed")
     )
     overlay = page.locator("#masthead-error-overlay")
-    sync_api.expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
+    expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
     assert "2026-11-16-bus-lane.md:" in overlay.inner_text()
     # The last good version stays on show underneath.
     assert page.locator("h1").inner_text() == "Bus lane opens"
     (site.content / "2026-11-16-bus-lane.md").write_text(
         good.replace("Bus lane opens", "Bus lane reopens")
     )
-    sync_api.expect(page.locator("h1")).to_have_text("Bus lane reopens", timeout=TIMEOUT_MS)
-    sync_api.expect(overlay).to_have_count(0)
+    expect(page.locator("h1")).to_have_text("Bus lane reopens", timeout=TIMEOUT_MS)
+    expect(overlay).to_have_count(0)
 
 
 def test_broken_template_keeps_last_site_and_shows_overlay(
@@ -181,10 +169,10 @@ def test_broken_template_keeps_last_site_and_shows_overlay(
         "index.html", "{% extends 'base.html' %}{% block main %}{{ broken( }}{% endblock %}"
     )
     overlay = page.locator("#masthead-error-overlay")
-    sync_api.expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
+    expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
     assert "index.html" in overlay.inner_text()
     (site.root / "templates" / "index.html").unlink()
-    sync_api.expect(overlay).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(overlay).to_have_count(0, timeout=TIMEOUT_MS)
     assert page.locator("main .card-title").count() == 3  # the theme's front page, each story once
 
 
@@ -257,32 +245,20 @@ def test_serves_site_files_only(site: Scratch, served: Serve) -> None:
 def test_a_rebound_name_is_refused_in_the_browser(served: Serve) -> None:
     """A DNS-rebinding page: the browser resolves a foreign name to the preview's address."""
     port = urlsplit(served.url).port
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--host-resolver-rules=MAP rebind.test 127.0.0.1",
-            ],
+    with chromium("--host-resolver-rules=MAP rebind.test 127.0.0.1") as browser:
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        for path in ("api/news/index.json", "", "__masthead/events"):
+            response = page.goto(f"http://rebind.test:{port}/{path}")
+            assert response is not None and response.status == 421, path
+            assert "Harbour" not in page.content()
+        response = page.goto(f"http://localhost:{port}/news/2026/11/18/harbour-wall/")
+        assert response is not None and response.status == 200
+        opened = page.evaluate(
+            """new Promise((done) => {
+                const source = new EventSource("/__masthead/events");
+                source.onopen = () => { source.close(); done(true); };
+                source.onerror = () => done(false);
+            })"""
         )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            for path in ("api/news/index.json", "", "__masthead/events"):
-                response = page.goto(f"http://rebind.test:{port}/{path}")
-                assert response is not None and response.status == 421, path
-                assert "Harbour" not in page.content()
-            response = page.goto(f"http://localhost:{port}/news/2026/11/18/harbour-wall/")
-            assert response is not None and response.status == 200
-            opened = page.evaluate(
-                """new Promise((done) => {
-                    const source = new EventSource("/__masthead/events");
-                    source.onopen = () => { source.close(); done(true); };
-                    source.onerror = () => done(false);
-                })"""
-            )
-            assert opened, "the page's own live-reload stream must open under localhost"
-        finally:
-            browser.close()
+        assert opened, "the page's own live-reload stream must open under localhost"
