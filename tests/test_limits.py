@@ -80,13 +80,14 @@ def test_a_full_sitemap_of_50000_urls_is_one_valid_urlset() -> None:
     assert len(data) < 50 * 1024 * 1024  # the protocol's other limit
 
 
-def _site_specs(count: int) -> list:
+def _plan(count: int, config: SiteConfig | None = None) -> list:
+    """The pages planned for `count` stories an hour apart, all in topic T."""
     start = datetime(2026, 11, 1, 9, tzinfo=UTC)
     records = [
         story(f"2026-11-01-s{n}.md", (start + timedelta(hours=n)).isoformat(), topics=("T",))
         for n in range(count)
     ]
-    return list(plan_pages(build_site(records, SiteConfig(search=False))))
+    return list(plan_pages(build_site(records, config or SiteConfig(search=False))))
 
 
 def _sitemap_files(specs: list) -> dict[str, int]:
@@ -95,11 +96,11 @@ def _sitemap_files(specs: list) -> dict[str, int]:
 
 def test_the_planned_sitemap_splits_only_past_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """With the limit patched to the site's own page count, through the build's planning."""
-    (pages,) = _sitemap_files(_site_specs(5)).values()
+    (pages,) = _sitemap_files(_plan(5)).values()
     monkeypatch.setattr(sitemap, "MAX_URLS", pages)
-    assert _sitemap_files(_site_specs(5)) == {"/sitemap.xml": pages}
+    assert _sitemap_files(_plan(5)) == {"/sitemap.xml": pages}
     monkeypatch.setattr(sitemap, "MAX_URLS", pages - 1)
-    files = _sitemap_files(_site_specs(5))
+    files = _sitemap_files(_plan(5))
     assert files == {"/sitemap-1.xml": pages - 1, "/sitemap-2.xml": 1, "/sitemap.xml": 2}
 
 
@@ -304,25 +305,14 @@ def test_setting_minimums(tmp_path: Path, name: str, lowest: int) -> None:
 
 
 SIZE = 3
-
-
-def _plan(count: int) -> list:
-    config = SiteConfig(
-        page_size=SIZE, feed_size=SIZE, api_page_size=SIZE, lead_stories=0, search=False
-    )
-    start = datetime(2026, 11, 1, 9, tzinfo=UTC)
-    records = [
-        story(f"2026-11-01-s{n}.md", (start + timedelta(hours=n)).isoformat(), topics=("T",))
-        for n in range(count)
-    ]
-    return list(plan_pages(build_site(records, config)))
+PAGED = SiteConfig(page_size=SIZE, feed_size=SIZE, api_page_size=SIZE, lead_stories=0, search=False)
 
 
 @pytest.mark.parametrize(
     ("count", "pages"), [(SIZE - 1, 1), (SIZE, 1), (SIZE + 1, 2), (2 * SIZE, 2), (2 * SIZE + 1, 3)]
 )
 def test_page_size_feed_size_and_api_page_size(count: int, pages: int) -> None:
-    specs = _plan(count)
+    specs = _plan(count, PAGED)
     by_kind: dict[str, list] = {}
     for spec in specs:
         by_kind.setdefault(spec.context["kind"], []).append(spec)
