@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,8 @@ from masthead.output import MANIFEST, OutputError, OutputWriter
 from masthead.safety import check_folders
 from masthead.server import DevServer
 from tests.conftest import Scratch
+from tests.test_publish_folder import sync
+from tests.test_server import get
 
 SECRET = b"sibling secret"
 
@@ -57,15 +57,6 @@ def served(tmp_path: Path) -> Iterator[tuple[DevServer, Path]]:
     server.server_close()
 
 
-def _get(server: DevServer, path: str) -> tuple[int, bytes]:
-    host, port = server.server_address[:2]
-    try:
-        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -83,14 +74,15 @@ def test_the_preview_serves_nothing_from_a_sibling_folder(
     served: tuple[DevServer, Path], path: str
 ) -> None:
     server, _ = served
-    status, body = _get(server, path)
+    status, _, body = get(server, path)
     assert status == 404
     assert SECRET not in body
 
 
 def test_the_preview_serves_a_symlink_that_stays_inside(served: tuple[DevServer, Path]) -> None:
     server, root = served
-    assert _get(server, "/inside-link") == (200, b"inside")
+    status, _, body = get(server, "/inside-link")
+    assert (status, body) == (200, b"inside")
     assert server.resolve("/inside-link") == (root / "news" / "story.txt").resolve()
     assert server.resolve("/rel-dir/secret.txt") is None
 
@@ -204,25 +196,11 @@ def test_an_output_that_is_a_symlink_into_a_protected_folder_is_refused(
         check_folders(site.root, site.content, link / "out")
 
 
-def _publish(site: Scratch, target: Path) -> int:
-    return main(
-        [
-            "publish",
-            "--site",
-            str(site.root),
-            "--to",
-            str(target),
-            "--base-url",
-            "https://news.example/",
-        ]
-    )
-
-
 def test_publish_to_a_sibling_of_the_output_with_its_prefix_works(
     site: Scratch, tmp_path: Path
 ) -> None:
     target = site.root / "public-deploy"  # beside public/, starts with its name
-    assert _publish(site, target) == 0
+    assert sync(site, target) == 0
     assert (target / "index.html").is_file()
     assert not (site.output / "public-deploy").exists()
 
@@ -241,7 +219,7 @@ def test_publish_into_the_output_by_any_path_is_refused(
         (tmp_path / "www").symlink_to(site.output, target_is_directory=True)
         target = tmp_path / "www" / "deploy"
     before = sorted(p.relative_to(site.output) for p in site.output.rglob("*"))
-    assert _publish(site, target) == 1
+    assert sync(site, target) == 1
     assert "overlaps the output folder" in capsys.readouterr().err
     assert sorted(p.relative_to(site.output) for p in site.output.rglob("*")) == before
 
