@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
 from masthead.config import load_config
 from masthead.diagnostics import ConfigError
@@ -21,6 +20,7 @@ from masthead.records import load_record, load_records
 from masthead.safefetch import Fetcher, FetchLimits
 from tests.conftest import masthead
 from tests.feedserver import FeedServer, redirect, respond, serving, stream
+from tests.htmlcheck import parse
 from tests.outputscan import MARKER, SECRET, scan_output
 
 FEEDS = Path(__file__).resolve().parent / "feeds"
@@ -114,7 +114,7 @@ def test_import_check_reimport_and_build(server: FeedServer, tmp_path: Path) -> 
     titles = {
         load_record(p, p.name, load_config(site)).title for p in (site / "content").glob("*.md")
     }
-    shown = {BeautifulSoup(p.read_text(), "html5lib").h1.get_text(" ", strip=True) for p in pages}
+    shown = {parse(p).h1.get_text(" ", strip=True) for p in pages}
     assert len(pages) == 12 and shown == titles
     assert scan_output(out, ()) == []
     assert all(SECRET not in text for text in records.values())

@@ -14,7 +14,6 @@ from pathlib import Path
 import feedparser
 import pytest
 import yaml
-from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from masthead.data import load_data
 from masthead.diagnostics import Diagnostic, RecordError
 from masthead.records import MAX_EXCERPT, Record, parse_record
 from masthead.yamlload import _MAY_HOLD_ANCHOR
+from tests import htmlcheck
 from tests.conftest import Scratch, record_text
 
 CONFIG = SiteConfig(timezone="Europe/London")
@@ -465,9 +465,7 @@ def _term_pages(output: Path, taxonomy: str) -> dict[str, str]:
     """Slug -> the heading of its page."""
     folder = output / taxonomy
     return {
-        p.name: BeautifulSoup(
-            p.joinpath("index.html").read_text(encoding="utf-8"), "html5lib"
-        ).h1.get_text(strip=True)
+        p.name: htmlcheck.parse(p / "index.html").h1.get_text(strip=True)
         for p in folder.iterdir()
         if p.is_dir() and (p / "index.html").is_file()
     }

@@ -25,6 +25,7 @@ from masthead.build import Builder, BuildOptions, build
 from masthead.diagnostics import ConfigError
 from masthead.newsletter import MAX_BYTES
 from tests.conftest import REPO, SHARED, SITES, Scratch, masthead
+from tests.htmlcheck import parse
 from tests.outputscan import MARKER, SECRET, scan_html
 
 BASE = "https://digest.example/news-site/"
@@ -114,7 +115,7 @@ def test_every_email_of_the_example_site_is_fit_to_mail(example: Path) -> None:
 
 def _web_edition(output: Path, email: Path) -> list[tuple[str, list[str]]]:
     """Sections of the web edition beside `email`: heading and absolute story links."""
-    page = _soup((email.parent / "index.html").read_bytes())
+    page = parse(email.parent / "index.html")
     return [
         (
             section.h2.get_text(strip=True).upper(),
@@ -128,7 +129,7 @@ def _web_edition(output: Path, email: Path) -> list[tuple[str, list[str]]]:
 
 
 def _email_sections(email: Path) -> list[tuple[str, list[str]]]:
-    soup = _soup(email.read_bytes())
+    soup = parse(email)
     sections: list[tuple[str, list[str]]] = []
     for cell in soup.select("td.section, h2.headline a"):
         if cell.name == "td":
@@ -147,7 +148,7 @@ def test_the_email_shows_the_web_editions_top_stories_grouped_alike(example: Pat
         # The same sections in the same order, each with the web's stories in its order.
         web_kept = [(name, [u for u in links if u in shown]) for name, links in web]
         assert mail == [(name, links) for name, links in web_kept if links]
-        soup = _soup(email.read_bytes())
+        soup = parse(email)
         (preheader,) = soup.select("div.preheader")
         assert preheader is soup.body.find(True)  # first in the body: the inbox preview
         assert "display: none" in preheader["style"]
@@ -173,7 +174,7 @@ def test_the_plain_text_part_reads_on_its_own(example: Path) -> None:
             assert len(line) <= 72 or alone, line
         assert "<" not in text and "&amp;" not in text and "&#" not in text
         assert "\n\n\n" not in text and "-- \n" in text
-        soup = _soup(email.read_bytes())
+        soup = parse(email)
         for headline in soup.select("h2.headline a"):
             title = " ".join(headline.get_text().split())
             assert title in " ".join(text.split())
@@ -189,7 +190,7 @@ def test_options_limit_and_turn_off_the_email(scratch: Scratch) -> None:
     scratch.config('[newsletter]\nstories = 2\naddress = "1 Quay Street, Marrowick"\n')
     scratch.build()
     email = scratch.output / "editions/2026-11-18/email.html"
-    soup = _soup(email.read_bytes())
+    soup = parse(email)
     assert [a.get_text() for a in soup.select("h2.headline a")] == ["Story 3", "Story 2"]
     assert "2 more stories in today’s edition" in soup.select_one("a.button").get_text()
     assert "1 Quay Street, Marrowick" in soup.select_one("td.footer").get_text()
@@ -227,7 +228,7 @@ def test_a_sites_own_templates_override_the_emails(scratch: Scratch) -> None:
     scratch.build()
     folder = scratch.output / "editions/2026-11-18"
     assert (folder / "email.txt").read_text() == "Today: Lighthouse keeper retires\n"
-    soup = _soup((folder / "email.html").read_bytes())
+    soup = parse(folder / "email.html")
     assert soup.p["style"] == "color: red;" and soup.find("style") is None  # inlined
 
 
@@ -496,10 +497,10 @@ def test_the_busiest_day_of_the_powerapps_corpus_stays_under_gmails_limit(tmp_pa
         )
     )
     emails = _emails(out)
-    web = {p: len(_soup((p.parent / "index.html").read_bytes()).select(".card")) for p in emails}
+    web = {p: len(parse(p.parent / "index.html").select(".card")) for p in emails}
     busiest = max(emails, key=lambda p: web[p])
     assert web[busiest] >= 8
-    assert len(_soup(busiest.read_bytes()).select("h2.headline")) == web[busiest]
+    assert len(parse(busiest).select("h2.headline")) == web[busiest]
     assert email_problems(busiest.read_bytes(), "https://example.org/digest/") == []
     assert max(p.stat().st_size for p in emails) < MAX_BYTES
 
