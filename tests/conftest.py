@@ -107,6 +107,12 @@ def record_text(
     return f"---\n{front}{topic_lines}\n{extra}---\n{body}"
 
 
+EXTRA_LINE = 17
+"""record_text() (with its one topic) puts `extra` at this line of the file."""
+BODY_LINE = 18
+"""record_text() (with its one topic and no `extra`) puts the body at this line."""
+
+
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root` with its bytes and modification time, to compare builds."""
     return {

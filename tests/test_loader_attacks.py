@@ -23,11 +23,9 @@ from masthead.diagnostics import Diagnostic, RecordError
 from masthead.records import MAX_EXCERPT, Record, parse_record
 from masthead.yamlload import _MAY_HOLD_ANCHOR
 from tests import htmlcheck
-from tests.conftest import Scratch, record_text
+from tests.conftest import BODY_LINE, EXTRA_LINE, Scratch, record_text
 
 CONFIG = SiteConfig(timezone="Europe/London")
-EXTRA_LINE = 17
-"""record_text() appends `extra` at this line."""
 
 
 def parse(text: str, config: SiteConfig = CONFIG) -> tuple[Record, list[Diagnostic]]:
@@ -309,8 +307,6 @@ def test_syntax_errors_in_a_secured_value_quote_none_of_it(value: str) -> None:
 
 # --- Break 16: pathological Markdown, and control characters at their own line ------------------
 
-BODY_LINE = 18
-"""record_text() puts the body on this line."""
 MEGABYTE_BODIES = {
     "image openers": "![" * 450_000,
     "link openers": "[" * 900_000,

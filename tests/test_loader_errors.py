@@ -10,11 +10,9 @@ import pytest
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
 from masthead.records import MAX_ITEMS, MAX_WARNINGS, Record, parse_record
-from tests.conftest import record_text
+from tests.conftest import EXTRA_LINE, record_text
 
 CONFIG = SiteConfig(timezone="Asia/Tokyo")
-EXTRA_LINE = 17
-"""record_text() appends `extra` at this line."""
 
 
 def parse(text: str | bytes, config: SiteConfig = CONFIG) -> tuple[Record, list[Diagnostic]]:
