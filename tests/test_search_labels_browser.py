@@ -105,6 +105,8 @@ def _search(page: Page, url: str, dialogs: list[str]) -> dict[str, list[str]]:
     page.goto(url + "search/")
     page.fill(".pagefind-ui__search-input", "dredgers")
     expect(page.locator(".pagefind-ui__result-title")).to_have_count(1)
+    # The filters come in after the results: read them once they are in the page.
+    expect(page.locator(".pagefind-ui__filter-value").first).to_be_attached()
     for block in page.locator("details.pagefind-ui__filter-block").all():
         block.evaluate("details => { details.open = true; }")  # open every filter
     labels: dict[str, list[str]] = {}
