@@ -43,6 +43,7 @@ from masthead.fingerprint import (
     records_in,
     substitute,
 )
+from masthead.images import ImageMap, image_phase, write_images
 from masthead.killpoint import kill_point
 from masthead.memo import clear_all as clear_memos
 from masthead.modelstore import MODEL, ModelStore, save_model
@@ -59,7 +60,7 @@ from masthead.records import (
     scan_records,
     stamp,
 )
-from masthead.render import make_env, render_output, set_missing_paths, theme_dir
+from masthead.render import make_env, render_output, set_images, set_missing_paths, theme_dir
 from masthead.safety import check_cache_folder, check_folders
 from masthead.search import resolve_search, update_search_index
 from masthead.site import Article, Site, build_site, keeps_place, patch_site, patched_article
@@ -283,6 +284,8 @@ class Builder:
         self._created_output = False
         self._data: SiteData | None = None
         """data/ as the site model was last built from it, for the site path check."""
+        self._images = ImageMap()
+        """This build's resized images (images.py), for its templates and its output."""
         self._site_paths = SitePaths()
         """Site paths of records and data/ that lead nowhere (sitepaths.py), as of the
         last full plan: the fast paths keep what it found (site.same_shape)."""
@@ -590,6 +593,11 @@ class Builder:
         new_state.model_diagnostics = self._model_diagnostics
         new_state.missing_paths = self._site_paths.missing
         try:
+            with _timed(timings, "images"):
+                self._images = image_phase(
+                    inputs.config.images, inputs.cache_dir, assets, site,
+                    (patched or {}).values(), self._jobs(),
+                )  # fmt: skip
             with _timed(timings, "render"):
                 self._pages(
                     specs, inputs, assets, state, new_state, writer, report, affected,
@@ -602,6 +610,9 @@ class Builder:
                 report.written += written
             with _timed(timings, "write"):
                 self._assets(assets, state, new_state, writer, report)
+                files, written = write_images(self._images, writer)
+                report.files += files
+                report.written += written
                 writer.commit()
                 kill_point("committed")
         except BaseException:
@@ -833,8 +844,11 @@ class Builder:
         remember = self.options.use_cache or self.options.keep_model
         # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
         # So does a site path that leads nowhere, or somewhere again (rare: only when fixed).
+        # So do the images' copies (images.py): a copy made or lost changes the pages.
         base = config_digest(inputs.config) + assets.digest + self._site_paths.digest
+        base += self._images.digest
         set_missing_paths(env, self._site_paths.missing)
+        set_images(env, self._images)
         index: dict[str, list[str]] | None = {} if remember and affected is None else None
         if index is not None:
             state.outputs_of = None  # replaced by this build's: no need to hold both

@@ -102,6 +102,32 @@ class NewsletterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ImagesConfig:
+    """The `[images]` table: the image stage (images.py) and the fetching of remote images."""
+
+    fetch: bool = False
+    """Fetch remote story images and logos once into the build cache and serve resized
+    copies; off, remote images are linked where they are, as the records give them."""
+    widths: tuple[int, ...] = (160, 320, 640, 960, 1280)
+    """Widths of the resized copies, in pixels; none wider than the original is made."""
+    formats: tuple[str, ...] = ("avif", "webp")
+    """Formats of the resized copies, best first: `avif` (left out where the installed
+    Pillow cannot write it) and `webp`."""
+    quality: int = 70
+    """Encoder quality, 1 to 100."""
+    max_bytes: int = 15_728_640
+    """Largest image fetched, in bytes; larger ones stay remote."""
+    timeout: int = 20
+    """Seconds one image's fetch may take in all, redirects included."""
+    max_pixels: int = 40_000_000
+    """Largest image decoded, in pixels (width times height): larger ones stay remote."""
+    concurrency: int = 8
+    """Images fetched at once."""
+    allow_private_hosts: bool = False
+    """Fetch from loopback, private and link-local addresses (an intranet image server)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """Everything a build needs to know about the site besides its records."""
 
@@ -146,6 +172,8 @@ class SiteConfig:
     """The `[import]` table (`import` is a Python keyword, hence the field's name)."""
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
     """The email edition, the `[newsletter]` table."""
+    images: ImagesConfig = field(default_factory=ImagesConfig)
+    """The image stage, the `[images]` table."""
 
     @property
     def base_path(self) -> str:
@@ -211,9 +239,14 @@ def _tables(cls: type, value: Any, source: str, key: str) -> tuple[Any, ...]:
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        item = typing.get_args(hint)[0]
+        if isinstance(value, list) and all(
+            isinstance(v, item) and not isinstance(v, bool) for v in value
+        ):
             return tuple(value)
-        raise ConfigError(f"{source}: {key} must be a list of strings, not {_kind(value)}")
+        raise ConfigError(
+            f"{source}: {key} must be a list of {_PLURAL.get(item, item)}, not {_kind(value)}"
+        )
     if origin in (types.UnionType, typing.Union):  # pragma: no cover - no optional keys yet
         hint = next(h for h in typing.get_args(hint) if h is not type(None))
     # bool is an int in Python; a TOML `true` is not a page size.
@@ -226,6 +259,9 @@ def _kind(value: Any) -> str:
     return {bool: "a boolean", int: "an integer", str: "a string", list: "a list"}.get(
         type(value), f"a {type(value).__name__}"
     )
+
+
+_PLURAL = {str: "strings", int: "integers"}
 
 
 def _article(hint: Any) -> str:
@@ -264,6 +300,7 @@ def _check(config: SiteConfig, source: str) -> None:
         raise ConfigError(f"{source}: cname must be a host name such as news.example.org")
     _check_import(config.imports, source)
     _check_newsletter(config.newsletter, source)
+    _check_images(config.images, source)
     for host in config.iframe_hosts:
         if not host or "/" in host or ":" in host:
             raise ConfigError(f"{source}: iframe_hosts entry {host!r} is not a host name")
@@ -294,3 +331,18 @@ def _check_newsletter(newsletter: NewsletterConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: newsletter.unsubscribe_url must hold no spaces, <, > or quotes"
         )
+
+
+IMAGE_FORMATS = ("avif", "webp")
+
+
+def _check_images(images: ImagesConfig, source: str) -> None:
+    if not images.widths or any(not 16 <= w <= 8192 for w in images.widths):
+        raise ConfigError(f"{source}: images.widths must be widths between 16 and 8192")
+    if not images.formats or any(f not in IMAGE_FORMATS for f in images.formats):
+        raise ConfigError(f"{source}: images.formats must name avif and/or webp")
+    if not 1 <= images.quality <= 100:
+        raise ConfigError(f"{source}: images.quality must be between 1 and 100")
+    for name in ("max_bytes", "timeout", "max_pixels", "concurrency"):
+        if getattr(images, name) < 1:
+            raise ConfigError(f"{source}: images.{name} must be at least 1")

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - MarkupSafe 2, whose escape() is itself
 from masthead import jsonld
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
+from masthead.images import ImageMap
 from masthead.memo import IdentityMemo
 from masthead.plan import PageSpec
 from masthead.site import TAXONOMIES
@@ -113,6 +114,9 @@ def make_env(
         host=host,
         iso=lambda d: d.isoformat(),
     )
+    pictures = _Pictures(base_path, link)
+    env.extend(pictures=pictures)
+    env.globals["img"] = pictures.img
     missing = _Missing()
     env.extend(missing_paths=missing)
     env.tests["available"] = missing.available
@@ -125,6 +129,71 @@ def set_missing_paths(env: jinja2.Environment, missing: frozenset[str]) -> None:
     """Tell `env`'s templates which site paths lead nowhere (sitepaths.check_site_paths);
     set once per build, before its pages render."""
     env.missing_paths.paths = missing  # type: ignore[attr-defined]
+
+
+def set_images(env: jinja2.Environment, images: ImageMap) -> None:
+    """Give `env`'s `img()` this build's resized copies (images.py); set once per build,
+    before its pages render. Without, every image is linked where its record says."""
+    env.pictures.images = images  # type: ignore[attr-defined]
+
+
+class _Pictures:
+    """`{{ img(image, sizes) }}`: an image element with the copies the image stage made.
+
+    With copies: `srcset` and `sizes` (in a `<picture>` with an AVIF `<source>` when
+    there are AVIF copies), the original's `width` and `height` so the page does not
+    jump, and its average colour as the background until it loads. Without: the URL as
+    the record gives it, and the record's width and height, as before the stage.
+    """
+
+    def __init__(self, base_path: str, link: Any) -> None:
+        self.base_path = base_path
+        self.link = link
+        self.images = ImageMap()
+
+    def img(
+        self, image: Any, sizes: str = "100vw", *, width: int | None = None,
+        height: int | None = None, alt: str = "", **attrs: Any,
+    ) -> Markup:  # fmt: skip
+        """`attrs` become attributes (`class`, `loading`, `fetchpriority`...), in order;
+        `width` and `height` override the image's (a logo drawn at a fixed size)."""
+        url = image.url if not isinstance(image, str) else image
+        picture = self.images.pictures.get(url)
+        if picture is None:
+            w = width or getattr(image, "width", None)
+            h = height or getattr(image, "height", None)
+            head = f'<img src="{escape(self.link(url))}" alt="{escape(alt)}"'
+            return Markup(head + _size(w, h) + _attributes(attrs) + ">")
+        fallback = picture.fallback
+        src = next((p for w, p in fallback if w >= 640), fallback[-1][1])
+        sizes_attr = f' sizes="{escape(sizes)}"'
+        sources = "".join(
+            f'<source type="{picture.media_type(fmt)}" srcset="{self._srcset(copies)}"{sizes_attr}>'
+            for fmt, copies in picture.sources[:-1]
+        )
+        if width and not height:
+            height = max(1, round(picture.height * width / picture.width))
+        element = (
+            f'<img src="{escape(under_base(self.base_path, src))}" srcset="{self._srcset(fallback)}"'
+            f'{sizes_attr} alt="{escape(alt)}"'
+            + _size(width or picture.width, height or picture.height)
+            + _attributes(attrs)
+            + f' style="background-color:{picture.colour}">'
+        )
+        return Markup(f"<picture>{sources}{element}</picture>" if sources else element)
+
+    def _srcset(self, copies: tuple[tuple[int, str], ...]) -> str:
+        return ", ".join(f"{escape(under_base(self.base_path, p))} {w}w" for w, p in copies)
+
+
+def _size(width: int | None, height: int | None) -> str:
+    return (f' width="{width}"' if width else "") + (f' height="{height}"' if height else "")
+
+
+def _attributes(attrs: dict[str, Any]) -> str:
+    return "".join(
+        f' {escape(name)}="{escape(value)}"' for name, value in attrs.items() if value is not None
+    )
 
 
 class _Missing:

@@ -294,6 +294,9 @@ class _Deadline:
 
     def __exit__(self, *exc: Any) -> None:
         self.timer.cancel()
+        # Gone before the fetch returns: a build forks its workers only when no other
+        # thread runs (parallel.can_fork), and a cancelled timer ends at once.
+        self.timer.join()
 
     def watch(self, conn: http.client.HTTPConnection) -> None:
         self.conn = conn

@@ -1,0 +1,284 @@
+"""The image stage (images.py): remote images fetched from a loopback server, kept in the
+build cache, resized into the output; hostile hosts and files refused, the build intact."""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from PIL import Image, features
+
+from masthead import images
+from masthead.assets import Assets
+from masthead.config import ImagesConfig
+from masthead.safefetch import Fetcher, FetchLimits
+from tests.conftest import Scratch, record_text, tree
+from tests.feedserver import FeedServer, redirect, respond, serving, stream
+from tests.htmlcheck import parse
+
+AVIF = features.check("avif")
+
+
+def picture(size: tuple[int, int], fmt: str, mode: str = "RGB", frames: int = 1) -> bytes:
+    """A real image made with Pillow: a gradient, so that encoders have work to do."""
+    image = Image.linear_gradient("L").resize(size).convert(mode)
+    out = io.BytesIO()
+    if frames > 1:
+        others = [Image.new(mode, size, (i * 40) % 255) for i in range(1, frames)]
+        image.save(out, fmt, save_all=True, append_images=others, duration=100, loop=0)
+    else:
+        image.save(out, fmt)
+    return out.getvalue()
+
+
+GOOD = {
+    "/photo.jpg": (picture((1600, 900), "JPEG"), "image/jpeg"),
+    "/chart.png": (picture((300, 200), "PNG", "P"), "image/png"),
+    "/anim.gif": (picture((200, 100), "GIF", "L", frames=3), "image/gif"),
+    "/still.webp": (picture((800, 600), "WEBP"), "image/webp"),
+    "/print.jpg": (picture((640, 480), "JPEG", "CMYK"), "image/jpeg"),
+    "/logo.png": (picture((50, 50), "PNG", "LA"), "image/png"),
+}
+"""Path -> (body, Content-Type): each is resized."""
+
+BAD = {
+    "/missing.jpg": "HTTP 404",
+    "/drip.jpg": "timed out",
+    "/declared-big.jpg": "over the limit",
+    "/endless.jpg": "over the limit",
+    "/to-loopback.jpg": "loopback address",
+    "/to-metadata.jpg": "link-local address",
+    "/bomb.png": "pixel bomb",
+    "/page.jpg": "not an image of an allowed format",
+    "/loop.jpg": "more than 5 redirects",
+}
+"""Path -> what the warning says of it: each stays a remote link, the build completes."""
+
+MAX_BYTES = 2_000_000
+
+
+def routes(server: FeedServer, internal: FeedServer) -> None:
+    for path, (body, kind) in GOOD.items():
+        server.routes[path] = respond(body, kind)
+    server.routes["/drip.jpg"] = stream(lambda: iter([b"\xff"] * 100), delay=0.1)
+    server.routes["/declared-big.jpg"] = respond(b"\xff" * (MAX_BYTES + 1), "image/jpeg")
+    # 50 MB of unknown length: cut off at the limit, long before the end.
+    server.routes["/endless.jpg"] = stream(lambda: iter([b"\0" * 65536] * 800))
+    server.routes["/to-loopback.jpg"] = redirect(internal.url("/secret.jpg"))
+    server.routes["/to-metadata.jpg"] = redirect("http://169.254.169.254/latest/meta-data/")
+    server.routes["/loop.jpg"] = redirect("/loop.jpg")
+    bomb = Image.new("1", (4000, 3000))  # 12 megapixels in a few kilobytes
+    out = io.BytesIO()
+    bomb.save(out, "PNG")
+    server.routes["/bomb.png"] = respond(out.getvalue(), "image/png")
+    html = b"<!doctype html><title>Not found</title><p>" + b"x" * 2000
+    server.routes["/page.jpg"] = respond(html, "image/jpeg")
+    internal.routes["/secret.jpg"] = respond(GOOD["/photo.jpg"][0], "image/jpeg")
+
+
+@contextmanager
+def image_servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FeedServer, FeedServer]]:
+    """The image host (reachable: exempt) and another loopback service (not), until the
+    block ends; `img.test` names the host, `private.test` resolves to 10.0.0.7."""
+    with serving() as server, serving() as internal:
+        routes(server, internal)
+
+        def fetcher(config: ImagesConfig) -> Fetcher:
+            limits = FetchLimits(
+                total_timeout=config.timeout, max_bytes=config.max_bytes, max_redirects=5
+            )
+
+            def resolve(host: str, port: int) -> list[str]:
+                addresses = {"private.test": ["10.0.0.7"], "img.test": ["127.0.0.1"]}
+                return addresses.get(host) or [
+                    info[4][0] for info in socket.getaddrinfo(host, port)
+                ]
+
+            return Fetcher(limits, resolve=resolve, exempt=frozenset({("127.0.0.1", server.port)}))
+
+        monkeypatch.setattr(images, "fetcher_for", fetcher)
+        yield server, internal
+
+
+@pytest.fixture
+def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FeedServer, FeedServer]]:
+    with image_servers(monkeypatch) as both:
+        yield both
+
+
+def image_site(scratch: Scratch, server: FeedServer, fetch: bool = True) -> None:
+    scratch.config(
+        f"""\
+        base_url = "https://site.test/"
+        search = false
+        [images]
+        fetch = {"true" if fetch else "false"}
+        widths = [160, 320, 640]
+        max_bytes = {MAX_BYTES}
+        timeout = 1
+        max_pixels = 10000000
+        concurrency = 4
+        """
+    )
+    urls = [server.url(p, host="img.test") for p in [*GOOD, *BAD]]
+    urls += [f"http://private.test:{server.port}/photo.jpg", server.url("/logo.svg", "img.test")]
+    urls += ["/pics/local.png"]
+    for i, url in enumerate(urls):
+        logo = server.url("/logo.png", host="img.test")
+        extra = f"images:\n  - url: {url}\n    width: 10\n    height: 10\n"
+        text = record_text(title=f"Story {i}", when=f"2026-11-{10 + i:02d}T09:00:00Z", extra=extra)
+        text = text.replace("  domain:", f"  images:\n    - url: {logo}\n  domain:", 1)
+        scratch.add(f"s{i:02d}.md", text)
+    (scratch.root / "static" / "pics").mkdir(parents=True)
+    (scratch.root / "static" / "pics" / "local.png").write_bytes(picture((700, 350), "PNG", "RGBA"))
+
+
+def story_images(root: Path) -> dict[str, dict[str, str]]:
+    """Each story page's main image element's attributes, by the story's title."""
+    found = {}
+    for page in sorted((root / "news").rglob("index.html")):
+        soup = parse(page)
+        img = soup.select_one(".story-image img")
+        if img is not None:
+            attrs = {k: " ".join(v) if isinstance(v, list) else v for k, v in img.attrs.items()}
+            source = soup.select_one(".story-image picture source")
+            if source is not None:
+                attrs["avif"] = f"{source['type']} {source['srcset']} ({source['sizes']})"
+            found[soup.h1.get_text()] = attrs
+    return found
+
+
+def by_url(root: Path, server: FeedServer) -> dict[str, dict[str, str]]:
+    """The story image of the record whose image was `path`, by path (the title's number)."""
+    paths = [*GOOD, *BAD, "private", "/logo.svg", "/pics/local.png"]
+    shown = story_images(root)
+    return {path: shown[f"Story {i}"] for i, path in enumerate(paths)}
+
+
+def test_remote_images_are_fetched_once_resized_and_survive_the_host(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with image_servers(monkeypatch) as (server, internal):
+        image_site(scratch, server)
+        caplog.set_level(logging.WARNING)
+        report = scratch.build()
+    # The servers are stopped from here on.
+    assert not report.failed
+    shown = by_url(scratch.output, server)
+    for path in [*GOOD, "/pics/local.png"]:
+        img = shown[path]
+        srcset = [part.split() for part in img["srcset"].split(", ")]
+        assert img["sizes"] and img["width"] and img["height"], path
+        assert img["style"].startswith("background-color:#")
+        for url, width in srcset:
+            assert url.startswith("/images/") and url.endswith(f"-{width[:-1]}.webp")
+            assert (scratch.output / url.lstrip("/")).is_file()
+            with Image.open(scratch.output / url.lstrip("/")) as copy:
+                assert f"{copy.width}w" == width and copy.format == "WEBP"
+        assert [w for _, w in srcset][-1] == f"{min(640, int(img['width']))}w"
+    assert shown["/photo.jpg"]["width"] == "1600" and shown["/photo.jpg"]["height"] == "900"
+    assert [w for _, w in (p.split() for p in shown["/photo.jpg"]["srcset"].split(", "))] == [
+        "160w",
+        "320w",
+        "640w",
+    ]
+    assert shown["/chart.png"]["srcset"].endswith(" 300w")  # never wider than the original
+    if AVIF:
+        avif = shown["/photo.jpg"]["avif"]
+        assert avif.startswith("image/avif /images/") and avif.endswith(
+            ".avif 640w (" + shown["/photo.jpg"]["sizes"] + ")"
+        )
+    # Hostile or broken: linked where it is, no srcset, and the build went on.
+    for path in [*BAD, "private", "/logo.svg"]:
+        assert "srcset" not in shown[path], path
+        assert shown[path]["src"].startswith("http://"), path
+    assert internal.requests == []
+    assert "/logo.svg" not in server.paths()  # remote SVG: never fetched, never rasterised
+    assert server.paths().count("/logo.png") == 1  # the logo of every story, fetched once
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("images from")]
+    assert len(warnings) == 2, warnings  # one per host: img.test and private.test
+    img_test = next(w for w in warnings if "img.test" in w)
+    assert f"{len(BAD)} not fetched" in img_test
+    assert any("private.test" in w and "10.0.0.7, a private address" in w for w in warnings)
+    # The logo, resized, in the byline of the list pages.
+    logo = parse(scratch.output / "index.html").select_one(".source img")
+    assert logo["srcset"].endswith("-50.webp 50w") and logo["width"] == "16"
+
+    # Host gone, output and build state gone: the same site from the image cache alone.
+    first = tree(scratch.output)
+    requests = len(server.requests)
+    shutil.rmtree(scratch.output)
+    for state in (scratch.root / ".masthead-cache").iterdir():
+        if state.name != "images":
+            shutil.rmtree(state) if state.is_dir() else state.unlink()
+    assert not scratch.build().failed
+    assert tree(scratch.output) == first
+    assert len(server.requests) == requests
+
+
+@pytest.mark.parametrize("path", sorted(BAD))
+def test_each_hostile_case_has_its_documented_outcome(
+    tmp_path: Path,
+    servers: tuple[FeedServer, FeedServer],
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+) -> None:
+    """The stage alone, one URL at a time (the build with all of them is above): no
+    picture, so pages link the URL where it is, and the warning says why."""
+    server, _ = servers
+    config = ImagesConfig(fetch=True, max_bytes=MAX_BYTES, timeout=1, max_pixels=10_000_000)
+    caplog.set_level(logging.WARNING)
+    url = server.url(path, host="img.test")
+    made = images.run_image_stage(config, tmp_path, Assets({}, {}), [url], jobs=1)
+    assert made.pictures == {} and made.files == {}
+    assert BAD[path] in caplog.text
+
+
+def test_without_fetching_remote_images_are_linked_as_before(
+    scratch: Scratch, servers: tuple[FeedServer, FeedServer]
+) -> None:
+    server, _ = servers
+    image_site(scratch, server, fetch=False)
+    assert not scratch.build().failed
+    assert server.requests == []
+    shown = by_url(scratch.output, server)
+    photo = shown["/photo.jpg"]
+    assert photo["src"] == server.url("/photo.jpg", "img.test") and "srcset" not in photo
+    assert (photo["width"], photo["height"]) == ("10", "10")  # the record's, as before
+    assert "srcset" in shown["/pics/local.png"]  # static/ images are resized all the same
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt", "frames"),
+    [("CMYK", "JPEG", 1), ("P", "GIF", 3), ("PA", "PNG", 1), ("I;16", "PNG", 1), ("LA", "PNG", 1)],
+)
+def test_odd_modes_and_animations_convert_cleanly(
+    tmp_path: Path, mode: str, fmt: str, frames: int
+) -> None:
+    from masthead.imagework import Job, run_jobs
+
+    source = tmp_path / "original"
+    if mode == "PA":
+        out = io.BytesIO()
+        Image.new("P", (120, 80)).save(out, "PNG", transparency=0)
+        source.write_bytes(out.getvalue())
+    elif mode == "I;16":
+        out = io.BytesIO()
+        Image.new("I;16", (120, 80), 40000).save(out, "PNG")
+        source.write_bytes(out.getvalue())
+    else:
+        source.write_bytes(picture((120, 80), fmt, mode, frames))
+    [made] = run_jobs([Job(source, "k", (64, 320), ("webp",), tmp_path, 70, 10**6)])
+    assert not isinstance(made, str), made
+    original, copies = made
+    assert (original.width, original.height) == (120, 80)
+    assert [name for name, _, _ in copies] == ["k-64.webp", "k-120.webp"]
+    with Image.open(tmp_path / "k-64.webp") as copy:
+        assert copy.size == (64, 43) and copy.mode in ("RGB", "RGBA")
+        assert getattr(copy, "n_frames", 1) == 1
