@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -241,7 +242,9 @@ def _local_originals(local: dict[str, Path], store: _Store) -> dict[str, str]:
 
 def _remote_originals(urls: list[str], store: _Store, config: ImagesConfig) -> dict[str, str]:
     """URL -> hash of the original, fetching those not in the cache, `concurrency` at a time."""
-    found = {url: sha for url in urls if (sha := store.urls.get(url)) and store.has_original(sha)}
+    known = {url: sha for url in urls if (sha := store.urls.get(url))}
+    kept = {sha for sha in set(known.values()) if store.has_original(sha)}
+    found = {url: sha for url, sha in known.items() if sha in kept}
     now = time.time()
     todo = [
         url
@@ -303,12 +306,13 @@ def _make_copies(
     formats = writable_formats(config.formats)
     settings = (config.quality, config.widths, formats, config.max_pixels)
     pictures: dict[str, Picture] = {}
+    present = set(os.listdir(store.copies))  # one listing, not a look per copy
     todo: list[Job] = []
     todo_hashes: list[str] = []
     for sha in hashes:
         key = digest_of(sha, settings)[:16]
         known = store.made.get(key)
-        if known is not None and all((store.copies / name).is_file() for name, _, _ in known[3]):
+        if known is not None and all(name in present for name, _, _ in known[3]):
             pictures[sha] = _picture(known, formats)
             continue
         todo_hashes.append(sha)

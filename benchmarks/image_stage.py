@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""What the image stage costs a build once every image is in its cache (not run in CI).
+
+    python benchmarks/image_stage.py [--size 10000] [--pairs 3] [--work /dev/shm/masthead-images]
+
+A synthetic corpus (../shared/bench/gen_corpus.py, seed 1) is built once with
+`[images] fetch = true` in this process, the image stage's fetcher sent to a local
+stand-in server that answers every remote picture with one of a few JPEGs (of the
+corpus's sizes, chosen by the URL), which warms `.masthead-cache/images/`. Then
+`masthead build` runs as a command, without the build cache (`--no-cache`: every page
+rendered, every file written into an empty output folder), alternately with
+`fetch = false` (no image stage work) and `fetch = true` (every image cached: no network,
+no resizing), and the medians are compared. Outputs belong on a tmpfs.
+
+The stand-in answers many URLs with the same bytes, so the cache holds few originals:
+what is measured is the per-URL cost of the stage (collecting the URLs, the cache's
+index, the map, `srcset` in every page) and writing the copies of those originals, not
+writing one set of copies per story.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "bench"
+SIZES = [(1200, 630), (1280, 720), (1024, 576), (800, 450), (1600, 900), (640, 360), (1200, 800)]
+
+
+def stand_ins() -> list[bytes]:
+    """Noisy JPEGs of the corpus's sizes, three of each (noise keeps them photo-heavy)."""
+    from PIL import Image
+
+    jpegs = []
+    for i, size in enumerate(SIZES * 3):
+        noise = Image.effect_noise(size, 40 + i).convert("RGB")
+        gradient = Image.linear_gradient("L").resize(size).convert("RGB")
+        out = io.BytesIO()
+        Image.blend(noise, gradient, 0.6).save(out, "JPEG", quality=85)
+        jpegs.append(out.getvalue())
+    return jpegs
+
+
+class _Pictures(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    jpegs: ClassVar[list[bytes]] = []
+
+    def do_GET(self) -> None:
+        body = self.jpegs[zlib.crc32(self.path.encode()) % len(self.jpegs)]
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def warm(site: Path, corpus: Path) -> float:
+    """Build once with fetching on, every remote picture answered by the stand-in."""
+    from urllib.parse import urlsplit
+
+    from masthead import images
+    from masthead.build import BuildOptions, build
+    from masthead.safefetch import Fetcher, FetchLimits
+
+    _Pictures.jpegs = stand_ins()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pictures)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+
+    class StandIn:
+        fetcher = Fetcher(FetchLimits(allow_private_hosts=True))
+
+        def get(self, url: str, headers: dict[str, str] | None = None) -> object:
+            return self.fetcher.get(f"http://127.0.0.1:{port}{urlsplit(url).path}", headers)
+
+    images.fetcher_for = lambda config: StandIn()  # type: ignore[assignment,return-value]
+    started = time.perf_counter()
+    build(BuildOptions(site_dir=site, content_dir=corpus, output_dir=site / "public", search=False))
+    server.shutdown()
+    return time.perf_counter() - started
+
+
+def timed_build(site: Path, corpus: Path, fetch: bool) -> float:
+    config = site / "site.toml"
+    text = config.read_text().split("[images]")[0]
+    config.write_text(text + f"[images]\nfetch = {'true' if fetch else 'false'}\n")
+    output = site / "out"
+    shutil.rmtree(output, ignore_errors=True)
+    masthead = Path(sys.executable).with_name("masthead")
+    started = time.perf_counter()
+    subprocess.run(
+        [str(masthead), "build", "--site", str(site), "--content", str(corpus),
+         "--output", str(output), "--no-cache", "--no-search"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("/dev/shm/masthead-images"))
+    args = parser.parse_args()
+    work: Path = args.work
+    corpus, site = work / f"c{args.size}", work / "site"
+    if not corpus.is_dir():
+        subprocess.run(
+            [sys.executable, str(BENCH / "gen_corpus.py"), str(args.size), str(corpus)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "site.toml").write_text('base_url = "https://news.example/"\n[images]\nfetch = true\n')
+    print(f"warming the image cache: {warm(site, corpus):.1f} s")
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(args.pairs):
+        for fetch in (False, True):
+            times[fetch].append(timed_build(site, corpus, fetch))
+    off, on = statistics.median(times[False]), statistics.median(times[True])
+    print(f"without the stage: {off:.2f} s {times[False]}")
+    print(f"with every image cached: {on:.2f} s {times[True]}")
+    print(f"cost: {on - off:+.2f} s ({(on - off) / off:+.1%})")
+
+
+if __name__ == "__main__":
+    main()
