@@ -282,3 +282,27 @@ def test_odd_modes_and_animations_convert_cleanly(
     with Image.open(tmp_path / "k-64.webp") as copy:
         assert copy.size == (64, 43) and copy.mode in ("RGB", "RGBA")
         assert getattr(copy, "n_frames", 1) == 1
+
+
+def test_a_changed_static_image_gets_new_copies_and_the_old_ones_go(scratch: Scratch) -> None:
+    """The copies' names come from the original's bytes: an edited image under static/
+    is a new name on every page showing it (no stale copy served from a year-long cache),
+    and the old copies leave the output."""
+    scratch.config("[images]\nwidths = [100, 200]\nformats = ['webp']\n")
+    scratch.add("a.md", record_text(extra="images:\n  - url: /pics/a.png\n"))
+    static = scratch.root / "static" / "pics" / "a.png"
+    static.parent.mkdir(parents=True)
+    static.write_bytes(picture((300, 150), "PNG"))
+    scratch.build()
+    page = next(scratch.output.glob("news/**/index.html"))
+    before = parse(page).select_one(".story-image img")["srcset"]
+    static.write_bytes(picture((400, 100), "PNG", "RGBA"))
+    scratch.build()
+    img = parse(page).select_one(".story-image img")
+    assert img["srcset"] != before and (img["width"], img["height"]) == ("400", "100")
+    for part in img["srcset"].split(", "):
+        assert (scratch.output / part.split()[0].lstrip("/")).is_file()
+    assert not (scratch.output / before.split()[0].lstrip("/")).exists()
+    assert sorted(p.name for p in (scratch.output / "images").iterdir()) == sorted(
+        part.split()[0].rsplit("/", 1)[1] for part in img["srcset"].split(", ")
+    )
