@@ -117,6 +117,9 @@ class BuildOptions:
     """Keep showing a record's last good version while its file has errors (the preview)."""
     search: bool = True
     """Build the Pagefind search index (when site.toml's `search` is on too)."""
+    defer_search: bool = False
+    """Carry the last search index over instead of running Pagefind (the preview's builds:
+    serve_search indexes again in the background, so a reload never waits for it)."""
 
 
 @dataclass(slots=True)
@@ -605,7 +608,9 @@ class Builder:
                 )  # fmt: skip
             with _timed(timings, "search"):
                 outputs = [output_path(spec.url) for spec in specs]
-                indexed, written = update_search_index(inputs.config, outputs, writer)
+                indexed, written = update_search_index(
+                    inputs.config, outputs, writer, defer=self.options.defer_search
+                )
                 report.files += indexed
                 report.written += written
             with _timed(timings, "write"):
@@ -649,6 +654,16 @@ class Builder:
             self.save_cache()
         report.seconds = time.perf_counter() - started
         return report
+
+    def adopt_output(self, before: str, after: dict[str, str], manifest: Stamp | None) -> bool:
+        """Take `after` as the output's manifest (the file's stamp `manifest`), written by the
+        preview's background search indexer over the output this Builder last committed,
+        whose manifest digest was `before`: the next edit keeps its fast path. False (and
+        the next build looks at the output afresh) when the output was not that one."""
+        if self._manifest is None or OutputWriter.digest_of(self._manifest[1]) != before:
+            return False
+        self._manifest = (manifest, after)
+        return True
 
     def _check_site_paths(
         self, inputs: Inputs, site: Site, specs: list[PageSpec], assets: Assets

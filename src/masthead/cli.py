@@ -223,9 +223,6 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
                 content_dir=args.content,
                 output_dir=args.output,
                 drafts=args.drafts,
-                # Re-indexing the whole site for search on every save would make the
-                # preview slow; `masthead build` and `publish` build search.
-                search=False,
             )
             return serve(
                 ServeOptions(build_options, host=args.host, port=args.port, open_browser=args.open)

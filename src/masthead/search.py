@@ -85,13 +85,15 @@ def search_bundle_urls(config: SiteConfig) -> set[str]:
 
 
 def update_search_index(
-    config: SiteConfig, outputs: Iterable[str], writer: OutputWriter
+    config: SiteConfig, outputs: Iterable[str], writer: OutputWriter, *, defer: bool = False
 ) -> tuple[int, int]:
     """Bring the search bundle in line with this build's pages; return (files, written).
 
     An index covers every page, so any changed page means indexing them all again. When
     no HTML page changed since the last build, the last bundle is carried over as it is.
-    Call it after the pages are staged or kept, before `writer.commit()`.
+    Call it after the pages are staged or kept, before `writer.commit()`. `defer`: carry
+    the last bundle over whatever changed (the preview's builds: serve_search indexes
+    the committed pages again in the background, through reindex()).
     """
     binary = find_pagefind() if config.search else None
     if binary is None:
@@ -100,6 +102,8 @@ def update_search_index(
     previous = writer.previous or {}
     old_pages = [rel for rel in previous if rel.endswith(".html")]
     old_bundle = [rel for rel in previous if rel.startswith(BUNDLE + "/")]
+    if defer:
+        return sum(writer.keep(rel) for rel in old_bundle), 0
     if (
         old_bundle
         and _pages_key(pages, writer.current) == _pages_key(old_pages, previous)
@@ -108,6 +112,21 @@ def update_search_index(
         for rel in old_bundle:
             writer.keep(rel)
         return len(old_bundle), 0
+    return _index_pages(binary, pages, writer)
+
+
+def reindex(writer: OutputWriter) -> tuple[int, int]:
+    """Make the search bundle afresh from the pages `writer` carries over; return (files,
+    written). The preview's background indexer (serve_search) calls it, holding the output
+    lock, with every file but the old bundle kept. SearchError when Pagefind fails."""
+    binary = find_pagefind()
+    if binary is None:
+        raise SearchError("the Pagefind binary was not found")
+    pages = sorted(rel for rel in writer.current if rel.endswith(".html"))
+    return _index_pages(binary, pages, writer)
+
+
+def _index_pages(binary: Path, pages: Iterable[str], writer: OutputWriter) -> tuple[int, int]:
     indexer = SearchIndexer(binary, writer.root)
     staged = set(writer.staged)
     for rel in pages:

@@ -13,6 +13,8 @@ from pathlib import Path
 from masthead.build import Builder, BuildOptions, BuildReport, resolve_inputs
 from masthead.diagnostics import MastheadError
 from masthead.render import theme_dir
+from masthead.search import find_pagefind
+from masthead.serve_search import BackgroundIndex, Failed, Landed, Outcome
 from masthead.server import Change, DevServer, warn_if_public
 from masthead.urls import url_for_output
 from masthead.watch import SiteLayout, Watcher
@@ -33,6 +35,7 @@ class Preview:
 
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
+        inputs = resolve_inputs(options.build)  # says "search is off" once, if it is
         self.builder = Builder(
             replace(
                 options.build,
@@ -40,9 +43,10 @@ class Preview:
                 hold_last_good=True,
                 defer_cache_save=True,
                 keep_model=True,
+                search=options.build.search and find_pagefind() is not None,
+                defer_search=True,
             )
         )
-        inputs = resolve_inputs(options.build)
         try:
             self.server = DevServer(
                 inputs.output_dir, options.host, options.port, inputs.config.base_path
@@ -60,6 +64,11 @@ class Preview:
         self.watcher = Watcher(layout, self.rebuild, self.still_there)
         self.last_report: BuildReport | None = None
         self._shown: set[str] = set()
+        self._lock = threading.RLock()
+        """Held by each rebuild and by the landing of a search index: one at a time."""
+        self.search = BackgroundIndex(inputs.output_dir, self._search_ready)
+        self._search_stale = True
+        """The pages changed since the search index was last made (or it never was)."""
         self._thread = threading.Thread(
             target=self.server.serve_forever, name="masthead-http", daemon=True
         )
@@ -70,8 +79,11 @@ class Preview:
         self.watcher.start()
 
     def stop(self) -> None:
-        """Stop whatever start() got to: watcher, event streams, HTTP thread, socket."""
+        """Stop whatever start() got to: watcher, search index, event streams, HTTP thread,
+        socket."""
         self.watcher.stop()
+        with self._lock:
+            self._land(self.search.settle())
         if self.still_there():  # saving into a deleted folder would re-create it
             self.builder.save_cache()
         self.server.close_clients()
@@ -88,7 +100,16 @@ class Preview:
         return not self.gone.is_set()
 
     def rebuild(self, paths: set[Path]) -> None:
-        """Build under the server's build lock, then tell open pages what changed."""
+        """Build (a search index still being made is stopped first), tell open pages what
+        changed, then make the search index again in the background."""
+        with self._lock:
+            self._land(self.search.settle())
+            self._rebuild(paths)
+            config = self.builder.inputs.config if self.builder.inputs else None
+            if self._search_stale and config is not None and config.search and self.still_there():
+                self.search.start()
+
+    def _rebuild(self, paths: set[Path]) -> None:
         with self.server.building():
             if not self.still_there():
                 return
@@ -120,9 +141,31 @@ class Preview:
         ]
         pages = [u for u in changed if not u.endswith(".css")]
         css = [u for u in changed if u.endswith(".css")]
+        html = (*report.written_paths, *report.removed_paths)
+        self._search_stale |= any(rel.endswith(".html") for rel in html)
         self.server.publish(Change(pages=pages, stylesheets=css, errors=errors))
         # The same line `masthead build` prints, after the first build and each rebuild.
         print(report.summary(), file=sys.stderr if report.failed else sys.stdout, flush=True)
+
+    def _search_ready(self) -> None:
+        """A search index run ended (called from its waiting thread)."""
+        with self._lock:
+            self._land(self.search.collect())
+
+    def _land(self, outcome: Outcome) -> None:
+        """Take in what an index run came to: the builder learns the new manifest, so the
+        next edit keeps its fast path, and an open search page reloads."""
+        if isinstance(outcome, Failed):
+            self._search_stale = False  # tried again after the next change, not in a loop
+            log.warning("search index not updated: %s; the preview goes on", outcome.message)
+        if not isinstance(outcome, Landed):
+            return
+        self._search_stale = False
+        self.builder.adopt_output(outcome.before, outcome.after, outcome.manifest)
+        if self.builder.inputs is not None:
+            url = self.server.base_path + self.builder.inputs.config.urls.search.lstrip("/")
+            self.server.publish(Change(pages=[url], errors=self.server.errors))
+        print(f"Search index updated ({outcome.seconds:.1f} s)", flush=True)
 
     def _report_failure(self, message: str) -> None:
         log.error("%s", message)

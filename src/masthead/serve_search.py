@@ -1,0 +1,189 @@
+"""The preview's search index, made again in the background after each rebuild.
+
+The preview's builds carry the last index over (`BuildOptions.defer_search`), so a save
+reloads the page without waiting for Pagefind. After a build, `BackgroundIndex.start()`
+runs `python -m masthead.serve_search OUTPUT`: a process of its own that holds the
+output lock (a `masthead build` into the same folder waits for it), keeps every file but
+the old bundle, runs Pagefind over the committed pages (search.reindex) and commits
+through the writer (staging, journal, manifest), then prints the new manifest as one
+line of JSON. A newer rebuild first stops it (`settle()`): SIGTERM kills the process and
+its Pagefind at once, leaving only work folders the next writer removes, unless the
+commit is under way, which then ends first. So no half-written bundle is ever live, and
+the manifest always lists what is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from masthead.diagnostics import MastheadError
+from masthead.output import MANIFEST, OutputWriter, output_lock
+from masthead.records import Stamp, stamp
+from masthead.search import BUNDLE, reindex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    """A new index is live: the manifest digest it started from, the manifest it
+    committed with the file's stamp, and how long it took."""
+
+    before: str
+    after: dict[str, str]
+    manifest: Stamp | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    message: str
+
+
+Outcome = Landed | Failed | None
+"""What one run came to; None: stopped by a newer rebuild, or nothing to index."""
+
+
+@dataclass
+class _Job:
+    process: subprocess.Popen[str]
+    started: float
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Outcome = None
+    taken: bool = False
+
+
+class BackgroundIndex:
+    """At most one indexing process for one output folder. The preview calls `start`,
+    `settle` and `collect` under one lock; `ready` is called from a waiting thread when a
+    run ended by itself, and takes that lock to `collect` what it came to."""
+
+    def __init__(self, output_dir: Path, ready: Callable[[], None]) -> None:
+        self.output_dir = output_dir
+        self.ready = ready
+        self._job: _Job | None = None
+
+    def start(self) -> None:
+        """Index the output as it is now committed (stopping any run still going)."""
+        self.settle()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "masthead.serve_search", str(self.output_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # Ctrl-C is the preview's to handle; SIGTERM kills the group
+        )
+        job = self._job = _Job(process, time.perf_counter())
+        threading.Thread(
+            target=self._wait, args=(job,), name="masthead-search", daemon=True
+        ).start()
+
+    def settle(self) -> Outcome:
+        """Stop the run still going, if any, and return what the last run came to, once:
+        a run that committed before it could be stopped counts as landed."""
+        job = self._job
+        if job is None:
+            return None
+        if job.process.poll() is None:
+            job.process.terminate()
+        job.done.wait()
+        return self._take(job)
+
+    def collect(self) -> Outcome:
+        """What the current run came to, once it has ended by itself; None meanwhile."""
+        job = self._job
+        return self._take(job) if job is not None and job.done.is_set() else None
+
+    def _take(self, job: _Job) -> Outcome:
+        self._job = None
+        if job.taken:
+            return None
+        job.taken = True
+        return job.outcome
+
+    def _wait(self, job: _Job) -> None:
+        out, err = job.process.communicate()
+        job.outcome = _outcome(job.process.returncode, out, err, time.perf_counter() - job.started)
+        job.done.set()
+        if job.process.returncode >= 0:  # not stopped by settle()
+            self.ready()
+
+
+def _outcome(code: int, out: str, err: str, seconds: float) -> Outcome:
+    if code == 0:
+        line = out.strip()
+        if not line:
+            return None  # no manifest to go by: nothing was written
+        data = json.loads(line)
+        manifest = tuple(data["manifest"]) if data["manifest"] else None
+        return Landed(data["before"], data["after"], manifest, seconds)  # type: ignore[arg-type]
+    if code < 0:
+        return None  # stopped by a newer rebuild
+    lines = [line.removeprefix("error: ") for line in err.splitlines() if line.strip()]
+    return Failed(lines[-1] if lines else f"the indexing process ended with exit {code}")
+
+
+# The indexing process -------------------------------------------------------------
+
+_committing = False
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    """Stop at once, Pagefind too (it is in this process group), unless the commit is
+    under way: that ends first, so that the output is left whole."""
+    if not _committing:
+        os.killpg(0, signal.SIGKILL)
+
+
+def index_output(root: Path) -> dict[str, object] | None:
+    """Index the pages committed in `root` again and commit the new bundle; the manifest
+    before (digest) and after, or None when there is no whole output to index."""
+    global _committing
+    if not root.is_dir():  # never make the folder (the site may have been deleted)
+        return None
+    with output_lock(root):
+        writer = OutputWriter(root)
+        if writer.previous is None or writer.untrusted:
+            return None  # the next build writes it whole first
+        before = OutputWriter.digest_of(writer.previous)
+        for rel in writer.previous:
+            if not rel.startswith(BUNDLE + "/"):
+                writer.keep(rel)
+        try:
+            reindex(writer)
+        except BaseException:
+            writer.abort()
+            raise
+        _committing = True
+        writer.commit()
+        manifest = stamp(root / MANIFEST) if (root / MANIFEST).is_file() else None
+        return {"before": before, "after": writer.current, "manifest": manifest}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _on_term)
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
+    try:
+        result = index_output(Path(args[0]))
+    except MastheadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if result is not None:
+        print(json.dumps(result, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

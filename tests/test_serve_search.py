@@ -1,0 +1,174 @@
+"""The preview's search index, made again in the background after each rebuild
+(serve_search): the newest rebuild's index wins, and the output folder stays one that
+the writer's manifest describes, for the preview and for the next `masthead build`."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from masthead.build import BuildOptions
+from masthead.output import MANIFEST
+from masthead.search import find_pagefind
+from masthead.serve import Preview, ServeOptions
+from tests.conftest import Scratch, masthead
+
+OLD_TITLE = "Walrus spotted near the pier"
+NEW_TITLE = "Narwhal spotted near the pier"
+STORY = "2026-11-18-pier.md"
+URL = "https://news.example/pier"
+"""The story's address: the same before and after the edit, so that it stays one story."""
+
+
+@pytest.fixture
+def site(scratch: Scratch) -> Scratch:
+    scratch.config('title = "Preview search"\n')
+    scratch.add(STORY, title=OLD_TITLE, url=URL)
+    scratch.add("2026-11-17-tide.md", title="Tide gauge replaced", when="2026-11-17T08:00:00Z")
+    return scratch
+
+
+@pytest.fixture
+def preview(site: Scratch) -> Iterator[Preview]:
+    """A preview of `site` whose rebuilds the test calls itself (no watcher, no HTTP)."""
+    preview = Preview(ServeOptions(BuildOptions(site_dir=site.root), port=0))
+    yield preview
+    preview.stop()
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _landings(capsys: pytest.CaptureFixture[str], seen: list[str]) -> int:
+    seen.append(capsys.readouterr().out)
+    return "".join(seen).count("Search index updated")
+
+
+def _indexed_titles(output: Path) -> set[str]:
+    """The titles of the pages in the search bundle (its fragments are gzipped JSON)."""
+    titles = set()
+    for fragment in (output / "pagefind" / "fragment").glob("*.pf_fragment"):
+        data = gzip.decompress(fragment.read_bytes())
+        titles.add(json.loads(data[data.index(b"{") :])["meta"]["title"])
+    return titles
+
+
+def _on_disk(output: Path) -> dict[str, str]:
+    return {
+        p.relative_to(output).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in output.rglob("*")
+        if p.is_file() and not p.name.startswith(".masthead")
+    }
+
+
+def _assert_consistent(output: Path) -> None:
+    """The manifest lists exactly the files there, with their bytes; no work folder left."""
+    manifest = json.loads((output / MANIFEST).read_text())["files"]
+    assert manifest == _on_disk(output)
+    assert sorted(p.name for p in output.iterdir() if p.name.startswith(".")) == [MANIFEST]
+
+
+def _slow_pagefind(folder: Path, seconds: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = find_pagefind()
+    assert real is not None
+    fake = folder / "slow-pagefind"
+    fake.write_text(f'#!/bin/sh\nsleep {seconds}\nexec "{real}" "$@"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+
+
+def test_a_newer_rebuild_supersedes_the_index_being_made(
+    site: Scratch,
+    preview: Preview,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _slow_pagefind(tmp_path, 1.0, monkeypatch)
+    seen: list[str] = []
+    preview.rebuild(set())  # the first build; its index is under way (Pagefind waits 1 s)
+    started = time.monotonic()
+    time.sleep(0.3)
+    path = site.add(STORY, title=NEW_TITLE, url=URL)
+    preview.rebuild({path})
+    assert time.monotonic() - started < 1.0, "the rebuild waited for the index"
+    assert "Narwhal" in (site.output / "news/2026/11/18/pier/index.html").read_text()
+    _wait(lambda: _landings(capsys, seen) >= 1, "the search index")
+    time.sleep(0.5)  # the first run, had it gone on, would land meanwhile
+    assert _landings(capsys, seen) == 1
+    assert NEW_TITLE in _indexed_titles(site.output)
+    assert OLD_TITLE not in _indexed_titles(site.output)
+    _assert_consistent(site.output)
+
+
+def test_after_the_preview_indexed_the_output_is_whole_for_the_next_build(
+    site: Scratch, preview: Preview, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[str] = []
+    preview.rebuild(set())
+    _wait(lambda: _landings(capsys, seen) >= 1, "the search index")
+    _assert_consistent(site.output)
+    assert OLD_TITLE in _indexed_titles(site.output)
+    # The builder took the new manifest as its own: a title edit keeps the fast path,
+    # which patches the model without scanning the site, and carries the index over.
+    preview.rebuild({site.add(STORY, title=NEW_TITLE, url=URL)})
+    report = preview.last_report
+    assert report is not None and not report.failed and "scan" not in report.timings
+    assert not any(p.startswith("pagefind/") for p in report.written_paths)
+    _wait(lambda: _landings(capsys, seen) >= 2, "the second search index")
+    preview.stop()
+    _assert_consistent(site.output)
+    done = masthead("build", cwd=site.root)
+    assert done.returncode == 0, done.stderr
+    assert "stopped while it replaced" not in done.stderr and "WARNING" not in done.stderr
+    _assert_consistent(site.output)
+    assert NEW_TITLE in _indexed_titles(site.output)
+
+
+def test_a_failing_pagefind_is_a_warning_and_the_preview_goes_on(
+    site: Scratch, preview: Preview, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    fake = tmp_path / "broken-pagefind"
+    fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    with caplog.at_level(logging.WARNING):
+        preview.rebuild(set())
+        _wait(lambda: "search index not updated" in caplog.text, "the warning")
+    assert "Pagefind failed (exit 3): index exploded" in caplog.text
+    assert "the preview goes on" in caplog.text
+    assert preview.last_report is not None and not preview.last_report.failed
+    preview.rebuild({site.add(STORY, title=NEW_TITLE, url=URL)})  # and rebuilds as before
+    assert "Narwhal" in (site.output / "news/2026/11/18/pier/index.html").read_text()
+    _assert_consistent(site.output)
+
+
+def test_without_pagefind_the_preview_says_search_is_off_once(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", os.fspath(site.root / "no-such-pagefind"))
+    with caplog.at_level(logging.WARNING):
+        preview = Preview(ServeOptions(BuildOptions(site_dir=site.root), port=0))
+        try:
+            preview.rebuild(set())
+            (site.root / "site.toml").write_text('title = "Renamed"\n')  # a full rebuild
+            preview.rebuild({site.root / "site.toml"})
+        finally:
+            preview.stop()
+    assert caplog.text.count("search is off") == 1
+    assert not (site.output / "pagefind").exists() and not (site.output / "search").exists()
