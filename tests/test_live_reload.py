@@ -18,18 +18,22 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser import Page, chromium, expect
-from tests.conftest import Scratch
+from tests.conftest import MASTHEAD, Scratch
 
 TIMEOUT_MS = 15_000
 
 
 class Serve:
     """`masthead serve --port 0` as a subprocess, the way a user starts it; its output is
-    read as it comes, so that a test can wait for a line."""
+    read as it comes, so that a test can wait for a line. `inside`: the installed command
+    run from inside the site folder, without --site."""
 
-    def __init__(self, site: Path) -> None:
+    def __init__(self, site: Path, inside: bool = False) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "masthead", "serve", "--site", str(site), "--port", "0"],
+            [MASTHEAD, "serve", "--port", "0"]
+            if inside
+            else [sys.executable, "-m", "masthead", "serve", "--site", str(site), "--port", "0"],
+            cwd=site if inside else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -150,7 +150,8 @@ def test_a_failing_pagefind_is_a_warning_and_the_preview_goes_on(
     with caplog.at_level(logging.WARNING):
         preview.rebuild(set())
         _wait(lambda: "search index not updated" in caplog.text, "the warning")
-    assert "Pagefind failed (exit 3): index exploded" in caplog.text
+    assert "search index not updated: Pagefind failed (exit 3): index exploded;" in caplog.text
+    assert "--no-search" not in caplog.text  # the build's advice, not an option of serve
     assert "the preview goes on" in caplog.text
     assert preview.last_report is not None and not preview.last_report.failed
     preview.rebuild({site.add(STORY, title=NEW_TITLE, url=URL)})  # and rebuilds as before

@@ -50,6 +50,7 @@ class SearchError(MastheadError):
     """The search index was wanted and Pagefind could not build it."""
 
     def __init__(self, why: str) -> None:
+        self.why = why
         super().__init__(
             f"the search index could not be built: {why}; the output folder was left as it "
             "was (--no-search builds the site without search)"

@@ -30,7 +30,7 @@ from types import FrameType
 from masthead.diagnostics import MastheadError
 from masthead.output import MANIFEST, OutputWriter, output_lock
 from masthead.records import Stamp, stamp
-from masthead.search import BUNDLE, reindex
+from masthead.search import BUNDLE, SearchError, reindex
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +122,10 @@ class BackgroundIndex:
 
 def _outcome(code: int, out: str, err: str, seconds: float) -> Outcome:
     if code == 0:
-        line = out.strip()
-        if not line:
+        lines = out.strip().splitlines()
+        if not lines:
             return None  # no manifest to go by: nothing was written
-        data = json.loads(line)
+        data = json.loads(lines[-1])
         manifest = tuple(data["manifest"]) if data["manifest"] else None
         return Landed(data["before"], data["after"], manifest, seconds)  # type: ignore[arg-type]
     if code < 0:
@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
     try:
         result = index_output(Path(args[0]))
+    except SearchError as exc:
+        print(f"error: {exc.why}", file=sys.stderr)  # not the build's advice (--no-search)
+        return 1
     except MastheadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
