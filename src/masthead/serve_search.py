@@ -14,6 +14,7 @@ the manifest always lists what is on disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -61,7 +62,6 @@ class _Job:
     started: float
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome = None
-    taken: bool = False
 
 
 class BackgroundIndex:
@@ -77,13 +77,17 @@ class BackgroundIndex:
     def start(self) -> None:
         """Index the output as it is now committed (stopping any run still going)."""
         self.settle()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "masthead.serve_search", str(self.output_dir)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # Ctrl-C is the preview's to handle; SIGTERM kills the group
-        )
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "masthead.serve_search", str(self.output_dir)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # Ctrl-C is the preview's; SIGTERM kills the group
+            )
+        except OSError as exc:
+            log.warning("search index not updated: cannot start Python (%s)", exc)
+            return
         job = self._job = _Job(process, time.perf_counter())
         threading.Thread(
             target=self._wait, args=(job,), name="masthead-search", daemon=True
@@ -106,17 +110,20 @@ class BackgroundIndex:
         return self._take(job) if job is not None and job.done.is_set() else None
 
     def _take(self, job: _Job) -> Outcome:
-        self._job = None
-        if job.taken:
-            return None
-        job.taken = True
+        self._job = None  # each run's outcome is taken once
         return job.outcome
 
     def _wait(self, job: _Job) -> None:
-        out, err = job.process.communicate()
-        job.outcome = _outcome(job.process.returncode, out, err, time.perf_counter() - job.started)
-        job.done.set()
-        if job.process.returncode >= 0:  # not stopped by settle()
+        try:
+            out, err = job.process.communicate()
+            seconds = time.perf_counter() - job.started
+            job.outcome = _outcome(job.process.returncode, out, err, seconds)
+        except Exception as exc:  # never leave settle() waiting
+            job.outcome = Failed(f"unreadable answer from the indexing process: {exc!r}")
+        finally:
+            job.done.set()
+        code = job.process.returncode
+        if code is None or code >= 0:  # not stopped by settle()
             self.ready()
 
 
@@ -174,6 +181,8 @@ def index_output(root: Path) -> dict[str, object] | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _on_term)
+    with contextlib.suppress(OSError):
+        os.nice(10)  # Pagefind too: the preview's rebuilds and requests come first
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
     try:
         result = index_output(Path(args[0]))
