@@ -4,11 +4,13 @@ the writer's manifest describes, for the preview and for the next `masthead buil
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import logging
 import os
+import signal
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ from masthead.output import MANIFEST
 from masthead.search import find_pagefind
 from masthead.serve import Preview, ServeOptions
 from tests.conftest import Scratch, masthead
+from tests.test_live_reload import Serve
 
 OLD_TITLE = "Walrus spotted near the pier"
 NEW_TITLE = "Narwhal spotted near the pier"
@@ -82,13 +85,38 @@ def _assert_consistent(output: Path) -> None:
     assert sorted(p.name for p in output.iterdir() if p.name.startswith(".")) == [MANIFEST]
 
 
-def _slow_pagefind(folder: Path, seconds: float, monkeypatch: pytest.MonkeyPatch) -> None:
+def _stuck_pagefind(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make Pagefind's first run hang for a minute (later ones run at once); return the
+    file where that run writes its process id and its parent's, the indexer's."""
     real = find_pagefind()
     assert real is not None
-    fake = folder / "slow-pagefind"
-    fake.write_text(f'#!/bin/sh\nsleep {seconds}\nexec "{real}" "$@"\n')
+    pids, once = folder / "pids", folder / "once"
+    fake = folder / "stuck-pagefind"
+    fake.write_text(
+        f'#!/bin/sh\nif mkdir "{once}" 2>/dev/null; then echo $$ $PPID > "{pids}"; sleep 60; fi\n'
+        f'exec "{real}" "$@"\n'
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    return pids
+
+
+def _stuck(pids: Path) -> list[int]:
+    """The stuck Pagefind and its indexer, once it runs."""
+    _wait(lambda: pids.is_file() and len(pids.read_text().split()) == 2, "Pagefind to run")
+    return [int(pid) for pid in pids.read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat_file = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError):
+        return stat_file.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
 
 
 def test_a_newer_rebuild_supersedes_the_index_being_made(
@@ -98,17 +126,17 @@ def test_a_newer_rebuild_supersedes_the_index_being_made(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _slow_pagefind(tmp_path, 1.0, monkeypatch)
+    pids = _stuck_pagefind(tmp_path, monkeypatch)
     seen: list[str] = []
-    preview.rebuild(set())  # the first build; its index is under way (Pagefind waits 1 s)
-    started = time.monotonic()
-    time.sleep(0.3)
+    preview.rebuild(set())  # the first build; its index is under way, and stuck
+    stuck = _stuck(pids)
     path = site.add(STORY, title=NEW_TITLE, url=URL)
+    started = time.monotonic()
     preview.rebuild({path})
-    assert time.monotonic() - started < 1.0, "the rebuild waited for the index"
+    assert time.monotonic() - started < 30, "the rebuild waited for the index"
     assert "Narwhal" in (site.output / "news/2026/11/18/pier/index.html").read_text()
     _wait(lambda: _landings(capsys, seen) >= 1, "the search index")
-    time.sleep(0.5)  # the first run, had it gone on, would land meanwhile
+    assert not any(_alive(pid) for pid in stuck), "the first run should have been stopped"
     assert _landings(capsys, seen) == 1
     assert NEW_TITLE in _indexed_titles(site.output)
     assert OLD_TITLE not in _indexed_titles(site.output)
@@ -173,3 +201,23 @@ def test_without_pagefind_the_preview_says_search_is_off_once(
             preview.stop()
     assert caplog.text.count("search is off") == 1
     assert not (site.output / "pagefind").exists() and not (site.output / "search").exists()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_killed_preview_leaves_no_indexing_process_behind(
+    site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: signal.Signals
+) -> None:
+    """`masthead serve` killed (no Ctrl-C, no cleanup) while its indexer runs Pagefind:
+    the indexer and its Pagefind end too, rather than hold the output lock meanwhile."""
+    pids = _stuck_pagefind(tmp_path, monkeypatch)
+    served = Serve(site.root, inside=True)
+    stuck: list[int] = []
+    try:
+        stuck = _stuck(pids)
+        served.proc.send_signal(how)
+        served.finish()
+        _wait(lambda: not any(_alive(pid) for pid in stuck), "the indexer to end", 5)
+    finally:
+        for pid in stuck:  # only when the test failed: not left running for a minute
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -2,14 +2,15 @@
 
 The preview's builds carry the last index over (`BuildOptions.defer_search`), so a save
 reloads the page without waiting for Pagefind. After a build, `BackgroundIndex.start()`
-runs `python -m masthead.serve_search OUTPUT`: a process of its own that holds the
+runs `python -m masthead.serve_search OUTPUT PID`: a process of its own that holds the
 output lock (a `masthead build` into the same folder waits for it), keeps every file but
 the old bundle, runs Pagefind over the committed pages (search.reindex) and commits
 through the writer (staging, journal, manifest), then prints the new manifest as one
 line of JSON. A newer rebuild first stops it (`settle()`): SIGTERM kills the process and
 its Pagefind at once, leaving only work folders the next writer removes, unless the
 commit is under way, which then ends first. So no half-written bundle is ever live, and
-the manifest always lists what is on disk.
+the manifest always lists what is on disk. The process stops the same way when the
+preview (process PID) is gone without stopping it: killed, not Ctrl-C'd.
 """
 
 from __future__ import annotations
@@ -77,9 +78,10 @@ class BackgroundIndex:
     def start(self) -> None:
         """Index the output as it is now committed (stopping any run still going)."""
         self.settle()
+        pid = str(os.getpid())  # the process ends when this one is gone
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "masthead.serve_search", str(self.output_dir)],
+                [sys.executable, "-m", "masthead.serve_search", str(self.output_dir), pid],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -153,6 +155,15 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
         os.killpg(0, signal.SIGKILL)
 
 
+def _end_with_parent(parent: int) -> None:
+    """Stop as on SIGTERM once the preview that started this process is gone: killed (by
+    SIGTERM or SIGKILL) it could not stop it, and an orphan would run Pagefind and hold
+    the output lock for nothing. (A process whose parent dies gets another parent.)"""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    _on_term(signal.SIGTERM, None)
+
+
 def index_output(root: Path) -> dict[str, object] | None:
     """Index the pages committed in `root` again and commit the new bundle; the manifest
     before (digest) and after, or None when there is no whole output to index."""
@@ -181,6 +192,9 @@ def index_output(root: Path) -> dict[str, object] | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _on_term)
+    if len(args) > 1:
+        parent = int(args[1])
+        threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
     with contextlib.suppress(OSError):
         os.nice(10)  # Pagefind too: the preview's rebuilds and requests come first
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
