@@ -235,7 +235,7 @@ def test_each_hostile_case_has_its_documented_outcome(
     config = ImagesConfig(fetch=True, max_bytes=MAX_BYTES, timeout=1, max_pixels=10_000_000)
     caplog.set_level(logging.WARNING)
     url = server.url(path, host="img.test")
-    made = images.run_image_stage(config, tmp_path, Assets({}, {}), [url], jobs=1)
+    made = images.run_image_stage(config, tmp_path, Assets({}, {}), {"": [url]}, jobs=1)
     assert made.pictures == {} and made.files == {}
     assert BAD[path] in caplog.text
 
@@ -306,3 +306,58 @@ def test_a_changed_static_image_gets_new_copies_and_the_old_ones_go(scratch: Scr
     assert sorted(p.name for p in (scratch.output / "images").iterdir()) == sorted(
         part.split()[0].rsplit("/", 1)[1] for part in img["srcset"].split(", ")
     )
+
+
+def test_a_build_that_patched_one_story_fetches_no_image_that_other_pages_show(
+    scratch: Scratch, servers: tuple[FeedServer, FeedServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image that failed is tried again by a full build only: a build that patched
+    another story keeps the other pages as they are, so making that image local there
+    would leave its pages linking it remotely beside copies no page shows (and make the
+    output depend on the clock: the failure is remembered for a day)."""
+    server, _ = servers
+    scratch.config(
+        'base_url = "https://site.test/"\nsearch = false\n'
+        '[images]\nfetch = true\nwidths = [160]\nformats = ["webp"]\ntimeout = 2\n'
+    )
+    late = server.url("/late.jpg", host="img.test")  # no route yet: HTTP 404
+    scratch.add("s.md", record_text(title="Sealed", extra=f"images:\n  - url: {late}\n"))
+    tidal = {"when": "2026-11-17T09:00:00Z", "url": "https://news.example/tidal"}
+    scratch.add("t.md", record_text(title="Tidal", **tidal))
+    assert not scratch.build().failed
+    server.routes["/late.jpg"] = respond(GOOD["/photo.jpg"][0], "image/jpeg")
+    monkeypatch.setattr(images, "RETRY_AFTER", 0)  # a day later
+    scratch.add("t.md", record_text(title="Tidal bore", **tidal))
+    report = scratch.build()
+    assert not report.failed and "model" not in report.timings, report.timings  # patched
+    remote, local = set(), set()  # the pages showing the image where it is, or copies
+    for page in scratch.output.rglob("*.html"):
+        for img in parse(page).select("img"):
+            if img["src"] == late:
+                remote.add(page.relative_to(scratch.output).as_posix())
+            elif img.get("srcset"):
+                local.add(page.relative_to(scratch.output).as_posix())
+    assert remote and not local, local  # as the full build left them
+    assert not (scratch.output / "images").exists()
+    assert "/late.jpg" not in server.paths()[1:]
+
+
+def test_a_build_that_patched_a_story_s_image_leaves_no_copy_of_the_old_one(
+    scratch: Scratch, servers: tuple[FeedServer, FeedServer]
+) -> None:
+    """A story's image changed on the fast path (the stored model patched): the output's
+    copies are those its pages show, as after a full build."""
+    server, _ = servers
+    scratch.config('search = false\n[images]\nfetch = true\nwidths = [100]\nformats = ["webp"]\n')
+    story = {"title": "Sealed", "url": "https://news.example/sealed"}
+    for path in ("/photo.jpg", "/still.webp"):
+        image = f"images:\n  - url: {server.url(path, host='img.test')}\n"
+        scratch.add("s.md", record_text(**story, extra=image))
+        report = scratch.build()
+    assert not report.failed and "model" not in report.timings, report.timings  # patched
+    shown = set()
+    for page in scratch.output.rglob("*.html"):
+        for img in parse(page).select("img[srcset]"):
+            shown |= {part.split()[0].lstrip("/") for part in img["srcset"].split(", ")}
+    made = {p.relative_to(scratch.output).as_posix() for p in scratch.output.glob("images/*")}
+    assert len(shown) == 1 and made == shown

@@ -13,7 +13,8 @@ and kept for good in `.masthead-cache/images/`, named by the hash of their bytes
 rebuild does no network work for them, and the output does not depend on the network
 once they are there. Nothing here fails a build: an image that cannot be fetched or
 decoded stays a remote link, with one warning per host; the failure is remembered for
-a day so that a dead host costs one timeout, not one per build.
+a day so that a dead host costs one timeout, not one per build, and only a full build
+tries it again (a build that patched a story keeps the other pages as they were).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,15 +96,13 @@ class ImageMap:
         return digest_of(sorted(self.pictures.items())) if self.pictures else ""
 
 
-def image_urls(site: Any) -> Iterator[str]:
-    """Every image URL the site's pages can show: each story's images, its provider's
-    logo, its related stories' images and logos, and the terms' logos (data/)."""
-    for article in site.articles:
-        yield from _urls_of_record(article.record)
-    for taxonomy in site.taxonomies:
-        for term in taxonomy.terms:
-            if term.logo is not None:
-                yield term.logo.url
+def image_urls(site: Any) -> dict[str, list[str]]:
+    """Every image URL the site's pages can show, by the record that shows it (its path;
+    "" for the terms' logos, from data/): each story's images, its provider's logo, its
+    related stories' images and logos."""
+    shown = {str(a.record.path): list(_urls_of_record(a.record)) for a in site.articles}
+    shown[""] = [t.logo.url for x in site.taxonomies for t in x.terms if t.logo is not None]
+    return shown
 
 
 def _urls_of_record(record: Any) -> Iterator[str]:
@@ -142,34 +141,46 @@ def image_phase(
     jobs: int,
 ) -> ImageMap:
     """The build's hook: the ImageMap of `site`'s images, or (a build that patched the
-    stored model, without a site) of the last build's plus those of `articles`."""
+    stored model, without a site) of the last build's with those of `articles` replaced."""
     if site is not None:
         return run_image_stage(config, cache_dir, assets, image_urls(site), jobs)
-    also = [url for a in articles for url in _urls_of_record(a.record)]
-    return run_image_stage(config, cache_dir, assets, None, jobs, also)
+    patched = {str(a.record.path): list(_urls_of_record(a.record)) for a in articles}
+    return run_image_stage(config, cache_dir, assets, None, jobs, patched)
 
 
 def run_image_stage(
     config: ImagesConfig,
     cache_dir: Path,
     assets: Assets,
-    urls: Iterable[str] | None,
+    shown: Mapping[str, Iterable[str]] | None,
     jobs: int,
-    also: Iterable[str] = (),
+    patched: Mapping[str, Iterable[str]] | None = None,
 ) -> ImageMap:
-    """The ImageMap of `urls` (None: the last run's) and `also`: local images (static/)
-    always, remote ones when `fetch` is on; whatever fails is left out of the map, so its
-    pages link it where it is."""
+    """The ImageMap of the image URLs `shown` by each record (None: the last run's, with
+    the `patched` records' replaced): local images (static/) always, remote ones when
+    `fetch` is on; whatever fails is left out of the map, so its pages link it where it
+    is. By record, so that an image a patched story no longer shows leaves the output."""
     store = _Store(cache_dir / FOLDER)
-    if urls is None:
-        if not (store.root / INDEX).is_file():
-            return ImageMap()
+    indexed = (store.root / INDEX).is_file()
+    if indexed:
         store.read()
-        urls = store.last
-    wanted = sorted({*urls, *also})
+    fetchable: set[str] | None = None
+    if shown is None:
+        if not indexed:
+            return ImageMap()
+        patched = {key: list(urls) for key, urls in (patched or {}).items()}
+        # Only the patched stories' new URLs: the pages kept as they are show the others
+        # as the last build left them, so that what failed then stays remote until a full
+        # build (which renders every page again) tries it again.
+        fetchable = {u for urls in patched.values() for u in urls} - _all(store.shown)
+        shown = {**store.shown, **patched}
+    store.shown = {key: kept for key, urls in shown.items() if (kept := sorted(set(urls)))}
+    wanted = sorted(_all(store.shown))
     local = {url: assets.files[key] for url in wanted if (key := _static_key(url, assets))}
     remote = [url for url in wanted if config.fetch and _fetchable(url)]
     if not local and not remote:
+        if indexed:
+            store.save()  # what the records show now, for the next patched build
         return ImageMap()
     try:
         store.open()
@@ -177,9 +188,8 @@ def run_image_stage(
         log.warning("%s: cannot keep images there (%s); images are linked where they are",
                     store.root, exc.strerror or exc)  # fmt: skip
         return ImageMap()
-    store.last = wanted
     originals = _local_originals(local, store)
-    originals.update(_remote_originals(remote, store, config))
+    originals.update(_remote_originals(remote, store, config, fetchable))
     made = _make_copies(store, sorted(set(originals.values())), config, jobs)
     images = ImageMap()
     for url, sha in sorted(originals.items()):
@@ -192,6 +202,10 @@ def run_image_stage(
                 images.files[path.lstrip("/")] = store.copies / path.rsplit("/", 1)[1]
     store.save()
     return images
+
+
+def _all(shown: Mapping[str, Iterable[str]]) -> set[str]:
+    return {url for urls in shown.values() for url in urls}
 
 
 def write_images(images: ImageMap, writer: Any) -> tuple[int, int]:
@@ -240,8 +254,11 @@ def _local_originals(local: dict[str, Path], store: _Store) -> dict[str, str]:
     return found
 
 
-def _remote_originals(urls: list[str], store: _Store, config: ImagesConfig) -> dict[str, str]:
-    """URL -> hash of the original, fetching those not in the cache, `concurrency` at a time."""
+def _remote_originals(
+    urls: list[str], store: _Store, config: ImagesConfig, fetchable: set[str] | None = None
+) -> dict[str, str]:
+    """URL -> hash of the original, fetching those not in the cache, `concurrency` at a time
+    (of `fetchable` only, when given)."""
     known = {url: sha for url in urls if (sha := store.urls.get(url))}
     kept = {sha for sha in set(known.values()) if store.has_original(sha)}
     found = {url: sha for url, sha in known.items() if sha in kept}
@@ -249,12 +266,15 @@ def _remote_originals(urls: list[str], store: _Store, config: ImagesConfig) -> d
     todo = [
         url
         for url in urls
-        if url not in found and now - store.failed.get(url, (0.0, ""))[0] >= RETRY_AFTER
+        if url not in found
+        and now - store.failed.get(url, (0.0, ""))[0] >= RETRY_AFTER
+        and (fetchable is None or url in fetchable)
     ]
     failures: dict[str, list[str]] = {}
     for url in urls:
         if url not in found and url not in todo:
-            failures.setdefault(_host(url), []).append(store.failed[url][1])
+            reason = store.failed.get(url, (0.0, "not fetched again until a full build"))[1]
+            failures.setdefault(_host(url), []).append(reason)
     if todo:
         fetcher = fetcher_for(config)
         # Threads, not processes: the work is waiting on the network. The pool is gone
@@ -363,8 +383,9 @@ class _Store:
         self.failed: dict[str, tuple[float, str]] = {}
         self.made: dict[str, Any] = {}
         self.local: dict[str, Any] = {}
-        self.last: list[str] = []
-        """The image URLs of the last run, for a build that has no site model to ask."""
+        self.shown: dict[str, list[str]] = {}
+        """The image URLs of the last run by record, for a build that patched the stored
+        model (it has no site to ask)."""
         self._loaded: Any = None
 
     def open(self) -> None:
@@ -381,7 +402,7 @@ class _Store:
                 self.failed = {u: (float(t), str(r)) for u, (t, r) in data["failed"].items()}
                 self.made = dict(data["made"])
                 self.local = dict(data["local"])
-                self.last = list(data["last"])
+                self.shown = dict(data.get("shown") or {"": list(data["last"])})
         self._loaded = json.dumps(self._state(), sort_keys=True)
 
     def _state(self) -> Any:
@@ -391,7 +412,7 @@ class _Store:
             "failed": self.failed,
             "made": self.made,
             "local": self.local,
-            "last": self.last,
+            "shown": self.shown,
         }
 
     def save(self) -> None:
