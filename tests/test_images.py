@@ -7,6 +7,7 @@ import io
 import logging
 import shutil
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -361,3 +362,29 @@ def test_a_build_that_patched_a_story_s_image_leaves_no_copy_of_the_old_one(
             shown |= {part.split()[0].lstrip("/") for part in img["srcset"].split(", ")}
     made = {p.relative_to(scratch.output).as_posix() for p in scratch.output.glob("images/*")}
     assert len(shown) == 1 and made == shown
+
+
+def test_one_file_written_from_several_threads_at_once_is_whole(tmp_path: Path) -> None:
+    """The fetch pool's threads keep originals: two URLs with the same bytes (a logo under
+    two addresses) write one file at once. Neither may fail, nor leave it torn."""
+    from masthead.imagework import write_atomically
+
+    data = picture((400, 300), "PNG")
+    start, errors = threading.Barrier(6), []
+
+    def write() -> None:
+        start.wait()
+        for _ in range(20):
+            try:
+                write_atomically(tmp_path / "original", data)
+            except OSError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert (tmp_path / "original").read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == ["original"]

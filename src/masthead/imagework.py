@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -180,6 +181,9 @@ def _run(job: Job) -> Made:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Whole or not at all, also when several threads (the fetch pool) or processes (the
+    workers, another build) write the same file at once: each has a temporary file of its
+    own. One shared by threads failed all but the first rename, or renamed a torn file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
