@@ -7,6 +7,7 @@ import io
 import logging
 import shutil
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -388,3 +389,26 @@ def test_one_file_written_from_several_threads_at_once_is_whole(tmp_path: Path) 
     assert errors == []
     assert (tmp_path / "original").read_bytes() == data
     assert [p.name for p in tmp_path.iterdir()] == ["original"]
+
+
+def test_a_decoder_that_breaks_on_an_image_does_not_stop_the_build(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hostile bytes can make a decoder raise what it should not (struct.error,
+    IndexError...): that image is linked as it is, as when fetching it failed."""
+    from masthead import imagework
+
+    def broken(*args: object) -> bytes:
+        raise struct.error("unpack requires a buffer of 4 bytes")
+
+    monkeypatch.setattr(imagework, "encode", broken)
+    scratch.config("search = false\n[images]\nwidths = [100]\nformats = ['webp']\n")
+    scratch.add("a.md", record_text(extra="images:\n  - url: /pics/a.png\n"))
+    static = scratch.root / "static" / "pics" / "a.png"
+    static.parent.mkdir(parents=True)
+    static.write_bytes(picture((300, 150), "PNG"))
+    caplog.set_level(logging.WARNING)
+    assert not scratch.build().failed
+    img = parse(next(scratch.output.glob("news/**/index.html"))).select_one(".story-image img")
+    assert img["src"] == "/pics/a.png" and "srcset" not in img.attrs
+    assert "unpack requires a buffer of 4 bytes; linked where it is" in caplog.text

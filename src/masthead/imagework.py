@@ -155,6 +155,8 @@ def run_jobs(jobs: Sequence[Job]) -> list[Made | str]:
             results.append(str(exc) if isinstance(exc, ImageRefused) else f"cannot decode: {exc}")
         except Image.DecompressionBombError as exc:
             results.append(f"refused: {exc}")
+        except Exception as exc:  # hostile bytes past a decoder's checks: not the build's end
+            results.append(f"cannot decode: {type(exc).__name__}: {exc}")
     return results
 
 
