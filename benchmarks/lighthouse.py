@@ -5,7 +5,8 @@
 The corpus is built with base_url on 127.0.0.1 and served by a plain http.server. The
 records' pictures are remote (https, on the providers' hosts): Chromium is told to
 resolve every other host to a local stand-in server that answers each picture with one
-of a few large JPEGs (1600x900, about 550 KB, as providers send them), over TLS with a
+of a few large JPEGs (1600x900, about 550 KB, as providers send them; a patch drawn in
+makes each URL's bytes its own), over TLS with a
 throwaway certificate that Chromium is told to accept. Needs npm (Lighthouse is installed
 under the work folder), openssl, Debian's Chromium and the test extra (Playwright draws
 the JPEGs). Prints a Markdown table of the four category scores per page and form factor.
@@ -74,14 +75,38 @@ def stand_in_jpegs(folder: Path) -> list[bytes]:
 class _Pictures(BaseHTTPRequestHandler):
     jpegs: ClassVar[list[bytes]] = []
 
+    made: ClassVar[dict[str, bytes]] = {}
+    lock = threading.Lock()
+
     def do_GET(self) -> None:
-        body = self.jpegs[zlib.crc32(self.path.encode()) % len(self.jpegs)]
+        body = self.distinct(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "max-age=86400")
         self.end_headers()
         self.wfile.write(body)
+
+    @classmethod
+    def distinct(cls, path: str) -> bytes:
+        """One of the JPEGs with a patch of its own drawn in: different bytes for each
+        URL, as real pictures are (the image stage names its copies by the bytes, and a
+        browser would fetch a shared copy once)."""
+        with cls.lock:
+            if path not in cls.made:
+                import io
+
+                from PIL import Image, ImageDraw
+
+                crc = zlib.crc32(path.encode())
+                image = Image.open(io.BytesIO(cls.jpegs[crc % len(cls.jpegs)]))
+                x, y = crc % 1500, (crc >> 11) % 800
+                colour = (crc & 255, (crc >> 8) & 255, (crc >> 16) & 255)
+                ImageDraw.Draw(image).rectangle((x, y, x + 60, y + 60), fill=colour)
+                out = io.BytesIO()
+                image.save(out, "JPEG", quality=90)
+                cls.made[path] = out.getvalue()
+            return cls.made[path]
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -228,9 +228,11 @@ def _static_key(url: str, assets: Assets) -> str | None:
     if key is None:
         return None
     rel = key.lstrip("/")
-    if rel in assets.files and rel.rsplit(".", 1)[-1].lower() in _RASTER_SUFFIXES:
-        return rel
-    return None
+    return rel if rel in assets.files and _raster(rel) else None
+
+
+def _raster(rel: str) -> bool:
+    return rel.rsplit(".", 1)[-1].lower() in _RASTER_SUFFIXES
 
 
 _RASTER_SUFFIXES = frozenset({"jpg", "jpeg", "png", "gif", "webp", "avif"})
