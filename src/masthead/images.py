@@ -68,6 +68,8 @@ class Picture:
     """An image as the output has it: the original's size, a colour to show while it
     loads, and its copies by format (best first), each a tuple of (width, site path)."""
 
+    key: str
+    """Names the copy set (the original's bytes and the settings): equal keys, equal pictures."""
     width: int
     height: int
     colour: str
@@ -93,7 +95,9 @@ class ImageMap:
     @property
     def digest(self) -> str:
         """Changes whenever what any page would show of its images does (page fingerprints)."""
-        return digest_of(sorted(self.pictures.items())) if self.pictures else ""
+        if not self.pictures:
+            return ""
+        return digest_of(sorted((url, p.key) for url, p in self.pictures.items()))
 
 
 def image_urls(site: Any) -> dict[str, list[str]]:
@@ -196,7 +200,7 @@ def run_image_stage(
         picture = made.get(sha)
         if picture is not None:
             images.pictures[url] = picture
-    for picture in images.pictures.values():
+    for picture in made.values():
         for _fmt, copies in picture.sources:
             for _width, path in copies:
                 images.files[path.lstrip("/")] = store.copies / path.rsplit("/", 1)[1]
@@ -241,8 +245,10 @@ _RASTER_SUFFIXES = frozenset({"jpg", "jpeg", "png", "gif", "webp", "avif"})
 def _fetchable(url: str) -> bool:
     """http(s) URLs other than SVG (never rasterised from a remote host); anything else is
     left as it is, and safefetch would refuse it anyway."""
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and not parts.path.lower().endswith((".svg", ".svgz"))
+    if not url.startswith(("https://", "http://")):
+        return False
+    path = url.split("#", 1)[0].split("?", 1)[0].lower()
+    return not path.endswith((".svg", ".svgz"))
 
 
 def _local_originals(local: dict[str, Path], store: _Store) -> dict[str, str]:
@@ -335,7 +341,7 @@ def _make_copies(
         key = digest_of(sha, settings)[:16]
         known = store.made.get(key)
         if known is not None and all(name in present for name, _, _ in known[3]):
-            pictures[sha] = _picture(known, formats)
+            pictures[sha] = _picture(key, known, formats)
             continue
         todo_hashes.append(sha)
         todo.append(
@@ -349,7 +355,7 @@ def _make_copies(
             continue
         entry = _entry(result)
         store.made[job.key] = entry
-        pictures[sha] = _picture(entry, formats)
+        pictures[sha] = _picture(job.key, entry, formats)
     return pictures
 
 
@@ -361,13 +367,13 @@ def _entry(made: Made) -> _Entry:
     return (original.width, original.height, original.colour, [tuple(c) for c in copies])  # type: ignore[misc]
 
 
-def _picture(entry: Any, formats: tuple[str, ...]) -> Picture:
+def _picture(key: str, entry: Any, formats: tuple[str, ...]) -> Picture:
     width, height, colour, copies = entry
     sources = tuple(
         (fmt, tuple((w, f"/{FOLDER}/{name}") for name, w, f in copies if f == fmt))
         for fmt in formats
     )
-    return Picture(width, height, colour, sources)
+    return Picture(key, width, height, colour, sources)
 
 
 # -- the cache folder -------------------------------------------------------------
