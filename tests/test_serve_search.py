@@ -216,7 +216,7 @@ def test_a_killed_preview_leaves_no_indexing_process_behind(
         stuck = _stuck(pids)
         served.proc.send_signal(how)
         served.finish()
-        _wait(lambda: not any(_alive(pid) for pid in stuck), "the indexer to end", 5)
+        _wait(lambda: not any(_alive(pid) for pid in stuck), "the indexer to end", 10)
     finally:
         for pid in stuck:  # only when the test failed: not left running for a minute
             with contextlib.suppress(ProcessLookupError):
