@@ -1,0 +1,295 @@
+"""The writer and its staging at their edges: the cases mutation testing found unchecked.
+
+OutputWriter is driven directly over a temporary folder: what is on disk after each
+step, what the manifest says, and what is refused, without a whole build around it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from masthead.diagnostics import OutputError
+from masthead.output import (
+    JOURNAL,
+    MANIFEST,
+    STAGING,
+    OutputWriter,
+    file_digest,
+    is_safe_rel,
+    output_lock,
+    read_manifest,
+)
+
+
+def _build(root: Path, files: dict[str, bytes]) -> OutputWriter:
+    writer = OutputWriter(root)
+    for rel, data in files.items():
+        writer.write(rel, data)
+    writer.commit()
+    return writer
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def test_a_committed_file_is_on_disk_and_in_the_manifest(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    writer = OutputWriter(root)
+    assert writer.write("news/a.html", b"<p>a</p>") is True
+    assert not (root / "news").exists()  # staged only, until the commit
+    writer.commit()
+    assert _files(root) == {"news/a.html": b"<p>a</p>"}
+    assert read_manifest(root / MANIFEST) == {"news/a.html": file_digest(b"<p>a</p>")}
+    assert not (root / STAGING).exists() and not (root / JOURNAL).exists()
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "",
+        "/etc/x",
+        "a\\b",
+        "a\x00b",
+        "a//b",
+        "./a",
+        "a/../b",
+        "a/.",
+        "..",
+        MANIFEST,
+        STAGING + "/x",
+    ],
+)
+def test_a_path_leaving_the_folder_or_naming_bookkeeping_is_refused(
+    tmp_path: Path, rel: str
+) -> None:
+    writer = OutputWriter(tmp_path / "public")
+    with pytest.raises(OutputError, match="refusing to write outside the output folder"):
+        writer.write(rel, b"x")
+    writer.abort()
+    assert not (tmp_path / "public").exists()
+
+
+@pytest.mark.parametrize("rel", ["a", "a/b.html", "a.b/.well-known/c", "..a/b.."])
+def test_ordinary_relative_paths_are_safe(rel: str) -> None:
+    assert is_safe_rel(rel)
+
+
+def test_an_unchanged_file_is_not_written_again_and_a_changed_one_is(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"same", "b.html": b"old"})
+    before = (root / "a.html").stat().st_mtime_ns
+    writer = OutputWriter(root)
+    assert writer.write("a.html", b"same") is False
+    assert writer.write("b.html", b"new!") is True
+    assert writer.staged == ["b.html"]
+    writer.commit()
+    assert _files(root) == {"a.html": b"same", "b.html": b"new!"}
+    assert (root / "a.html").stat().st_mtime_ns == before
+
+
+def test_a_file_whose_size_changed_on_disk_is_written_again(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"same"})
+    (root / "a.html").write_bytes(b"truncated by someone")
+    writer = OutputWriter(root)
+    assert writer.write("a.html", b"same") is True
+
+
+def test_an_unchanged_build_touches_no_file_not_even_the_manifest(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    stamp = (root / MANIFEST).stat().st_mtime_ns
+    writer = _build(root, {"a.html": b"a"})
+    assert (root / MANIFEST).stat().st_mtime_ns == stamp
+    assert writer.removed == [] and not (root / STAGING).exists()
+
+
+def test_stale_files_go_and_their_empty_folders_with_them(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(
+        root, {"a.html": b"a", "old/deep/x.html": b"x", "keep/y.html": b"y", "keep/z.html": b"z"}
+    )
+    writer = _build(root, {"a.html": b"a", "keep/y.html": b"y"})
+    assert sorted(writer.removed) == ["keep/z.html", "old/deep/x.html"]
+    assert _files(root) == {"a.html": b"a", "keep/y.html": b"y"}
+    assert not (root / "old").exists() and (root / "keep").is_dir()
+    assert read_manifest(root / MANIFEST) == {
+        "a.html": file_digest(b"a"),
+        "keep/y.html": file_digest(b"y"),
+    }
+
+
+def test_a_second_page_for_the_same_file_is_refused(tmp_path: Path) -> None:
+    writer = OutputWriter(tmp_path / "public")
+    writer.write("a.html", b"one")
+    with pytest.raises(OutputError, match=r"two pages want the same output file: a\.html"):
+        writer.write("a.html", b"two")
+
+
+def test_keep_carries_over_only_what_the_last_build_wrote_and_is_still_there(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "b.html": b"b", "c.html": b"c"})
+    (root / "b.html").unlink()
+    writer = OutputWriter(root)
+    assert writer.keep("a.html") is True
+    assert writer.keep("a.html") is False  # once
+    assert writer.keep("b.html") is False  # deleted since: render it again
+    assert writer.keep("b.html", check=False) is True  # trusted without looking
+    assert writer.keep("new.html") is False
+    assert writer.still_there("c.html") and not writer.still_there("b.html")
+    assert not writer.still_there("new.html")
+    writer.commit()
+    assert _files(root) == {"a.html": b"a"}  # c.html was not kept: stale, removed
+    assert set(read_manifest(root / MANIFEST)) == {"a.html", "b.html"}
+
+
+def test_a_journal_left_by_a_cut_short_commit_makes_every_file_written_again(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "gone.html": b"g"})
+    journal = {"version": 1, "files": {"a.html": file_digest(b"a"), "half.html": file_digest(b"h")}}
+    (root / JOURNAL).write_text(json.dumps(journal))
+    (root / "half.html").write_bytes(b"h")
+    writer = OutputWriter(root)
+    assert writer.untrusted
+    assert not writer.still_there("a.html") and writer.keep("a.html") is False
+    assert writer.write("a.html", b"a") is True  # nothing on disk is trusted
+    writer.commit()
+    assert _files(root) == {"a.html": b"a"}  # both manifests' stale files removed
+    assert not (root / JOURNAL).exists() and not writer.untrusted
+    assert read_manifest(root / MANIFEST) == {"a.html": file_digest(b"a")}
+
+
+def test_a_journal_that_is_not_one_still_means_a_full_rewrite(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "gone.html": b"g"})
+    (root / JOURNAL).write_text("{not json")
+    writer = OutputWriter(root)
+    assert writer.untrusted and writer.write("a.html", b"a") is True
+    writer.commit()
+    assert _files(root) == {"a.html": b"a"}
+
+
+def test_a_stale_file_changed_since_survives_a_recovery(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "mine.html": b"m"})
+    (root / JOURNAL).write_text(json.dumps({"version": 1, "files": {}}))
+    (root / "mine.html").write_bytes(b"edited by the user")
+    writer = _build(root, {"a.html": b"a"})
+    assert writer.removed == []
+    assert (root / "mine.html").read_bytes() == b"edited by the user"
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    ['{"version": 2, "files": {}}', '{"version": 1, "files": []}', '{"files": {}}', "[]", "x"],
+)
+def test_an_unreadable_manifest_stops_the_writer_and_names_it(
+    tmp_path: Path, manifest: str
+) -> None:
+    root = tmp_path / "public"
+    root.mkdir()
+    (root / MANIFEST).write_text(manifest)
+    (root / "a.html").write_bytes(b"the user's")
+    with pytest.raises(OutputError, match="unreadable manifest"):
+        OutputWriter(root)
+    assert (root / "a.html").read_bytes() == b"the user's"
+
+
+def test_a_manifest_entry_leaving_the_folder_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / MANIFEST
+    files = {"a.html": "1", "../x": "2", "/etc/passwd": "3", "b/./c": "4"}
+    path.write_text(json.dumps({"version": 1, "files": files}))
+    assert read_manifest(path) == {"a.html": "1"}
+
+
+def test_a_foreign_folder_is_refused_but_one_holding_only_bookkeeping_is_not(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    (root / STAGING).mkdir(parents=True)
+    (root / STAGING / "left.html").write_bytes(b"from a killed build")
+    writer = _build(root, {"a.html": b"a"})
+    assert _files(root) == {"a.html": b"a"} and writer.created_root is False
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="is not empty and was not written by masthead"):
+        OutputWriter(other)
+
+
+def test_an_output_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "public").write_text("a file")
+    with pytest.raises(OutputError, match="exists and is not a folder"):
+        OutputWriter(tmp_path / "public")
+    with (
+        pytest.raises(OutputError, match="exists and is not a folder"),
+        output_lock(tmp_path / "public"),
+    ):
+        pass
+
+
+def test_abort_leaves_the_live_site_and_removes_a_folder_made_for_the_build(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    writer = OutputWriter(root)
+    writer.write("a.html", b"changed")
+    writer.abort()
+    assert _files(root) == {"a.html": b"a"} and not (root / STAGING).exists()
+    fresh = OutputWriter(tmp_path / "fresh")
+    fresh.write("x/y.html", b"y")
+    fresh.abort()
+    assert not (tmp_path / "fresh").exists()
+
+
+@pytest.mark.parametrize(("first", "second"), [("a/b.html", "a"), ("a", "a/b.html")])
+def test_a_file_where_a_folder_belongs_and_back_is_refused_before_moving_any(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"z.html": b"z"})
+    (root / first).parent.mkdir(parents=True, exist_ok=True)
+    (root / first).write_bytes(b"someone's")
+    writer = OutputWriter(root, previous={"z.html": file_digest(b"z")})
+    writer.write("z.html", b"new z")
+    writer.write(second, b"page")
+    with pytest.raises(OutputError, match=r"where a (folder|file) belongs"):
+        writer.commit()
+    assert (root / "z.html").read_bytes() == b"z"
+
+
+def test_a_symlinked_folder_in_the_output_is_never_written_through(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "public", tmp_path / "elsewhere"
+    _build(root, {"a.html": b"a"})
+    elsewhere.mkdir()
+    (root / "news").symlink_to(elsewhere, target_is_directory=True)
+    writer = OutputWriter(root)
+    writer.write("news/x.html", b"x")
+    with pytest.raises(OutputError, match="leads outside the output folder"):
+        writer.commit()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_lock_says_whether_it_made_the_folder_and_removes_it_if_still_empty(
+    tmp_path: Path,
+) -> None:
+    with output_lock(tmp_path / "new") as created:
+        assert created and (tmp_path / "new").is_dir()
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "old").mkdir()
+    with output_lock(tmp_path / "old") as created:
+        assert not created
+    assert (tmp_path / "old").is_dir()
