@@ -1,20 +1,270 @@
 """Publishing's git plumbing at its edges: the cases mutation testing found unchecked.
 
-GitRepo runs against a real repository made here; nothing of the user's is touched.
+GitRepo runs against real repositories made here (a bare remote and a clone), with no
+user or system git configuration; what it stores is read back with git itself.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from masthead.gitrepo import GitError, GitRepo
+from masthead.gitrepo import ZERO, GitError, GitRepo
+from masthead.output import MANIFEST, STAGING
+from masthead.publish import GitBranchPublisher, PublishError, check_public_url, published_files
+from tests import test_publish_git
+from tests.test_publish_git import clone, git
+
+isolated_git = test_publish_git.isolated_git
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    """A clone of an empty bare remote, with one commit on main pushed."""
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "remote.git"))
+    root = clone(tmp_path / "remote.git", tmp_path / "work")
+    git(root, "symbolic-ref", "HEAD", "refs/heads/main")
+    (root / "README").write_text("hello\n")
+    git(root, "add", "README")
+    git(root, "commit", "-q", "-m", "first")
+    git(root, "push", "-q", "origin", "main")
+    return GitRepo.containing(root / ".")
 
 
 def test_a_folder_outside_any_repository_is_named_in_the_error(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
-    assert GitRepo.containing(tmp_path / "repo").folder == (tmp_path / "repo").resolve()
-    with pytest.raises(GitError, match="is not in a git repository"):
+    (tmp_path / "repo" / "sub").mkdir()
+    assert GitRepo.containing(tmp_path / "repo" / "sub").folder == (tmp_path / "repo").resolve()
+    with pytest.raises(GitError, match=f"{tmp_path} is not in a git repository"):
         GitRepo.containing(tmp_path)
+
+
+def test_a_failing_command_names_itself_and_what_git_said(repo: GitRepo) -> None:
+    with pytest.raises(GitError) as caught:
+        repo.run("cat-file", "-p", "no-such-object")
+    assert str(caught.value).startswith("git cat-file failed: fatal: Not a valid object name")
+    assert "\n" not in str(caught.value).strip()
+
+
+def test_a_command_that_fails_silently_is_named_with_its_exit_status(repo: GitRepo) -> None:
+    with pytest.raises(GitError, match=r"^git diff failed: exit 1$"):
+        repo.run("diff", "--quiet", "--no-index", os.devnull, str(repo.folder / "README"))
+
+
+def test_without_git_on_the_path_the_error_says_so(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(GitError, match="git is not installed"):
+        repo.run("status")
+    assert repo.ok("status") is False
+
+
+def test_output_keeps_all_but_its_last_newline_and_the_environment_reaches_git(
+    repo: GitRepo,
+) -> None:
+    assert repo.run("show", "HEAD:README") == "hello"
+    env = {"GIT_AUTHOR_NAME": "Somebody Else"}
+    assert repo.run("var", "GIT_AUTHOR_IDENT", env=env).startswith("Somebody Else <")
+
+
+def test_resolve_gives_an_object_id_or_none(repo: GitRepo) -> None:
+    head = repo.resolve("HEAD")
+    assert head is not None and len(head) == 40 and head != ZERO
+    assert repo.resolve("refs/heads/nothing") is None
+    assert repo.resolve("HEAD^{tree}") != head
+
+
+def test_a_remote_branch_is_fetched_when_its_tip_is_not_here(repo: GitRepo, tmp_path: Path) -> None:
+    other = clone(tmp_path / "remote.git", tmp_path / "other")
+    (other / "page.html").write_text("<p>x</p>")
+    git(other, "add", "page.html")
+    git(other, "commit", "-q", "-m", "pages")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/gh-pages")
+    tip = git(other, "rev-parse", "HEAD").strip()
+    assert repo.resolve(f"{tip}^{{commit}}") is None
+    assert repo.remote_branch("origin", "gh-pages") == tip
+    assert repo.resolve("refs/remotes/origin/gh-pages") == tip
+    assert repo.remote_branch("origin", "gh-page") is None  # no prefix match
+    assert repo.remote_branch("origin", "main") == repo.resolve("HEAD")
+
+
+def test_ancestry_is_asked_in_its_direction(repo: GitRepo) -> None:
+    first = repo.resolve("HEAD")
+    assert first is not None
+    tree = repo.resolve("HEAD^{tree}")
+    assert tree is not None
+    second = repo.commit_tree(tree, first, "second\n")
+    assert repo.is_ancestor(first, second) and not repo.is_ancestor(second, first)
+    assert repo.run("log", "--format=%s", second) == "second\nfirst"
+    root = repo.commit_tree(tree, None, "alone\n")
+    assert repo.run("rev-list", "--count", root) == "1"
+
+
+def test_a_written_tree_holds_the_files_with_their_modes(repo: GitRepo, tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    (folder / "news").mkdir(parents=True)
+    (folder / "index.html").write_text("<p>home</p>")
+    (folder / "news" / "a b.html").write_text("<p>a</p>")
+    (folder / "run.sh").write_text("#!/bin/sh\n")
+    (folder / "run.sh").chmod(0o755)
+    files = {"index.html": folder / "index.html", "news/a b.html": folder / "news" / "a b.html"}
+    files["run.sh"] = folder / "run.sh"
+    tree = repo.write_tree(files)
+    listing = repo.run("ls-tree", "-r", tree).splitlines()
+    modes = {line.split("\t")[1]: line.split()[0] for line in listing}
+    assert modes == {"index.html": "100644", "news/a b.html": "100644", "run.sh": "100755"}
+    assert repo.run("show", f"{tree}:news/a b.html") == "<p>a</p>"
+    assert repo.run("status", "--porcelain") == ""  # the user's index is untouched
+
+
+def test_a_file_name_with_a_line_break_is_refused(repo: GitRepo, tmp_path: Path) -> None:
+    odd = tmp_path / "a\nb.html"
+    odd.write_text("x")
+    with pytest.raises(GitError, match="contains a line break"):
+        repo.write_tree({"a\nb.html": odd})
+
+
+def test_changed_paths_lists_every_file_of_a_first_commit_and_only_changes_after(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for name in ("a.html", "b.html"):
+        (folder / name).write_text(name)
+    first = repo.commit_tree(
+        repo.write_tree({n: folder / n for n in ("a.html", "b.html")}), None, "1"
+    )
+    (folder / "b.html").write_text("changed")
+    second = repo.commit_tree(
+        repo.write_tree({n: folder / n for n in ("a.html", "b.html")}), first, "2"
+    )
+    assert repo.changed_paths(None, first) == ["a.html", "b.html"]
+    assert repo.changed_paths(first, second) == ["b.html"]
+    assert repo.changed_paths(second, second) == []
+
+
+def test_checked_out_branches_of_a_lone_repository(repo: GitRepo) -> None:
+    assert repo.checked_out_branches() == {"refs/heads/main"}
+
+
+# publish.py: the target checks and the branch publisher, over an output folder written
+# here rather than built.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8000/",
+        "http://LOCALHOST./",
+        "https://news.localhost/",
+        "http://127.0.0.1/",
+        "http://127.8.9.10:8080/digest/",
+        "http://0.0.0.0/",
+        "http://[::1]/",
+        "http://[::]/",
+        "/digest/",
+        "",
+    ],
+)
+def test_a_base_url_on_this_machine_is_refused(url: str) -> None:
+    with pytest.raises(PublishError) as caught:
+        check_public_url(url)
+    assert str(caught.value).startswith(f"base_url is {url!r}, an address on this machine")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/",
+        "https://localhost.example.org/",
+        "https://mylocalhost/",
+        "http://10.0.0.1/",
+        "http://[2001:db8::1]/",
+    ],
+)
+def test_a_base_url_elsewhere_is_accepted(url: str) -> None:
+    check_public_url(url)
+
+
+def test_published_files_leave_out_bookkeeping_at_the_top_and_links(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    (out / STAGING).mkdir(parents=True)
+    (out / STAGING / "left.html").write_text("x")
+    (out / "news").mkdir()
+    for rel in ("index.html", "news/a.html", MANIFEST, MANIFEST + ".tmp", "news/" + MANIFEST):
+        (out / rel).write_text(rel)
+    (out / "link.html").symlink_to(out / "index.html")
+    files = published_files(out)
+    assert list(files) == ["index.html", "news/.masthead-manifest.json", "news/a.html"]
+    assert files["news/a.html"] == out / "news" / "a.html"
+
+
+@pytest.fixture
+def output(tmp_path: Path) -> Path:
+    out = tmp_path / "public"
+    (out / "news").mkdir(parents=True)
+    (out / "index.html").write_text("<p>home</p>")
+    (out / "news" / "a.html").write_text("<p>a</p>")
+    return out
+
+
+def test_the_branch_publisher_commits_pushes_and_then_has_nothing_to_do(
+    repo: GitRepo, output: Path
+) -> None:
+    publisher = GitBranchPublisher.open(repo.folder, "origin", "gh-pages", None, "news.example")
+    head = repo.resolve("HEAD")
+    assert head is not None and publisher.message == f"Publish site built from {head[:12]}"
+    said = publisher.publish(output)
+    tip = repo.resolve("refs/heads/gh-pages")
+    assert tip is not None
+    assert said == f"Published 4 files to origin/gh-pages: commit {tip[:12]}, 4 changed"
+    assert repo.run("ls-remote", "origin", "refs/heads/gh-pages").split()[0] == tip
+    assert repo.run("show", f"{tip}:CNAME") == "news.example"
+    assert repo.run("cat-file", "-s", f"{tip}:.nojekyll") == "0"
+    assert publisher.publish(output) == (
+        f"Nothing to publish: origin/gh-pages already holds this output ({tip[:12]})"
+    )
+    (output / "news" / "a.html").write_text("<p>changed</p>")
+    again = GitBranchPublisher.open(repo.folder, "origin", "gh-pages", "My message")
+    said = again.publish(output)
+    new_tip = repo.resolve("refs/heads/gh-pages")
+    assert new_tip is not None and new_tip != tip
+    assert said == f"Published 3 files to origin/gh-pages: commit {new_tip[:12]}, 2 changed"
+    assert repo.run("log", "--format=%s", "-1", new_tip) == "My message"
+    assert repo.run("rev-parse", f"{new_tip}^") == tip
+    assert repo.run("show", f"{new_tip}:news/a.html") == "<p>changed</p>"
+
+
+def test_a_repository_without_commits_publishes_with_a_plain_message(
+    tmp_path: Path, output: Path
+) -> None:
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "remote.git"))
+    root = clone(tmp_path / "remote.git", tmp_path / "empty")
+    git(root, "symbolic-ref", "HEAD", "refs/heads/main")
+    publisher = GitBranchPublisher.open(root, "origin", "gh-pages", None)
+    assert publisher.message == "Publish site"
+    publisher.publish(output)
+    assert GitRepo(root).run("log", "--format=%s", "gh-pages") == "Publish site"
+
+
+@pytest.mark.parametrize(
+    ("branch", "remote", "said"),
+    [
+        ("bad..name", "origin", "'bad..name' is not a valid branch name"),
+        ("gh-pages", "upstream", "has no remote named 'upstream'"),
+        ("main", "origin", "branch 'main' is checked out in"),
+    ],
+)
+def test_a_branch_publisher_refuses_a_bad_target_before_anything(
+    repo: GitRepo, branch: str, remote: str, said: str
+) -> None:
+    with pytest.raises(PublishError, match=re.escape(said)):
+        GitBranchPublisher.open(repo.folder, remote, branch, None)
+    assert repo.resolve(f"refs/heads/{branch}") == (
+        repo.resolve("HEAD") if branch == "main" else None
+    )

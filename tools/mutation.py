@@ -81,14 +81,12 @@ MODULES: dict[str, list[str]] = {
 # Modules mutated in part: only the functions named here ("Class.method" or "function"),
 # the part that guards safety and correctness; the README says so beside the score.
 SCOPES: dict[str, list[str]] = {
-    # reading a file and validating its fields; not the Markdown body's cost budget, the
-    # typo hints for unknown field names, nor the record's own helpers
+    # reading a file, finding its front matter, and the type and limit checks of its
+    # fields; not the assembly of a Record from them, the Markdown body's cost budget nor
+    # the typo hints for unknown field names (a time box: records.py is 950 lines)
     "records": [
         "scan_records",
-        "_is_dir",
-        "_link_stamp",
         "link_problem",
-        "load_records",
         "read_record",
         "load_record",
         "_read_at_most",
@@ -96,17 +94,18 @@ SCOPES: dict[str, list[str]] = {
         "decode_text",
         "split_front_matter",
         "_closing_fence",
-        "_without_controls",
         "_without_secret",
-        "_to_datetime",
-        "_impossible_date",
-        *(
-            f"_Fields.{name}"
-            for name in (
-                "line fail warn shown_warnings record text plain summary name integer url when"
-                " published mapping sequence provider topics images dimension related"
-            ).split()
-        ),
+        "_Fields.text",
+        "_Fields.name",
+        "_Fields.integer",
+        "_Fields.url",
+        "_Fields.when",
+        "_Fields.published",
+        "_Fields.mapping",
+        "_Fields.sequence",
+        "_Fields.topics",
+        "_Fields.images",
+        "_Fields.dimension",
     ],
     "server": [
         "DevServer.resolve",
@@ -121,6 +120,14 @@ SCOPES: dict[str, list[str]] = {
         "_content_type",
     ],
 }
+# Tests with a wall-clock limit: under mutmut's bookkeeping on a busy machine they fail
+# on unchanged code, and mutmut then refuses to start.
+TIMED = [
+    "--deselect",
+    "tests/test_loader_attacks.py::test_pathological_markdown_costs_a_fraction_of_a_second",
+    "--deselect",
+    "tests/test_records.py::test_alias_bomb_is_refused_quickly",
+]
 UNDECIDED = ("not checked", "running")
 DETECTED = ("killed", "timeout")
 """A mutant that makes the tests run past mutmut's time limit (a loop that never ends)
@@ -152,7 +159,7 @@ def configure(scratch: Path, module: str) -> None:
         "source_paths": ["src"],
         "only_mutate": [f"src/masthead/{module}.py"],
         "also_copy": ["templates", "static", "content", "site.toml", "README.md"],
-        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q"],
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", *TIMED],
         "pytest_add_cli_args_test_selection": tests,
         "use_git_change_detection": False,
         # A mutant that loops forever is stopped after 5x its tests' CPU time, not
@@ -191,8 +198,9 @@ def _toml(value: object) -> str:
 
 
 def run(module: str, minutes: float, base: Path, mode: str = "all") -> dict[str, str]:
-    """Mutate `module` ("all"), or only retry its last survivors against the tests as they
-    are now ("survivors"), or neither ("report"); return every mutant's status."""
+    """Mutate `module` ("all"), or only retry its last survivors and the mutants not reached
+    against the tests as they are now ("survivors"), or neither ("report"); return every
+    mutant's status."""
     scratch = base / module
     env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = str(Path(sys.executable).with_name("mutmut"))
@@ -204,7 +212,11 @@ def run(module: str, minutes: float, base: Path, mode: str = "all") -> dict[str,
         # The same source and test selection, so mutmut keeps its other verdicts; the
         # tests are copied again, and new tests in the selected files are found.
         shutil.copytree(REPO / "tests", scratch / "tests", dirs_exist_ok=True)
-        again = [n for n, s in results_of(mutmut, scratch, env, module).items() if s == "survived"]
+        again = [
+            n
+            for n, s in results_of(mutmut, scratch, env, module).items()
+            if s in ("survived", "not checked")
+        ]
         if again:
             mutate(mutmut, scratch, env, module, minutes, again)
     results = results_of(mutmut, scratch, env, module)
@@ -284,7 +296,8 @@ def main() -> int:
     parser.add_argument(
         "--survivors",
         action="store_true",
-        help="retry only the last run's survivors, with the tests as they are now",
+        help="retry the last run's survivors, and the mutants its time box left, with the "
+        "tests as they are now",
     )
     args = parser.parse_args()
     args.modules = args.modules or list(MODULES)
