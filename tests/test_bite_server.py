@@ -111,3 +111,31 @@ def test_a_body_end_far_from_the_end_of_the_page_is_not_looked_for(
     page = b"<html><body></body>" + b"x" * 70_000
     (root / "tail.html").write_bytes(page)
     assert _raw(server, "GET", _base(server) + "tail.html")[2] == page + TAG
+
+
+def test_the_body_end_at_the_very_start_of_a_page_takes_the_script_there(
+    server: DevServer, root: Path
+) -> None:
+    (root / "odd.html").write_bytes(b"</body>after")
+    assert _raw(server, "GET", _base(server) + "odd.html")[2] == TAG + b"</body>after"
+    (root / "plain.html").write_bytes(b"<p>no end tag</p>")
+    assert _raw(server, "GET", _base(server) + "plain.html")[2] == b"<p>no end tag</p>" + TAG
+
+
+def test_a_file_gone_between_lookup_and_open_is_a_plain_not_found(
+    server: DevServer, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of a rebuild removing a page while a request for it is answered."""
+    (root / "vanishing.html").write_text("<p>soon gone</p>")
+    opened = Path.open
+
+    def open_or_vanish(path: Path, *args: object, **kwargs: object) -> object:
+        if path.name == "vanishing.html":
+            raise FileNotFoundError(path)
+        return opened(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "open", open_or_vanish)
+    status, head, body = _raw(server, "GET", _base(server) + "vanishing.html")
+    assert (status, body) == (404, b"not found\n")
+    assert b"Content-Type: text/plain\r\n" in head + b"\r\n"
+    assert _raw(server, "HEAD", _base(server) + "vanishing.html")[::2] == (404, b"")
