@@ -7,11 +7,17 @@ that must name the line, a branch taken only by an unusual but legal record.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
 from masthead import yamlload
+from masthead.config import SiteConfig
+from masthead.diagnostics import Diagnostic
+from masthead.records import MAX_NAME, Record, read_record
 from masthead.yamlload import MAX_NUMBER_CHARS, YamlError, is_secret_key, load_yaml
+from tests.conftest import EXTRA_LINE, record_text
 
 
 def test_a_typed_number_is_read_up_to_the_length_limit_and_refused_past_it() -> None:
@@ -90,3 +96,242 @@ def test_a_duplicate_key_and_a_list_as_key_say_what_is_expected() -> None:
 def test_a_tagged_float_written_as_digits_is_a_float() -> None:
     value = load_yaml("ratio: !!float 5")["ratio"]
     assert (value, type(value)) == (5.0, float)
+
+
+# records.py: one record file read through read_record, as the build reads each one.
+
+CONFIG = SiteConfig(timezone="Europe/London", max_record_bytes=8192)
+
+
+def _read(
+    tmp_path: Path, text: str | bytes, name: str = "2026-11-18-story.md"
+) -> tuple[Record | None, tuple[Diagnostic, ...]]:
+    path = tmp_path / "content" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return read_record(path, name, CONFIG)
+
+
+def _said(tmp_path: Path, text: str | bytes) -> tuple[int | None, str, str | None]:
+    """The one error a bad record gets: its line, message and what was expected."""
+    record, diagnostics = _read(tmp_path, text)
+    assert record is None and diagnostics[0].severity == "error"
+    return diagnostics[0].line, diagnostics[0].message, diagnostics[0].expected
+
+
+def _image(size: str) -> str:
+    return f"images:\n  - url: https://news.example/a.jpg\n    width: {size}\n"
+
+
+@pytest.mark.parametrize("size", [1, 100_000])
+def test_an_image_size_at_either_limit_is_kept(tmp_path: Path, size: int) -> None:
+    record, diagnostics = _read(tmp_path, record_text(extra=_image(str(size))))
+    assert record is not None and diagnostics == ()
+    assert record.images[0].width == size
+
+
+@pytest.mark.parametrize("size", [0, -1, 100_001])
+def test_an_image_size_past_either_limit_is_refused(tmp_path: Path, size: int) -> None:
+    assert _said(tmp_path, record_text(extra=_image(str(size)))) == (
+        EXTRA_LINE + 2,
+        f"images[0].width is {size}",
+        "a size between 1 and 100000",
+    )
+
+
+def test_a_link_to_a_folder_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "content" / "folder").mkdir(parents=True)
+    (tmp_path / "content" / "dir.md").symlink_to(tmp_path / "content" / "folder")
+    record, diagnostics = read_record(tmp_path / "content" / "dir.md", "dir.md", CONFIG)
+    assert record is None
+    assert [(d.message, d.expected, d.severity) for d in diagnostics] == [
+        (
+            "symbolic link to a folder; not followed",
+            "a file, or a link to a file inside the content folder",
+            "warning",
+        )
+    ]
+
+
+def test_a_record_at_the_size_limit_loads_and_one_byte_more_is_refused(tmp_path: Path) -> None:
+    text = record_text()
+    text += "x" * (CONFIG.max_record_bytes - len(text.encode()))
+    record, _ = _read(tmp_path, text)
+    assert record is not None
+    assert _said(tmp_path, text + "y") == (1, "file is 8193 bytes", "at most 8192")
+
+
+def test_a_record_gone_before_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    record, diagnostics = read_record(tmp_path / "gone.md", "gone.md", CONFIG)
+    assert record is None
+    assert [(d.line, d.message, d.expected) for d in diagnostics] == [
+        (1, "cannot read file: No such file or directory", "a readable file")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("", (1, "file is empty", None)),
+        (" \n\n", (1, "file is empty", None)),
+        ("title: x\n", (1, "no front matter", "a first line of '---'")),
+        ("---\ntitle: x\n", (1, "front matter is never closed", "a closing '---' line")),
+        ("---\ntitle: x\n---more\n", (1, "front matter is never closed", "a closing '---' line")),
+        ("---\n---\n", (1, "front matter is empty", "a mapping with title and publishedDateTime")),
+        ("---\n- a\n- b\n---\n", (2, "front matter is a list", "a mapping of fields")),
+        ("---\njust text\n---\n", (2, "front matter is a string", "a mapping of fields")),
+        (b"---\ntitle: \xff\n---\n", (2, "invalid UTF-8 at byte 11", "UTF-8 text")),
+        ("---\ntitle: x\n\x00\n---\n", (3, "NUL byte", "text")),
+    ],
+)
+def test_a_file_without_usable_front_matter_says_where_and_what(
+    tmp_path: Path, text: str | bytes, said: tuple[int, str, str | None]
+) -> None:
+    line, message, expected = _said(tmp_path, text)
+    assert (line, message) == said[:2]
+    if said[2] is not None:
+        assert expected == said[2]
+
+
+@pytest.mark.parametrize(
+    "fence", ["---", "--- \t", "...", "... "], ids=["dashes", "dashes-space", "dots", "dots-space"]
+)
+def test_front_matter_closes_at_dashes_or_dots_with_trailing_blanks(
+    tmp_path: Path, fence: str
+) -> None:
+    front = record_text().split("---\n")[1]
+    record, _ = _read(tmp_path, f"---\n{front}{fence}\nThe body.\n")
+    assert record is not None and "The body." in record.body_html
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_read_as_plain_text(tmp_path: Path) -> None:
+    text = record_text(title="Crlf story", body="First line.\n").replace("\n", "\r\n")
+    record, diagnostics = _read(tmp_path, b"\xef\xbb\xbf" + text.encode())
+    assert record is not None and diagnostics == ()
+    assert record.title == "Crlf story" and "\r" not in record.body_html
+
+
+def test_a_bare_cr_ends_a_line_too(tmp_path: Path) -> None:
+    text = record_text(title="Cr story").replace("\n", "\r")
+    record, _ = _read(tmp_path, text)
+    assert record is not None and record.title == "Cr story"
+
+
+def _front(fields: str) -> str:
+    """A record of exactly these front-matter lines (line 2 is the first of them)."""
+    return f"---\n{fields}\n---\n"
+
+
+BASE = 'title: "Harbour"\npublishedDateTime: 2026-11-18T09:30:00Z'
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ('title: "  \\u0007 "', (2, "title is empty", "a non-empty string")),
+        ("publishedDateTime: 2026-11-18", (2, "missing field title", "a non-empty string")),
+        ("title: 12", (2, "title is an integer", "a string")),
+        (
+            'title: "x"',
+            (2, "missing field publishedDateTime", "an ISO 8601 date-time"),
+        ),
+        (
+            f"{BASE}\nquality: true",
+            (4, "quality is a boolean True", "an integer"),
+        ),
+        (f"{BASE}\nheat: 1.5", (4, "heat is a number 1.5", "an integer")),
+        (f"{BASE}\npublished: 1", (4, "published is an integer", "true or false")),
+        (f"{BASE}\nprovider: [a]", (4, "provider is a list", "a mapping")),
+        (f"{BASE}\nprovider:\n  domain: x.example", (4, "missing field provider.name", None)),
+        (f"{BASE}\ntopics: Climate", (4, "topics is a string", "a list of topic names")),
+        (f"{BASE}\ntopics:\n  - a\n  - ''", (6, "topics[1] is empty", "a topic name")),
+        (f"{BASE}\ntopics:\n  - 7", (5, "topics[0] is an integer", "a topic name")),
+        (f"{BASE}\nimages: [x]", (4, "images[0] is a string", "a mapping")),
+    ],
+)
+def test_each_field_of_the_wrong_kind_is_named_with_its_line(
+    tmp_path: Path, fields: str, said: tuple[int, str, str | None]
+) -> None:
+    line, message, expected = _said(tmp_path, _front(fields))
+    assert (line, message) == said[:2]
+    if said[2] is not None:
+        assert expected == said[2]
+
+
+@pytest.mark.parametrize(("field", "limit"), [("topics", 50), ("images", 20), ("related", 100)])
+def test_a_list_at_its_limit_loads_and_one_more_is_refused(
+    tmp_path: Path, field: str, limit: int
+) -> None:
+    item = {
+        "topics": "Topic {i}",
+        "images": "{{url: 'https://news.example/{i}.jpg'}}",
+        "related": "{{title: 'Story {i}'}}",
+    }[field]
+    items = [item.format(i=i) for i in range(limit + 1)]
+    record, _ = _read(tmp_path, _front(f"{BASE}\n{field}: [{', '.join(items[:limit])}]"))
+    assert record is not None and len(getattr(record, field)) == limit
+    assert _said(tmp_path, _front(f"{BASE}\n{field}: [{', '.join(items)}]"))[:2] == (
+        4,
+        f"{field} has {limit + 1} entries",
+    )
+
+
+def test_a_name_of_the_longest_length_loads_and_one_more_is_refused(tmp_path: Path) -> None:
+    name = "n" * MAX_NAME
+    record, _ = _read(tmp_path, _front(f"{BASE}\ntopics: ['{name}', '  {name}  ']"))
+    assert record is not None and record.topics == (name,)
+    assert _said(tmp_path, _front(f"{BASE}\nprovider:\n  name: {name}x")) == (
+        5,
+        f"provider.name is {MAX_NAME + 1} characters",
+        f"at most {MAX_NAME}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "flag"), [("'false'", False), ("' Yes '", True), ("'NO'", False), ("'true'", True)]
+)
+def test_published_as_a_word_in_quotes_is_read_with_a_warning(
+    tmp_path: Path, value: str, flag: bool
+) -> None:
+    record, diagnostics = _read(tmp_path, _front(f"{BASE}\npublished: {value}"))
+    assert record is not None and record.published is flag
+    assert [(d.line, d.message, d.severity) for d in diagnostics] == [
+        (
+            4,
+            f"published is the string {value.strip(chr(39))!r}, read as {str(flag).lower()}",
+            "warning",
+        )
+    ]
+
+
+def test_published_in_any_other_words_is_refused(tmp_path: Path) -> None:
+    assert _said(tmp_path, _front(f"{BASE}\npublished: 'maybe'"))[1] == "published is a string"
+
+
+def test_a_link_that_is_not_http_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    record, diagnostics = _read(tmp_path, _front(f"{BASE}\nwebUrl: 'javascript:alert(1)'"))
+    assert record is not None and record.web_url is None
+    assert [(d.line, d.message, d.expected) for d in diagnostics] == [
+        (4, "webUrl dropped: 'javascript:alert(1)'", "an http(s) URL")
+    ]
+    record, diagnostics = _read(tmp_path, _front(f"{BASE}\nwebUrl: ''"))
+    assert record is not None and record.web_url is None and diagnostics == ()
+
+
+def test_only_an_image_marked_cached_with_true_is_cached_and_one_without_url_is_left_out(
+    tmp_path: Path,
+) -> None:
+    images = (
+        "images:\n"
+        "  - {url: 'https://news.example/1.jpg', isCached: true}\n"
+        "  - {url: 'https://news.example/2.jpg', isCached: 'yes'}\n"
+        "  - {width: 5}\n"
+        "  - {url: 'https://news.example/3.jpg', height: 7}"
+    )
+    record, _ = _read(tmp_path, _front(f"{BASE}\n{images}"))
+    assert record is not None
+    assert [(i.url[-5:], i.cached, i.width, i.height) for i in record.images] == [
+        ("1.jpg", True, None, None),
+        ("2.jpg", False, None, None),
+        ("3.jpg", False, None, 7),
+    ]
