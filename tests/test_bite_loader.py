@@ -7,6 +7,7 @@ that must name the line, a branch taken only by an unusual but legal record.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import yaml
 from masthead import yamlload
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
-from masthead.records import MAX_NAME, Record, read_record
+from masthead.records import MAX_NAME, Record, read_record, scan_records
 from masthead.yamlload import MAX_NUMBER_CHARS, YamlError, is_secret_key, load_yaml
 from tests.conftest import EXTRA_LINE, record_text
 
@@ -335,3 +336,34 @@ def test_only_an_image_marked_cached_with_true_is_cached_and_one_without_url_is_
         ("2.jpg", False, None, None),
         ("3.jpg", False, None, 7),
     ]
+
+
+def test_the_scan_lists_records_and_links_and_names_every_other_file(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    (content / "2026" / "deep").mkdir(parents=True)
+    (content / ".drafts").mkdir()
+    (content / "folder").mkdir()
+    for rel in ("a.md", "b.markdown", "2026/deep/c.md", ".drafts/d.md", ".hidden.md"):
+        (content / rel).write_text(record_text())
+    for rel in ("notes.txt", "2026/image.png", "z.MD"):
+        (content / rel).write_text("not a record")
+    (content / "link.md").symlink_to(content / "a.md")
+    (content / "dirlink").symlink_to(content / "folder")
+    (content / "broken.md").symlink_to(tmp_path / "nothing")
+    (content / "other-link").symlink_to(content / "notes.txt")
+    ignored: list[str] = []
+    found = scan_records(content, ignored)
+    assert list(found) == [
+        "2026/deep/c.md",
+        "a.md",
+        "b.markdown",
+        "broken.md",
+        "dirlink",
+        "link.md",
+    ]
+    assert ignored == ["2026/image.png", "notes.txt", "z.MD"]
+    size = (content / "a.md").stat().st_size
+    assert found["a.md"][0] == size and found["link.md"] == found["a.md"]
+    assert found["a.md"][3] == (content / "a.md").stat().st_ino
+    assert found["broken.md"][3] == os.lstat(content / "broken.md").st_ino
+    assert scan_records(content) == found
