@@ -367,3 +367,18 @@ def test_the_scan_lists_records_and_links_and_names_every_other_file(tmp_path: P
     assert found["a.md"][3] == (content / "a.md").stat().st_ino
     assert found["broken.md"][3] == os.lstat(content / "broken.md").st_ino
     assert scan_records(content) == found
+
+
+def test_a_link_in_a_subfolder_to_a_record_elsewhere_in_content_is_read(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    (content / "2026").mkdir(parents=True)
+    (content / "archive").mkdir()
+    (content / "archive" / "story.md").write_text(record_text(title="Linked story"))
+    (content / "2026" / "story.md").symlink_to(content / "archive" / "story.md")
+    record, diagnostics = read_record(content / "2026" / "story.md", "2026/story.md", CONFIG)
+    assert record is not None and record.title == "Linked story" and diagnostics == ()
+    (tmp_path / "private.md").write_text(record_text(title="Private"))
+    (content / "2026" / "out.md").symlink_to(tmp_path / "private.md")
+    record, diagnostics = read_record(content / "2026" / "out.md", "2026/out.md", CONFIG)
+    assert record is None
+    assert diagnostics[0].message == "symbolic link leads outside its folder; not followed"
