@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -211,14 +212,14 @@ def run(module: str, minutes: float, base: Path, mode: str = "all") -> dict[str,
     elif mode == "survivors":
         # The same source and test selection, so mutmut keeps its other verdicts; the
         # tests are copied again, and new tests in the selected files are found.
+        # Survivors first (a new test should kill them in seconds), then the rest.
         shutil.copytree(REPO / "tests", scratch / "tests", dirs_exist_ok=True)
-        again = [
-            n
-            for n, s in results_of(mutmut, scratch, env, module).items()
-            if s in ("survived", "not checked")
-        ]
-        if again:
-            mutate(mutmut, scratch, env, module, minutes, again)
+        deadline = time.monotonic() + minutes * 60
+        for status in ("survived", "not checked"):
+            names = [n for n, s in results_of(mutmut, scratch, env, module).items() if s == status]
+            left = (deadline - time.monotonic()) / 60
+            if names and left > 0:
+                mutate(mutmut, scratch, env, module, left, names)
     results = results_of(mutmut, scratch, env, module)
     survivors = [name for name, status in results.items() if status not in (*UNDECIDED, *DETECTED)]
     with (scratch / "survivors.txt").open("w", encoding="utf-8") as out:
@@ -255,7 +256,7 @@ def mutate(
             cwd=scratch,
             env=env,
             timeout=minutes * 60,
-            stdout=(scratch / "mutmut.log").open("w"),
+            stdout=(scratch / "mutmut.log").open("a"),
             stderr=subprocess.STDOUT,
             check=False,
         )
