@@ -133,18 +133,15 @@ def test_changed_paths_lists_every_file_of_a_first_commit_and_only_changes_after
     repo: GitRepo, tmp_path: Path
 ) -> None:
     folder = tmp_path / "out"
-    folder.mkdir()
-    for name in ("a.html", "b.html"):
+    (folder / "news").mkdir(parents=True)
+    names = ("a.html", "news/b.html", "news/c.html")
+    for name in names:
         (folder / name).write_text(name)
-    first = repo.commit_tree(
-        repo.write_tree({n: folder / n for n in ("a.html", "b.html")}), None, "1"
-    )
-    (folder / "b.html").write_text("changed")
-    second = repo.commit_tree(
-        repo.write_tree({n: folder / n for n in ("a.html", "b.html")}), first, "2"
-    )
-    assert repo.changed_paths(None, first) == ["a.html", "b.html"]
-    assert repo.changed_paths(first, second) == ["b.html"]
+    first = repo.commit_tree(repo.write_tree({n: folder / n for n in names}), None, "1")
+    (folder / "news" / "b.html").write_text("changed")
+    second = repo.commit_tree(repo.write_tree({n: folder / n for n in names}), first, "2")
+    assert repo.changed_paths(None, first) == list(names)
+    assert repo.changed_paths(first, second) == ["news/b.html"]
     assert repo.changed_paths(second, second) == []
 
 

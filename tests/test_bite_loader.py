@@ -382,3 +382,15 @@ def test_a_link_in_a_subfolder_to_a_record_elsewhere_in_content_is_read(tmp_path
     record, diagnostics = read_record(content / "2026" / "out.md", "2026/out.md", CONFIG)
     assert record is None
     assert diagnostics[0].message == "symbolic link leads outside its folder; not followed"
+
+
+def test_a_linked_record_read_from_the_content_folder_itself_is_judged_against_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = tmp_path / "content"
+    (content / "archive").mkdir(parents=True)
+    (content / "archive" / "story.md").write_text(record_text(title="Linked story"))
+    (content / "story.md").symlink_to(content / "archive" / "story.md")
+    monkeypatch.chdir(content)
+    record, diagnostics = read_record(Path("story.md"), "story.md", CONFIG)
+    assert record is not None and record.title == "Linked story" and diagnostics == ()
