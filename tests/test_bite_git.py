@@ -108,16 +108,24 @@ def test_ancestry_is_asked_in_its_direction(repo: GitRepo) -> None:
 def test_a_written_tree_holds_the_files_with_their_modes(repo: GitRepo, tmp_path: Path) -> None:
     folder = tmp_path / "out"
     (folder / "news").mkdir(parents=True)
-    (folder / "index.html").write_text("<p>home</p>")
     (folder / "news" / "a b.html").write_text("<p>a</p>")
-    (folder / "run.sh").write_text("#!/bin/sh\n")
-    (folder / "run.sh").chmod(0o755)
-    files = {"index.html": folder / "index.html", "news/a b.html": folder / "news" / "a b.html"}
-    files["run.sh"] = folder / "run.sh"
+    modes = {"run.sh": 0o755, "other.sh": 0o641, "shared.css": 0o666, "index.html": 0o644}
+    for name, mode in modes.items():
+        (folder / name).write_text("#!/bin/sh\n")
+        (folder / name).chmod(mode)
+    (folder / "index.html").write_text("<p>home</p>")
+    files = {name: folder / name for name in modes}
+    files["news/a b.html"] = folder / "news" / "a b.html"
     tree = repo.write_tree(files)
     listing = repo.run("ls-tree", "-r", tree).splitlines()
-    modes = {line.split("\t")[1]: line.split()[0] for line in listing}
-    assert modes == {"index.html": "100644", "news/a b.html": "100644", "run.sh": "100755"}
+    stored = {line.split("\t")[1]: line.split()[0] for line in listing}
+    assert stored == {
+        "index.html": "100644",
+        "news/a b.html": "100644",
+        "other.sh": "100755",
+        "run.sh": "100755",
+        "shared.css": "100644",
+    }
     assert repo.run("show", f"{tree}:news/a b.html") == "<p>a</p>"
     assert repo.run("status", "--porcelain") == ""  # the user's index is untouched
 
@@ -125,8 +133,27 @@ def test_a_written_tree_holds_the_files_with_their_modes(repo: GitRepo, tmp_path
 def test_a_file_name_with_a_line_break_is_refused(repo: GitRepo, tmp_path: Path) -> None:
     odd = tmp_path / "a\nb.html"
     odd.write_text("x")
-    with pytest.raises(GitError, match="contains a line break"):
+    with pytest.raises(GitError) as caught:
         repo.write_tree({"a\nb.html": odd})
+    assert str(caught.value) == (
+        "a file name in the output contains a line break; git cannot take it"
+    )
+
+
+def test_pages_are_stored_byte_for_byte_whatever_the_repository_attributes_say(
+    repo: GitRepo,
+) -> None:
+    """An output inside the repository, where a `.gitattributes` would convert line ends."""
+    (repo.folder / ".gitattributes").write_text("* text eol=lf\n")
+    page = repo.folder / "public" / "page.html"
+    page.parent.mkdir()
+    page.write_bytes(b"<p>one</p>\r\n<p>two</p>\r\n")
+    tree = repo.write_tree({"page.html": page})
+    blob = repo.run("rev-parse", f"{tree}:page.html")
+    stored = subprocess.run(
+        ["git", "-C", str(repo.folder), "cat-file", "blob", blob], capture_output=True, check=True
+    ).stdout
+    assert stored == page.read_bytes()
 
 
 def test_changed_paths_lists_every_file_of_a_first_commit_and_only_changes_after(
