@@ -93,6 +93,15 @@ def test_a_remote_branch_is_fetched_when_its_tip_is_not_here(repo: GitRepo, tmp_
     assert repo.remote_branch("origin", "main") == repo.resolve("HEAD")
 
 
+def test_a_remote_branch_whose_tip_is_here_already_is_not_fetched(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    other = clone(tmp_path / "remote.git", tmp_path / "other")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/copy")
+    assert repo.remote_branch("origin", "copy") == repo.resolve("HEAD")
+    assert repo.resolve("refs/remotes/origin/copy") is None  # nothing fetched
+
+
 def test_ancestry_is_asked_in_its_direction(repo: GitRepo) -> None:
     first = repo.resolve("HEAD")
     assert first is not None

@@ -165,8 +165,8 @@ def test_a_record_at_the_size_limit_loads_and_one_byte_more_is_refused(tmp_path:
 def test_a_record_gone_before_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
     record, diagnostics = read_record(tmp_path / "gone.md", "gone.md", CONFIG)
     assert record is None
-    assert [(d.line, d.message, d.expected) for d in diagnostics] == [
-        (1, "cannot read file: No such file or directory", "a readable file")
+    assert [(d.path, d.line, d.message, d.expected) for d in diagnostics] == [
+        ("gone.md", 1, "cannot read file: No such file or directory", "a readable file")
     ]
 
 
