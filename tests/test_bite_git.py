@@ -97,7 +97,7 @@ def test_a_remote_branch_whose_tip_is_here_already_is_not_fetched(
     repo: GitRepo, tmp_path: Path
 ) -> None:
     other = clone(tmp_path / "remote.git", tmp_path / "other")
-    git(other, "push", "-q", "origin", "HEAD:refs/heads/copy")
+    git(other, "push", "-q", "origin", "origin/main:refs/heads/copy")
     assert repo.remote_branch("origin", "copy") == repo.resolve("HEAD")
     assert repo.resolve("refs/remotes/origin/copy") is None  # nothing fetched
 
