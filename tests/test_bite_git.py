@@ -76,6 +76,8 @@ def test_resolve_gives_an_object_id_or_none(repo: GitRepo) -> None:
     head = repo.resolve("HEAD")
     assert head is not None and len(head) == 40 and head != ZERO
     assert repo.resolve("refs/heads/nothing") is None
+    assert repo.resolve("README") is None  # a file of the work tree names no object
+    assert repo.resolve("HEAD..HEAD") is None  # nor does a range
     assert repo.resolve("HEAD^{tree}") != head
 
 
