@@ -7,6 +7,7 @@ step, what the manifest says, and what is refused, without a whole build around 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,39 @@ def test_the_lock_says_whether_it_made_the_folder_and_removes_it_if_still_empty(
     with output_lock(tmp_path / "old") as created:
         assert not created
     assert (tmp_path / "old").is_dir()
+
+
+def test_a_recovery_says_so_naming_the_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    (root / JOURNAL).write_text("{}")
+    with caplog.at_level(logging.WARNING, logger="masthead.output"):
+        OutputWriter(root)
+    assert caplog.messages == [
+        f"{root}: the last build was stopped while it replaced the output; this build "
+        "writes every file again"
+    ]
+
+
+def test_a_file_name_the_system_refuses_is_one_error_naming_folder_reason_and_file(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    writer = OutputWriter(root)
+    name = "n" * 300 + ".html"
+    with pytest.raises(OutputError) as caught:
+        writer.write(name, b"x")
+    assert str(caught.value) == (
+        f"cannot write to the output folder {root}: File name too long ({root / STAGING / name})"
+    )
+
+
+def test_an_output_under_a_file_is_one_error_naming_the_folder_alone(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    root = tmp_path / "file" / "public"
+    writer = OutputWriter(root)
+    with pytest.raises(OutputError) as caught:
+        writer.write("a.html", b"x")
+    assert str(caught.value) == f"cannot write to the output folder {root}: Not a directory"
