@@ -330,3 +330,16 @@ def test_an_output_under_a_file_is_one_error_naming_the_folder_alone(tmp_path: P
     with pytest.raises(OutputError) as caught:
         writer.write("a.html", b"x")
     assert str(caught.value) == f"cannot write to the output folder {root}: Not a directory"
+
+
+def test_a_stale_file_gone_or_replaced_by_a_link_is_not_counted_as_removed(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "gone.html": b"g", "linked.html": b"l"})
+    (root / "gone.html").unlink()
+    (root / "linked.html").unlink()
+    (root / "linked.html").symlink_to(root / "a.html")
+    writer = _build(root, {"a.html": b"a"})
+    assert writer.removed == []
+    assert (root / "linked.html").is_symlink()
