@@ -303,3 +303,64 @@ def test_a_branch_publisher_refuses_a_bad_target_before_anything(
     assert repo.resolve(f"refs/heads/{branch}") == (
         repo.resolve("HEAD") if branch == "main" else None
     )
+
+
+def _publisher(repo: GitRepo) -> GitBranchPublisher:
+    return GitBranchPublisher.open(repo.folder, "origin", "gh-pages", "pages")
+
+
+def test_the_branch_publisher_builds_on_whichever_tip_contains_the_other(
+    repo: GitRepo, output: Path
+) -> None:
+    publisher = _publisher(repo)
+    publisher.publish(output)
+    first = repo.resolve("refs/heads/gh-pages")
+    assert first is not None
+    # Local ahead (a push that never happened): the next commit builds on the local tip.
+    tree = repo.resolve(f"{first}^{{tree}}")
+    assert tree is not None
+    ahead = repo.commit_tree(tree, first, "local only")
+    repo.run("update-ref", "refs/heads/gh-pages", ahead)
+    (output / "index.html").write_text("<p>new home</p>")
+    publisher.publish(output)
+    tip = repo.resolve("refs/heads/gh-pages")
+    assert repo.run("rev-parse", f"{tip}^") == ahead
+    # Remote ahead (published from elsewhere): the local tip is behind, built upon remotely.
+    repo.run("update-ref", "refs/heads/gh-pages", first)
+    (output / "index.html").write_text("<p>newer home</p>")
+    publisher.publish(output)
+    assert repo.run("rev-parse", "refs/heads/gh-pages^") == tip
+
+
+def test_diverged_tips_are_refused_and_both_left_alone(repo: GitRepo, output: Path) -> None:
+    publisher = _publisher(repo)
+    publisher.publish(output)
+    first = repo.resolve("refs/heads/gh-pages")
+    assert first is not None
+    tree = repo.resolve(f"{first}^{{tree}}")
+    assert tree is not None
+    local = repo.commit_tree(tree, first, "local")
+    remote = repo.commit_tree(tree, first, "remote")
+    repo.run("push", "-q", "origin", f"{remote}:refs/heads/gh-pages")
+    repo.run("update-ref", "refs/heads/gh-pages", local)
+    with pytest.raises(PublishError) as caught:
+        publisher.publish(output)
+    assert str(caught.value).startswith(
+        "the local branch 'gh-pages' and origin/gh-pages have diverged"
+    )
+    assert repo.resolve("refs/heads/gh-pages") == local
+    assert repo.run("ls-remote", "origin", "refs/heads/gh-pages").split()[0] == remote
+
+
+def test_a_rejected_push_moves_no_local_branch(repo: GitRepo, output: Path, tmp_path: Path) -> None:
+    hook = tmp_path / "remote.git" / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(PublishError) as caught:
+        _publisher(repo).publish(output)
+    assert str(caught.value).startswith(
+        "push to origin was rejected or failed; nothing was published and the local branch "
+        "'gh-pages' was left as it was.\n"
+    )
+    assert "frozen" in str(caught.value)
+    assert repo.resolve("refs/heads/gh-pages") is None

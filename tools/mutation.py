@@ -45,12 +45,7 @@ MODULES: dict[str, list[str]] = {
     "embeds": ["test_sanitising.py", "test_host_allowlist.py", "test_embeds.py"],
     "gitrepo": ["test_bite_git.py"],
     "fingerprint": ["test_incremental.py", "test_plan.py", "test_fingerprint.py"],
-    "publish": [
-        "test_bite_git.py",
-        "test_publish_git.py",
-        "test_git_guards.py",
-        "test_publish_folder.py",
-    ],
+    "publish": ["test_bite_git.py", "test_publish_folder.py"],
     "server": [
         "test_bite_server.py",
         "test_server.py",
