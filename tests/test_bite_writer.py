@@ -182,14 +182,21 @@ def test_a_journal_that_is_not_one_still_means_a_full_rewrite(tmp_path: Path) ->
     assert _files(root) == {"a.html": b"a"}
 
 
-def test_a_stale_file_changed_since_survives_a_recovery(tmp_path: Path) -> None:
+def test_a_stale_file_changed_since_survives_a_recovery_with_a_word_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root = tmp_path / "public"
     _build(root, {"a.html": b"a", "mine.html": b"m"})
     (root / JOURNAL).write_text(json.dumps({"version": 1, "files": {}}))
     (root / "mine.html").write_bytes(b"edited by the user")
-    writer = _build(root, {"a.html": b"a"})
+    with caplog.at_level(logging.WARNING, logger="masthead.output"):
+        writer = _build(root, {"a.html": b"a"})
     assert writer.removed == []
     assert (root / "mine.html").read_bytes() == b"edited by the user"
+    assert (
+        caplog.messages[-1]
+        == f"{root / 'mine.html'}: changed since masthead wrote it; left in place"
+    )
 
 
 @pytest.mark.parametrize(
