@@ -350,3 +350,26 @@ def test_a_stale_file_gone_or_replaced_by_a_link_is_not_counted_as_removed(
     writer = _build(root, {"a.html": b"a"})
     assert writer.removed == []
     assert (root / "linked.html").is_symlink()
+
+
+def test_a_stale_file_that_cannot_be_removed_is_a_warning_not_a_failed_build(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a read-only folder for anyone but root (the tests may run as root)."""
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "old.html": b"o"})
+    unlink = Path.unlink
+
+    def refuse(path: Path, missing_ok: bool = False) -> None:
+        if path.name == "old.html":
+            raise PermissionError(13, "Permission denied")
+        unlink(path, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with caplog.at_level(logging.WARNING, logger="masthead.output"):
+        writer = _build(root, {"a.html": b"a"})
+    assert writer.removed == [] and (root / "old.html").read_bytes() == b"o"
+    assert caplog.messages == [
+        f"{root / 'old.html'}: could not remove stale file: [Errno 13] Permission denied"
+    ]
+    assert read_manifest(root / MANIFEST) == {"a.html": file_digest(b"a")}
