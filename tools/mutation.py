@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,10 +189,12 @@ def _toml(value: object) -> str:
     return f'"{value}"'
 
 
-def run(module: str, minutes: float, base: Path, mode: str = "all") -> dict[str, str]:
+def run(
+    module: str, minutes: float, base: Path, mode: str, triaged: Collection[str]
+) -> dict[str, str]:
     """Mutate `module` ("all"), or only retry its last survivors and the mutants not reached
     against the tests as they are now ("survivors"), or neither ("report"); return every
-    mutant's status."""
+    mutant's status, and write the untriaged survivors' diffs to survivors.txt."""
     scratch = base / module
     env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = str(Path(sys.executable).with_name("mutmut"))
@@ -211,7 +214,11 @@ def run(module: str, minutes: float, base: Path, mode: str = "all") -> dict[str,
             if names and left > 0:
                 mutate(mutmut, scratch, env, module, left, names)
     results = results_of(mutmut, scratch, env, module)
-    survivors = [name for name, status in results.items() if status not in (*UNDECIDED, *DETECTED)]
+    survivors = [
+        name
+        for name, status in results.items()
+        if status not in (*UNDECIDED, *DETECTED) and name not in triaged
+    ]
     with (scratch / "survivors.txt").open("w", encoding="utf-8") as out:
         for name in survivors:
             shown = subprocess.run(
@@ -299,7 +306,7 @@ def main() -> int:
     total_killed = total_counted = 0
     for module in args.modules:
         mode = "report" if args.report else "survivors" if args.survivors else "all"
-        results = run(module, args.minutes, base, mode)
+        results = run(module, args.minutes, base, mode, triage.get(module, {}))
         killed, counted = report(module, results, triage.get(module, {}))
         total_killed, total_counted = total_killed + killed, total_counted + counted
     if len(args.modules) > 1 and total_counted:
