@@ -205,11 +205,13 @@ def run(
     elif mode == "survivors":
         # The same source and test selection, so mutmut keeps its other verdicts; the
         # tests are copied again, and new tests in the selected files are found.
-        # Survivors first (a new test should kill them in seconds), then the rest.
+        # Survivors and mutants no test reached first (a new test should kill them in
+        # seconds), then the rest; the triaged ones are not retried.
         shutil.copytree(REPO / "tests", scratch / "tests", dirs_exist_ok=True)
         deadline = time.monotonic() + minutes * 60
-        for status in ("survived", "not checked"):
-            names = [n for n, s in results_of(mutmut, scratch, env, module).items() if s == status]
+        for statuses in (("survived", "no tests"), ("not checked",)):
+            found = results_of(mutmut, scratch, env, module)
+            names = [n for n, s in found.items() if s in statuses and n not in triaged]
             left = (deadline - time.monotonic()) / 60
             if names and left > 0:
                 mutate(mutmut, scratch, env, module, left, names)
