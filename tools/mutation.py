@@ -149,7 +149,7 @@ def configure(scratch: Path, module: str) -> None:
     tests = [f"tests/{name}" for name in MODULES[module] if (scratch / "tests" / name).is_file()]
     settings = {
         "source_paths": ["src"],
-        "only_mutate": [f"src/masthead/{module}.py"],
+        "only_mutate": [source_of(module).relative_to(REPO).as_posix()],
         "also_copy": ["templates", "static", "content", "site.toml", "README.md"],
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", *TIMED],
         "pytest_add_cli_args_test_selection": tests,
@@ -164,13 +164,26 @@ def configure(scratch: Path, module: str) -> None:
         out.write("\n".join(lines) + "\n")
 
 
+def source_of(module: str) -> Path:
+    """The module's file, at the top of the package or in a subpackage of it."""
+    found = sorted((REPO / "src" / "masthead").rglob(f"{module}.py"))
+    if len(found) != 1:
+        raise SystemExit(f"{module}: {len(found)} files of that name under src/masthead")
+    return found[0]
+
+
+def dotted(module: str) -> str:
+    """The module's import name, as mutmut names its mutants."""
+    return ".".join(source_of(module).relative_to(REPO / "src").with_suffix("").parts)
+
+
 def scope_patterns(module: str) -> list[str]:
     """mutmut's names (globs) of the mutants of the functions in SCOPES[module]."""
     patterns = []
     for name in SCOPES.get(module, []):
         cls, _, func = name.rpartition(".")
         mangled = f"x\u01c1{cls}\u01c1{func}" if cls else f"x_{func}"
-        patterns.append(f"masthead.{module}.{mangled}__mutmut_*")
+        patterns.append(f"{dotted(module)}.{mangled}__mutmut_*")
     return patterns
 
 
