@@ -290,7 +290,7 @@ def report(module: str, results: dict[str, str], equivalent: dict[str, str]) -> 
     detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     unchecked = len(results) - len(done)
     print(
-        f"{module}: {score:.1f}% ({killed} killed of {counted}; {len(listed)} equivalent "
+        f"{module}: {score:.1f}% ({killed} detected of {counted}; {len(listed)} equivalent "
         f"set aside; {detail})"
         + (f"; {unchecked} not reached in the time box" if unchecked else "")
     )
