@@ -299,12 +299,12 @@ def test_cache_invalidation_is_exact(
     elif change == "rename":
         (site.content / "2026-11-13-story-3.md").rename(site.content / "2026-11-13-renamed.md")
     elif change == "upgrade":
-        import masthead.build
         import masthead.fingerprint
         import masthead.modelstore
+        import masthead.phases
         import masthead.state
 
-        for module in (masthead.build, masthead.fingerprint, masthead.modelstore, masthead.state):
+        for module in (masthead.phases, masthead.fingerprint, masthead.modelstore, masthead.state):
             monkeypatch.setattr(module, "__version__", __version__ + ".post1")
     _rebuild(site, tmp_path)
 
@@ -339,10 +339,11 @@ def test_foreign_cache_is_discarded(
 def test_parallel_build_equals_serial(
     site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import masthead.build
+    import masthead.phases
+    import masthead.rendering
 
-    monkeypatch.setattr(masthead.build, "PARSE_MIN_PER_JOB", 1)  # fork even for a small site
-    monkeypatch.setattr(masthead.build, "RENDER_MIN_PER_JOB", 1)
+    monkeypatch.setattr(masthead.phases, "PARSE_MIN_PER_JOB", 1)  # fork even for a small site
+    monkeypatch.setattr(masthead.rendering, "RENDER_MIN_PER_JOB", 1)
     for n in range(6, 60):
         site.add(
             f"2026-11-{10 + n % 10}-more-{n}.md",
@@ -371,10 +372,11 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     """`masthead build` after an edit that keeps the site's shape: the stored model and the
     record-to-output index name the pages to redo; no other record is read, no site model
     is built, and the other pages keep their fingerprints."""
-    import masthead.build
+    import masthead.phases
+    import masthead.rendering
 
     fingerprinted: list[str] = []
-    real = masthead.build.page_fingerprint
+    real = masthead.rendering.page_fingerprint
 
     def counting(url: str, *args: object) -> str | None:
         fingerprinted.append(url)
@@ -384,9 +386,9 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
         raise AssertionError("the stored model should have been enough")
 
     unrelated = "/" + _add_unrelated(site).removesuffix("index.html")
-    monkeypatch.setattr(masthead.build, "page_fingerprint", counting)
-    monkeypatch.setattr(masthead.build, "load_files", forbidden)
-    monkeypatch.setattr(masthead.build, "build_site", forbidden)
+    monkeypatch.setattr(masthead.rendering, "page_fingerprint", counting)
+    monkeypatch.setattr(masthead.phases, "load_files", forbidden)
+    monkeypatch.setattr(masthead.phases, "build_site", forbidden)
     site.add(
         "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Retitled", day=12)
     )
@@ -401,7 +403,7 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     # Edited again: the first edit's article comes from the state, not the older model.
     site.add("2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Again", day=12))
     site.add("2026-11-10-story-0.md", _record(0, "Climate", "Harbour Ledger", title="Zero", day=10))
-    monkeypatch.setattr(masthead.build, "build_site", forbidden)
+    monkeypatch.setattr(masthead.phases, "build_site", forbidden)
     assert build(BuildOptions(site_dir=site.root, jobs=1)).parsed == 2
     monkeypatch.undo()
     assert_same_as_clean(site, tmp_path)
@@ -539,19 +541,21 @@ def test_preview_fast_path_falls_back_when_the_shape_changes(
 
 
 def test_a_build_leaves_the_collector_on_with_no_young_objects(
-    site: Scratch, tmp_path: Path
+    site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The collector is off during a build, and the build's objects end up in its oldest
     generation: left in the youngest, the next allocation would have it walk them all."""
     enabled_during: list[bool] = []
+    import masthead.phases
+
     builder = Builder(BuildOptions(site_dir=site.root, output_dir=tmp_path / "out"))
-    parse = builder._load
+    load = masthead.phases.load
 
     def spying_load(*args: object) -> object:
         enabled_during.append(gc.isenabled())
-        return parse(*args)  # type: ignore[arg-type]
+        return load(*args)  # type: ignore[arg-type]
 
-    builder._load = spying_load  # type: ignore[method-assign]
+    monkeypatch.setattr(masthead.phases, "load", spying_load)
     assert gc.isenabled()
     before = gc.get_count()[0]
     builder.build()

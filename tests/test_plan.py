@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from masthead.build import _newest_first
 from masthead.config import load_config
 from masthead.diagnostics import ConfigError
 from masthead.fingerprint import Unknown, value_key
 from masthead.plan import plan_pages
 from masthead.records import load_records
+from masthead.rendering import _newest_first
 from masthead.site import Site, build_site
 from tests.conftest import Scratch
 from tests.htmlcheck import parse
