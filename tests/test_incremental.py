@@ -540,15 +540,17 @@ def test_preview_fast_path_falls_back_when_the_shape_changes(
         assert_same_as_clean(site, tmp_path)
 
 
-def test_a_build_leaves_the_collector_on_with_no_young_objects(
+def test_only_the_command_line_pauses_the_collector(
     site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The collector is off during a build, and the build's objects end up in its oldest
-    generation: left in the youngest, the next allocation would have it walk them all."""
-    enabled_during: list[bool] = []
+    """A Builder leaves the interpreter's collector as it found it (the preview and
+    programs embedding masthead call it); `masthead build` turns it off while it builds,
+    and leaves the build's objects in its oldest generation: left in the youngest, the
+    next allocation would have it walk them all."""
     import masthead.phases
+    from masthead.cli import main
 
-    builder = Builder(BuildOptions(site_dir=site.root, output_dir=tmp_path / "out"))
+    enabled_during: list[bool] = []
     load = masthead.phases.load
 
     def spying_load(*args: object) -> object:
@@ -557,10 +559,12 @@ def test_a_build_leaves_the_collector_on_with_no_young_objects(
 
     monkeypatch.setattr(masthead.phases, "load", spying_load)
     assert gc.isenabled()
+    Builder(BuildOptions(site_dir=site.root, output_dir=tmp_path / "lib")).build()
+    assert enabled_during == [True]
     before = gc.get_count()[0]
-    builder.build()
+    assert main(["build", "--site", str(site.root), "--output", str(tmp_path / "cli")]) == 0
     young = gc.get_count()[0]
-    assert enabled_during == [False] and gc.isenabled()
+    assert enabled_during == [True, False] and gc.isenabled()
     assert young < min(before + 100, gc.get_threshold()[0])
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import logging
 import time
 from collections.abc import Collection
@@ -75,25 +74,12 @@ class Builder:
         `changed`, from a watcher, names the only files that changed since the last build
         of this Builder; edits that keep every story's place then take a fast path.
         """
-        # The cyclic garbage collector would otherwise walk every cached record again and
-        # again while the build allocates; builds make next to no reference cycles.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
         self.memory.prepared = None  # another build's, if it stopped before using them
         try:
             started = (self._watched(changed) if changed else None) or self._scanned()
             return self._phases(*started)
         finally:
             self._unlock()
-            if gc_was_enabled:
-                # Every object the build made is in the collector's youngest generation,
-                # which the next allocation would have it walk (0.1 s at 10,000 records).
-                # Frozen and unfrozen, they are in the oldest: walked when it next is.
-                # (Not when the program embedding masthead froze objects of its own.)
-                if gc.get_freeze_count() == 0:
-                    gc.freeze()
-                    gc.unfreeze()
-                gc.enable()
 
     def _watched(self, paths: Collection[Path]) -> tuple[Run, Changes, None] | None:
         """What changed, by the preview watcher's paths and the model in memory; None
