@@ -247,9 +247,9 @@ def narrow(
     return InPlace(edited, frozenset(outputs_showing(index, changed)), Origin.FILES)
 
 
-def digest_others(inputs: Inputs) -> str:
+def digest_others(inputs: Inputs, settings: str) -> str:
     """Stamps of everything a build reads but the records: theme, templates, static, data
-    and config."""
+    and config; and the `settings` the files do not say (phases.settings_digest)."""
     others: list[tuple[str, Stamp]] = []
     folders = [
         theme_dir(),
@@ -263,7 +263,7 @@ def digest_others(inputs: Inputs) -> str:
     config = inputs.site_dir / CONFIG_FILE
     if config.is_file():
         others.append((str(config), stamp(config)))
-    return digest_of(others)
+    return digest_of(others, settings)
 
 
 def outputs_showing(index: Mapping[str, list[str]], paths: Iterable[str]) -> set[str]:

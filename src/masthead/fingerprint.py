@@ -143,6 +143,13 @@ def records_in(value: Any, memo: dict[int, tuple[str, ...]]) -> tuple[str, ...]:
     return result
 
 
+def parsing_digest(config: SiteConfig) -> str:
+    """What of the config parsing a record depends on: the size limit, the time zone and
+    the hosts an embed may come from. Not base_url: links in bodies are put under the
+    site's path when pages are rendered, so another base_url parses nothing again."""
+    return digest_of(__version__, config.max_record_bytes, config.timezone, config.iframe_hosts)
+
+
 def config_digest(config: SiteConfig) -> str:
     """What of the config every page depends on: all of it but the [import] table, which
     tells `masthead import` where feeds are and which no page shows."""

@@ -1,8 +1,11 @@
-"""Markdown plugin: site-relative links and images in record bodies honour base_url's sub-path.
+"""Site-relative links and images in record bodies: noted when records load, put under
+base_url's sub-path when pages are rendered.
 
-Bodies are rendered once, when records load; without this a curator's `[see](/topics/x/)`
-would point outside a site published under `/digest/`. The plugin also notes those
-links and images (as written), which the build checks lead somewhere (sitepaths.py).
+Bodies are rendered to HTML once, when records load, with their links as written: the
+plugin notes those (which the build checks lead somewhere, sitepaths.py). Rendering a
+page puts them under the site's path (urls.under_base_path); without it a curator's
+`[see](/topics/x/)` would point outside a site published under `/digest/`. A record
+thus parses the same for any base_url, and `--base-url` parses no record again.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from masthead.context import BuildOptions, Inputs, Memory, Run, Scan
 from masthead.data import SiteData, load_data
 from masthead.diagnostics import Diagnostic, fails_strict, rebased
 from masthead.digest import digest_of
-from masthead.fingerprint import config_digest, substitute
+from masthead.fingerprint import config_digest, parsing_digest, substitute
 from masthead.output import OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages
@@ -56,7 +56,7 @@ def scan(options: BuildOptions, memory: Memory, inputs: Inputs) -> Scan:
     ignored: list[str] = []
     stamps = scan_records(inputs.content_dir, ignored)
     memory.ignored = ignored
-    others = digest_others(inputs)
+    others = digest_others(inputs, settings_digest(options, inputs))
     # What the next build compares to find nothing changed: no use to a first build that
     # keeps no state (without the cache, and not the preview's).
     keeps_state = options.use_cache or options.keep_model or memory.state is not None
@@ -68,16 +68,24 @@ def scan(options: BuildOptions, memory: Memory, inputs: Inputs) -> Scan:
 
 
 def cache_key(options: BuildOptions, inputs: Inputs) -> str:
-    """What invalidates the whole cache: masthead, the config, the options, the folders."""
+    """What invalidates the whole cache: masthead, what of the config parsing depends on,
+    the folders. Not the rest of the config, nor the mode: `serve` and `build`, or
+    another --base-url, share the parsed records (settings_digest tells them apart)."""
     parts = (
         __version__,
-        config_digest(inputs.config),
+        parsing_digest(inputs.config),
         options.drafts,
-        options.hash_assets,  # asset names are in every page
         str(inputs.content_dir.resolve()),
         str(inputs.output_dir.resolve()),
     )
     return digest_of(*parts)
+
+
+def settings_digest(options: BuildOptions, inputs: Inputs) -> str:
+    """What every page depends on but the files: the config (with --base-url and search
+    as resolved) and how asset files are named. Part of `others`: when it changes, no
+    fast path is taken (changes.py), and every page's fingerprint changes with it."""
+    return digest_of(config_digest(inputs.config), options.hash_assets)
 
 
 def _load_state(options: BuildOptions, memory: Memory, inputs: Inputs, key: str) -> BuildState:
@@ -218,10 +226,17 @@ def collect_theme_assets(options: BuildOptions, inputs: Inputs) -> Assets:
 
 
 def make_environment(options: BuildOptions, inputs: Inputs, assets: Assets) -> jinja2.Environment:
+    """The templates, compiled ones kept in the cache folder of this config.
+
+    Jinja computes a filter of a constant when it compiles (`{{ '/' | url }}` becomes
+    the site's path then), and names compiled code by the template's source only: code
+    compiled for another base_url must not be loaded, so each config has its own folder.
+    """
+    cache = inputs.cache_dir / f"config-{config_digest(inputs.config)[:16]}"
     return make_env(
         inputs.config,
         inputs.site_dir / "templates",
-        inputs.cache_dir if options.use_cache else None,
+        cache if options.use_cache else None,
         assets.urls,
     )
 

@@ -570,7 +570,9 @@ class _Fields:
             budget = _link_reads.set([MAX_LINK_READS])
             found: list[tuple[bool, str]] = []
             try:
-                env = {"base_path": self.config.base_path, "site_links": found}
+                # Links stay as written; rendering puts them under base_url's path
+                # (mdlinks.under_base_path), so a record parses the same for any base_url.
+                env = {"site_links": found}
                 html_text = _markdown().render(body, env)
                 site_links.extend(found)
                 return html_text

@@ -29,7 +29,7 @@ from masthead.memo import IdentityMemo
 from masthead.plan import PageSpec
 from masthead.site import TAXONOMIES
 from masthead.sitepaths import site_key
-from masthead.urls import absolute_link, absolute_url, feed_url, under_base
+from masthead.urls import absolute_link, absolute_url, feed_url, under_base, under_base_path
 
 
 class TemplateError(MastheadError):
@@ -212,7 +212,7 @@ class _Missing:
 
     def body_html(self, base_path: str, record: Any) -> Markup:
         """`{{ record | body_html }}`: the body without the images that lead nowhere."""
-        html = record.body_html
+        html = under_base_path(record.body_html, base_path)
         if self.paths:
             for url in record.body_images:
                 if site_key(url) in self.paths:

@@ -129,6 +129,21 @@ def under_base(base_path: str, path: str) -> str:
     return base_path + path.lstrip("/")
 
 
+_SITE_RELATIVE = re.compile(r'(<a href="|<img src=")/(?!/)')
+"""Where markdown-it (HTML off: every tag in a body is its own) wrote a site path."""
+
+
+def under_base_path(html: str, base_path: str) -> str:
+    """A record body's HTML (links as written, mdlinks.py) with its site-relative links
+    and images under `base_path`, as `under_base` puts any site path, escaped as
+    markdown-it escapes an attribute."""
+    if base_path == "/":
+        return html
+    prefix = base_path.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    prefix = prefix.replace('"', "&quot;")
+    return _SITE_RELATIVE.sub(lambda m: m.group(1) + prefix, html)
+
+
 @functools.lru_cache(maxsize=262144)
 def output_path(url: str) -> str:
     """Output file, relative to the output folder, for a site-relative URL.
