@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from masthead import __version__
-from masthead.build import Builder, BuildOptions, build
+from masthead.build import Builder, BuildOptions, Mode, build
 from masthead.output import MANIFEST
 from tests.conftest import Scratch, record_text
+from tests.htmlcheck import parse
 
 TOPICS = ("Climate", "Transport", "Health", "AT-T", "at t")  # the last two share a slug
 PROVIDERS = ("Harbour Ledger", "Civic Lantern")
@@ -76,7 +77,7 @@ class EditSequence(RuleBasedStateMachine):
         self.names: dict[int, str] = {}
         for n in range(5):
             self._write(n, TOPICS[n % 3], PROVIDERS[n % 2])
-        self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1, keep_model=True))
+        self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1, mode=Mode.WATCH))
         self.next = 5
         self.changed = set()
 
@@ -105,7 +106,7 @@ class EditSequence(RuleBasedStateMachine):
                 report = Builder(BuildOptions(site_dir=self.site.root, jobs=1)).build()
                 assert "load" in report.timings and "model" not in report.timings
                 self.builder = Builder(
-                    BuildOptions(site_dir=self.site.root, jobs=1, keep_model=True)
+                    BuildOptions(site_dir=self.site.root, jobs=1, mode=Mode.WATCH)
                 )
                 self.builder.build()
             elif alone:  # the only pending change keeps its story's shape: it must patch
@@ -181,7 +182,7 @@ class EditSequence(RuleBasedStateMachine):
     def rebuild(self, fresh: bool) -> None:
         if fresh:
             report = Builder(BuildOptions(site_dir=self.site.root, jobs=1)).build()
-            self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1, keep_model=True))
+            self.builder = Builder(BuildOptions(site_dir=self.site.root, jobs=1, mode=Mode.WATCH))
             self.builder.build()
         else:
             report = self.builder.build(self.changed)
@@ -446,17 +447,18 @@ def test_the_stored_model_is_not_used_when_it_cannot_stand_for_a_clean_build(
     retitle = lambda title: site.add(  # noqa: E731
         "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title=title, day=12)
     )
-    build(BuildOptions(site_dir=site.root, jobs=1, hash_assets=False))
+    preview = Builder(BuildOptions(site_dir=site.root, jobs=1, mode=Mode.PREVIEW))
+    preview.build()
+    preview.save_cache()  # as the preview does when it stops
     retitle("Assets")
     assert not build(BuildOptions(site_dir=site.root, jobs=1)).failed
     assert_same_as_clean(site, tmp_path)
 
-    preview = Builder(
-        BuildOptions(site_dir=site.root, jobs=1, keep_model=True, hold_last_good=True)
-    )
+    preview = Builder(BuildOptions(site_dir=site.root, jobs=1, mode=Mode.PREVIEW))
     preview.build()
     broken = site.add("2026-11-13-story-3.md", "---\ntitle: [unclosed\n---\n")
     assert preview.build({broken}).skipped == 1  # shown at its last good version
+    preview.save_cache()
     retitle("Held")
     assert not build(BuildOptions(site_dir=site.root, jobs=1)).failed
     assert_same_as_clean(site, tmp_path)  # story 3 is gone, as from a clean build
@@ -503,7 +505,7 @@ def test_a_records_delta_made_for_another_records_file_is_discarded(
 
 
 def test_preview_fast_path_for_a_title_edit(site: Scratch, tmp_path: Path) -> None:
-    builder = Builder(BuildOptions(site_dir=site.root, jobs=1, keep_model=True))
+    builder = Builder(BuildOptions(site_dir=site.root, jobs=1, mode=Mode.WATCH))
     builder.build()
     path = site.add(
         "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Retitled", day=12)
@@ -519,7 +521,7 @@ def test_preview_fast_path_for_a_title_edit(site: Scratch, tmp_path: Path) -> No
 def test_preview_fast_path_falls_back_when_the_shape_changes(
     change: str, site: Scratch, tmp_path: Path
 ) -> None:
-    builder = Builder(BuildOptions(site_dir=site.root, jobs=1, keep_model=True))
+    builder = Builder(BuildOptions(site_dir=site.root, jobs=1, mode=Mode.WATCH))
     builder.build()
     name = "2026-11-12-story-2.md"
     text = _record(2, "Health", "Harbour Ledger", day=12)
@@ -585,3 +587,54 @@ def test_builds_without_the_cache_never_take_an_edit_for_nothing_changed(
     assert builder.build().written > 0
     assert "Again" in (out / "news/2026/11/10/story-0/index.html").read_text()
     assert builder.build().written == 0  # nothing changed since
+
+
+def test_another_base_url_renders_again_without_parsing_a_record(
+    site: Scratch, tmp_path: Path
+) -> None:
+    """A record parses the same for any base_url (links in its body are put under the
+    site's path when pages are rendered): --base-url re-renders every page, from the
+    records the cache holds, as a clean build with that base_url would."""
+    story = "news/2026/11/16/linked/index.html"
+    site.add(
+        "2026-11-16-linked.md",
+        record_text(
+            title="Linked", when="2026-11-16T08:00:00Z", body="See [more](/topics/climate/)."
+        ),
+    )
+    assert build(BuildOptions(site_dir=site.root, jobs=1)).parsed == 1
+    assert parse(site.output / story).select_one(".body a")["href"] == "/topics/climate/"
+    digest = "https://example.org/digest/"
+    report = build(BuildOptions(site_dir=site.root, jobs=1, base_url=digest))
+    assert (report.parsed, report.failed) == (0, False)
+    assert report.rendered >= report.pages  # every page shows the base URL
+    assert parse(site.output / story).select_one(".body a")["href"] == "/digest/topics/climate/"
+    clean = tmp_path / "clean"
+    build(BuildOptions(site_dir=site.root, output_dir=clean, base_url=digest, use_cache=False))
+    assert snapshot(site.output) == snapshot(clean)
+    assert build(BuildOptions(site_dir=site.root, jobs=1)).parsed == 0  # and back
+
+
+def test_serve_then_build_reuse_the_parsed_records(site: Scratch) -> None:
+    """`masthead serve` and `masthead build` on one site share the cache: what the
+    preview parsed, the build does not parse again (and the other way round)."""
+    from masthead.serve import Preview, ServeOptions
+
+    site.add("2026-11-16-new.md", _record(16, "Climate", "Harbour Ledger", day=16))
+    preview = Preview(ServeOptions(BuildOptions(site_dir=site.root, jobs=1, search=False), port=0))
+    try:
+        preview.rebuild(set())
+        assert preview.last_report is not None and preview.last_report.parsed == 1
+    finally:
+        preview.stop()  # saves the cache, as Ctrl-C does
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert (report.parsed, report.failed) == (0, False)
+    assert report.rendered > 0  # the preview names assets without a hash: pages differ
+    site.add("2026-11-17-newer.md", _record(17, "Climate", "Harbour Ledger", day=17))
+    assert build(BuildOptions(site_dir=site.root, jobs=1)).parsed == 1
+    preview = Preview(ServeOptions(BuildOptions(site_dir=site.root, jobs=1, search=False), port=0))
+    try:
+        preview.rebuild(set())
+        assert preview.last_report is not None and preview.last_report.parsed == 0
+    finally:
+        preview.stop()

@@ -534,11 +534,11 @@ def test_a_name_that_comes_to_share_a_slug_rebuilds_as_a_clean_build(
 ) -> None:
     """`at t` arriving takes the slug `AT-T` had (less punctuation): both builds, the
     preview's long-lived one and `masthead build` from the cache, must move the page."""
-    from masthead.build import Builder, BuildOptions
+    from masthead.build import Builder, BuildOptions, Mode
     from tests.test_incremental import assert_same_as_clean
 
     scratch.add("2026-11-10-one.md", title="One", topics=("AT-T",), provider="AT-T")
-    preview = Builder(BuildOptions(site_dir=scratch.root, jobs=1, keep_model=True))
+    preview = Builder(BuildOptions(site_dir=scratch.root, jobs=1, mode=Mode.WATCH))
     preview.build()
     assert _term_pages(scratch.output, "topics") == {"at-t": "AT-T"}
     added = scratch.add("2026-11-11-two.md", title="Two", topics=("at t",), provider="at t")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from masthead.build import Builder, BuildOptions, build
+from masthead.build import Builder, BuildOptions, Mode, build
 from masthead.diagnostics import ConfigError
 from masthead.newsletter import MAX_BYTES
 from tests.conftest import REPO, SHARED, SITES, Scratch, masthead
@@ -255,7 +255,7 @@ def test_an_edit_re_renders_only_the_email_that_shows_the_story(scratch: Scratch
             report = scratch.build()
             assert "model" not in report.timings
         else:  # the preview's Builder, told which file changed: the model is patched
-            builder = Builder(BuildOptions(site_dir=scratch.root, keep_model=True))
+            builder = Builder(BuildOptions(site_dir=scratch.root, mode=Mode.WATCH))
             builder.build()
             path.write_text(path.read_text().replace(title, title + "!"))
             title += "!"

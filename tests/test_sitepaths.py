@@ -9,7 +9,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from masthead.build import Builder, BuildOptions, build
+from masthead.build import Builder, BuildOptions, Mode, build
 from masthead.config import base_path_of
 from tests.conftest import masthead, snapshot
 from tests.htmlcheck import html_files, parse
@@ -228,7 +228,7 @@ def test_adding_the_missing_file_shows_the_image_in_the_next_build(
     """Outside static/assets/ (whose names are in every page's fingerprint already)."""
     site = make_site(tmp_path / "site", base_url)
     options = BuildOptions(site_dir=site, jobs=1, search=False)
-    builder = Builder(BuildOptions(site_dir=site, jobs=1, search=False, keep_model=True))
+    builder = Builder(BuildOptions(site_dir=site, jobs=1, search=False, mode=Mode.WATCH))
     builder.build()
     page = site / "public/news/2026/11/11/missing/index.html"
     assert parse(page).select_one(".story-image img") is None
@@ -262,7 +262,7 @@ def test_an_edit_that_names_a_missing_path_is_seen_by_the_preview(tmp_path: Path
     """An edit to a story image keeps the story's shape, the preview's fast path for
     edits; it must not show a broken image, nor miss the warning."""
     site = make_site(tmp_path / "site", BASES[1])
-    builder = Builder(BuildOptions(site_dir=site, jobs=1, search=False, keep_model=True))
+    builder = Builder(BuildOptions(site_dir=site, jobs=1, search=False, mode=Mode.WATCH))
     builder.build()
     record = site / "content/2026-11-10-present.md"
     text = record.read_text()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import jinja2
 
 from masthead.assets import Assets, collect_assets
-from masthead.context import BuildOptions, BuildReport, Inputs, resolve_inputs
+from masthead.context import BuildOptions, BuildReport, Inputs, Mode, resolve_inputs
 from masthead.data import SiteData, load_data
 from masthead.phases import find_site_paths
 from masthead.pipeline import Builder
@@ -27,6 +27,7 @@ __all__ = [
     "BuildReport",
     "Builder",
     "Inputs",
+    "Mode",
     "SiteInMemory",
     "build",
     "find_site_paths",

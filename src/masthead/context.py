@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,24 @@ if TYPE_CHECKING:
     from masthead.site import Site
 
 
+class Mode(Enum):
+    """What a Builder is for: one value where the preview once set four flags."""
+
+    BUILD = "build"
+    """`masthead build` and `publish`: content-hashed asset names, the cache saved after
+    every build."""
+    WATCH = "watch"
+    """The output of BUILD, from a Builder that lives on and is told which files changed
+    (a program embedding masthead): the site model is kept in memory, for edits that
+    keep every story's place to patch it."""
+    PREVIEW = "preview"
+    """`masthead serve`: WATCH, with plain asset names (a CSS edit rewrites one file,
+    which the browser swaps in without a reload), a broken record shown at its last
+    good version, the search index left to the preview's background indexer, and the
+    cache saved when the preview stops (save_cache), so that neither Pagefind nor
+    saving 100,000 records ever delays a reload."""
+
+
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
     site_dir: Path = Path(".")
@@ -49,21 +68,37 @@ class BuildOptions:
     """Worker processes for parsing and rendering; 0 means one per core."""
     progress: bool = False
     """Draw a progress line on stderr (the CLI turns it on for terminals)."""
-    hash_assets: bool = True
-    """Content-hashed stylesheet and script names; the preview turns it off so that a CSS
-    edit rewrites one file, which the browser swaps in without a reload."""
-    defer_cache_save: bool = False
-    """Leave writing the cache to an explicit save_cache() call."""
-    keep_model: bool = False
-    """Always build the site model, even when nothing changed, so that the next build can
-    patch it (the preview's fast path for edits)."""
-    hold_last_good: bool = False
-    """Keep showing a record's last good version while its file has errors (the preview)."""
+    mode: Mode = Mode.BUILD
+    """How the output is made and the Builder kept between builds (see Mode)."""
     search: bool = True
     """Build the Pagefind search index (when site.toml's `search` is on too)."""
-    defer_search: bool = False
-    """Carry the last search index over instead of running Pagefind (the preview's builds:
-    serve_search indexes again in the background, so a reload never waits for it)."""
+
+    @property
+    def hash_assets(self) -> bool:
+        """Content-hashed stylesheet and script names."""
+        return self.mode is not Mode.PREVIEW
+
+    @property
+    def keep_model(self) -> bool:
+        """Always build the site model, even when nothing changed, so that the next build
+        can patch it (the fast path for the watcher's edits)."""
+        return self.mode is not Mode.BUILD
+
+    @property
+    def hold_last_good(self) -> bool:
+        """Keep showing a record's last good version while its file has errors."""
+        return self.mode is Mode.PREVIEW
+
+    @property
+    def defer_search(self) -> bool:
+        """Carry the last search index over instead of running Pagefind: serve_search
+        indexes again in the background, so a reload never waits for it."""
+        return self.mode is Mode.PREVIEW
+
+    @property
+    def defer_cache_save(self) -> bool:
+        """Leave writing the cache to an explicit save_cache() call."""
+        return self.mode is Mode.PREVIEW
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ import webbrowser
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from masthead.build import Builder, BuildOptions, BuildReport, resolve_inputs
+from masthead.build import Builder, BuildOptions, BuildReport, Mode, resolve_inputs
 from masthead.diagnostics import MastheadError
 from masthead.render import theme_dir
 from masthead.search import find_pagefind
@@ -36,17 +36,8 @@ class Preview:
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
         inputs = resolve_inputs(options.build)  # says "search is off" once, if it is
-        self.builder = Builder(
-            replace(
-                options.build,
-                hash_assets=False,
-                hold_last_good=True,
-                defer_cache_save=True,
-                keep_model=True,
-                search=options.build.search and find_pagefind() is not None,
-                defer_search=True,
-            )
-        )
+        search = options.build.search and find_pagefind() is not None
+        self.builder = Builder(replace(options.build, mode=Mode.PREVIEW, search=search))
         try:
             self.server = DevServer(
                 inputs.output_dir, options.host, options.port, inputs.config.base_path
