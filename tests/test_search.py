@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import stat
@@ -31,9 +32,13 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_build_writes_a_search_bundle_with_filters(output: Path) -> None:
     bundle = output / "pagefind"
     assert (bundle / "pagefind-ui.js").is_file() and (bundle / "pagefind-entry.json").is_file()
-    assert len(list((bundle / "filter").glob("*.pf_filter"))) == 3  # topic, provider, type
-    # Only article pages are indexed.
-    assert len(list((bundle / "fragment").glob("*.pf_fragment"))) == len(
+    # The primary index (the oldest stories) and the shards the search page merges.
+    shards = json.loads((bundle / "shards.json").read_text())["merge"]
+    assert shards and all((bundle / path / "pagefind-entry.json").is_file() for path in shards)
+    for index in [bundle, *(bundle / path for path in shards)]:
+        assert len(list((index / "filter").glob("*.pf_filter"))) == 3  # topic, provider, type
+    # Only article pages are indexed, each once.
+    assert len(list(bundle.rglob("fragment/*.pf_fragment"))) == len(
         list((output / "news").rglob("index.html"))
     )
     search = parse(output / "search" / "index.html")
@@ -110,7 +115,7 @@ def test_a_failing_pagefind_fails_the_build_and_keeps_the_previous_output(
         scratch.build()
     assert _files(scratch.output) == before
     fake.write_text("#!/bin/sh\nexit 0\n")  # says it worked, writes nothing
-    with pytest.raises(SearchError, match=r"Pagefind wrote no pagefind-entry\.json"):
+    with pytest.raises(SearchError, match=r"Pagefind ended without an answer \(exit 0\)"):
         scratch.build()
     assert _files(scratch.output) == before
 

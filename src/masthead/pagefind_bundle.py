@@ -34,56 +34,87 @@ def stabilise(bundle: Path) -> None:
     Every new file is worked out before any is written, so a surprise half-way leaves
     the bundle whole.
     """
+    files = {
+        p.relative_to(bundle).as_posix(): p
+        for p in [
+            bundle / "pagefind-entry.json",
+            *bundle.glob("pagefind.*.pf_meta"),
+            *sorted((bundle / "filter").glob("*.pf_filter")),
+        ]
+    }
     try:
-        files, entry = _stable_files(bundle)
+        stable = _stable_files({rel: path.read_bytes() for rel, path in files.items()})
     except (ValueError, OSError, EOFError, gzip.BadGzipFile) as exc:
         log.warning("search index left as Pagefind wrote it (not byte-reproducible): %s", exc)
         return
-    for old in files:
-        old.unlink()
-    for new, data in files.values():
-        new.write_bytes(data)
-    (bundle / "pagefind-entry.json").write_text(entry, encoding="utf-8")
+    for path in files.values():
+        path.unlink()
+    for rel, data in stable.items():
+        (bundle / rel).write_bytes(data)
 
 
-def _stable_files(bundle: Path) -> tuple[dict[Path, tuple[Path, bytes]], str]:
-    """{old path: (new path, bytes)} for filters and metadata, and the new entry file."""
-    files: dict[Path, tuple[Path, bytes]] = {}
+def stabilise_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    """`files` (a bundle as {path in it: bytes}) with filters and metadata made stable;
+    as they were, with a warning, when they are not shaped as expected."""
+    mine = {
+        rel: data
+        for rel, data in files.items()
+        if rel == "pagefind-entry.json"
+        or (rel.startswith("filter/") and rel.endswith(".pf_filter"))
+        or (rel.startswith("pagefind.") and rel.endswith(".pf_meta") and "/" not in rel)
+    }
+    try:
+        stable = _stable_files(mine)
+    except (ValueError, EOFError, gzip.BadGzipFile) as exc:
+        log.warning("search index left as Pagefind wrote it (not byte-reproducible): %s", exc)
+        return files
+    return {**{k: v for k, v in files.items() if k not in mine}, **stable}
+
+
+def _stable_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The stable versions of the filter indexes, metadata and entry file in `files`,
+    under their new names."""
+    out: dict[str, bytes] = {}
     renames: dict[str, str] = {}
-    for path in sorted((bundle / "filter").glob("*.pf_filter")):
-        cbor = _sort_member(_unpack(path.read_bytes()), 1)
-        files[path] = _renamed(path, cbor, renames)
-    entry = (bundle / "pagefind-entry.json").read_text(encoding="utf-8")
-    for path in sorted(bundle.glob("pagefind.*.pf_meta")):
-        cbor = _sort_member(_unpack(path.read_bytes()), FILTERS_IN_META)
-        for old, new in renames.items():
+    for rel in sorted(r for r in files if r.startswith("filter/")):
+        cbor = _sort_member(_unpack(files[rel]), 1)
+        new, data = _renamed(rel, cbor, renames)
+        out[new] = data
+    if "pagefind-entry.json" not in files:
+        raise ValueError("no pagefind-entry.json")
+    entry = files["pagefind-entry.json"].decode("utf-8")
+    for rel in sorted(r for r in files if r.endswith(".pf_meta")):
+        cbor = _sort_member(_unpack(files[rel]), FILTERS_IN_META)
+        for old, new_name in renames.items():
             # Same length, so replacing the text keeps every CBOR length prefix valid.
             if cbor.count(old.encode()) != 1:
-                raise ValueError(f"{path.name} does not name {old} once")
-            cbor = cbor.replace(old.encode(), new.encode())
+                raise ValueError(f"{rel} does not name {old} once")
+            cbor = cbor.replace(old.encode(), new_name.encode())
         meta_renames: dict[str, str] = {}
-        files[path] = _renamed(path, cbor, meta_renames, prefix="pagefind.")
-        for old, new in meta_renames.items():
-            old_hash, new_hash = f'"{old[len("pagefind.") :]}"', f'"{new[len("pagefind.") :]}"'
+        new, data = _renamed(rel, cbor, meta_renames, prefix="pagefind.")
+        out[new] = data
+        for old, new_name in meta_renames.items():
+            old_hash = f'"{old[len("pagefind.") :]}"'
+            new_hash = f'"{new_name[len("pagefind.") :]}"'
             if entry.count(old_hash) != 1:
                 raise ValueError(f"pagefind-entry.json does not name {old_hash} once")
             entry = entry.replace(old_hash, new_hash)
-    return files, entry
+    out["pagefind-entry.json"] = entry.encode("utf-8")
+    return out
 
 
-def _renamed(
-    path: Path, cbor: bytes, renames: dict[str, str], prefix: str = ""
-) -> tuple[Path, bytes]:
+def _renamed(rel: str, cbor: bytes, renames: dict[str, str], prefix: str = "") -> tuple[str, bytes]:
     """The file's new path, named after a hash of `cbor` as long as the old one, and bytes."""
-    stem = path.name.removesuffix(path.suffix)
+    folder, _, name = rel.rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
     lang, _, old_hash = stem.removeprefix(prefix).rpartition("_")
-    if not lang or not old_hash:
-        raise ValueError(f"unexpected file name {path.name}")
+    if not lang or not old_hash or not dot:
+        raise ValueError(f"unexpected file name {name}")
     new_stem = f"{prefix}{lang}_{hashlib.sha256(cbor).hexdigest()[: len(old_hash)]}"
     if new_stem in renames.values():
         raise ValueError(f"two files would be named {new_stem}")
     renames[stem] = new_stem
-    return path.with_name(new_stem + path.suffix), _pack(cbor)
+    return f"{folder}/{new_stem}.{suffix}".lstrip("/"), _pack(cbor)
 
 
 def _unpack(raw: bytes) -> bytes:

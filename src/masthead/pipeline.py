@@ -283,12 +283,16 @@ def images(run: Run, model: phases.Model, plan: phases.Plan) -> None:
 
 
 def index(run: Run, plan: phases.Plan) -> None:
-    """The index phase: the Pagefind search index over this build's pages (carried over
-    as it was when the preview defers it to its background indexer)."""
+    """The index phase: the Pagefind search index of this build's stories, in shards made
+    again only where what Pagefind is given changed (carried over as it was when the
+    preview defers it to its background indexer)."""
     outputs = [output_path(spec.url) for spec in plan.specs]
     indexed, written = update_search_index(
-        run.inputs.config, outputs, run.writer, defer=run.options.defer_search
-    )
+        run.inputs.config, outputs, run.writer, specs=plan.specs,
+        missing=run.memory.site_paths.missing, site_dir=run.inputs.site_dir,
+        cache_dir=run.inputs.cache_dir if run.options.use_cache else None,
+        defer=run.options.defer_search,
+    )  # fmt: skip
     run.report.files += indexed
     run.report.written += written
 

@@ -29,6 +29,9 @@ from masthead.killpoint import kill_point
 from masthead.output import SEARCH_WORK, OutputWriter, clear_work_folder, make_work_folder
 from masthead.pagefind_bundle import stabilise
 from masthead.pagefind_labels import safe_filters
+from masthead.plan import PageSpec
+from masthead.search_records import search_docs
+from masthead.urls import output_path
 
 log = logging.getLogger(__name__)
 
@@ -86,25 +89,45 @@ def search_bundle_urls(config: SiteConfig) -> set[str]:
 
 
 def update_search_index(
-    config: SiteConfig, outputs: Iterable[str], writer: OutputWriter, *, defer: bool = False
+    config: SiteConfig,
+    outputs: Iterable[str],
+    writer: OutputWriter,
+    *,
+    specs: Iterable[PageSpec] | None = None,
+    missing: frozenset[str] = frozenset(),
+    site_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    defer: bool = False,
 ) -> tuple[int, int]:
     """Bring the search bundle in line with this build's pages; return (files, written).
 
-    An index covers every page, so any changed page means indexing them all again. When
-    no HTML page changed since the last build, the last bundle is carried over as it is.
-    Call it after the pages are staged or kept, before `writer.commit()`. `defer`: carry
-    the last bundle over whatever changed (the preview's builds: serve_search indexes
-    the committed pages again in the background, through reindex()).
+    With `specs` (this build's plan; `missing`: the site paths that lead nowhere,
+    `site_dir`: where a site's own templates are): one index per shard of stories,
+    made again only for the shards whose documents changed (search_shards). Without:
+    one index made from the article pages as built, again whenever any page changed;
+    carried over as it is when none did. Call it after the pages are staged or kept,
+    before `writer.commit()`. `defer`: carry the last bundle over whatever changed (the
+    preview's builds: serve_search indexes the committed pages again in the background,
+    through reindex()).
     """
     binary = find_pagefind() if config.search else None
     if binary is None:
         return 0, 0
-    pages = sorted(rel for rel in outputs if rel.endswith(".html"))
     previous = writer.previous or {}
-    old_pages = [rel for rel in previous if rel.endswith(".html")]
     old_bundle = [rel for rel in previous if rel.startswith(BUNDLE + "/")]
     if defer:
         return sum(writer.keep(rel) for rel in old_bundle), 0
+    if specs is not None:
+        from masthead.search_shards import update_shards
+
+        own = site_dir is not None and (site_dir / "templates" / "article.html").is_file()
+        docs = search_docs(config, specs, missing, partial(_built_page, writer) if own else None)
+        done = update_shards(binary, config.language, docs, writer, cache_dir)
+        if done is not None:
+            return done
+        log.info("search: the last build's index is not at hand; indexing the pages as built")
+    pages = sorted(rel for rel in outputs if rel.endswith(".html"))
+    old_pages = [rel for rel in previous if rel.endswith(".html")]
     if (
         old_bundle
         and _pages_key(pages, writer.current) == _pages_key(old_pages, previous)
@@ -137,6 +160,26 @@ def _index_pages(binary: Path, pages: Iterable[str], writer: OutputWriter) -> tu
         files += 1
         written += writer.write(rel, data)
     return files, written
+
+
+def _built_page(writer: OutputWriter, url: str) -> str | None:
+    """The page at `url` as this build staged or kept it, if it marks an indexable part,
+    its filters escaped (pagefind_labels)."""
+    rel = output_path(url)
+    staged = writer.staging / rel
+    try:
+        data = (staged if staged.is_file() else writer.root / rel).read_bytes()
+    except OSError as exc:
+        raise SearchError(f"cannot read {rel}: {exc}") from exc
+    if MARKER not in data:
+        return None
+    page = data.decode("utf-8", "surrogateescape")
+    safe = safe_filters(page)
+    return (
+        (page if safe is None else safe)
+        .encode("utf-8", "surrogateescape")
+        .decode("utf-8", "replace")
+    )
 
 
 def _pages_key(pages: Iterable[str], digests: Mapping[str, str]) -> str:
@@ -209,7 +252,7 @@ class SearchIndexer:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-                preexec_fn=_die_with_parent(),  # no other thread runs meanwhile
+                preexec_fn=die_with_parent(),  # no other thread runs meanwhile
             ) as process:
                 kill_point("search")
                 try:
@@ -234,7 +277,7 @@ class SearchIndexer:
         return bundle
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """What Pagefind's process runs before it starts, to be killed when the build is.
 
     A build killed while Pagefind ran would leave it writing into a work folder that

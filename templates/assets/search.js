@@ -1,7 +1,9 @@
 // The search page: Pagefind's ready-made interface over the index that `masthead build`
-// wrote to /pagefind/. A `?q=` in the address starts a search at once. The page's own
-// label names the box; filter values without results and result pictures without a size
-// are tidied as Pagefind draws them.
+// wrote to /pagefind/: the primary index there, merged with the shards that
+// /pagefind/shards.json names (one search, one list of results, filters over all). A
+// `?q=` in the address starts a search at once. The page's own label names the box;
+// filter values without results and result pictures without a size are tidied as
+// Pagefind draws them.
 window.addEventListener("DOMContentLoaded", function () {
   var box = document.getElementById("search");
   if (!box) return;
@@ -10,9 +12,19 @@ window.addEventListener("DOMContentLoaded", function () {
     if (status) status.textContent = "Search is not available on this copy of the site.";
     return;
   }
+  var bundle = box.dataset.bundle;
+  fetch(bundle + "shards.json")
+    .then(function (response) { return response.ok ? response.json() : { merge: [] }; })
+    .catch(function () { return { merge: [] }; })
+    .then(function (shards) { start(box, status, bundle, shards.merge || []); });
+});
+
+function start(box, status, bundle, merge) {
   if (status) status.remove();
   var ui = new PagefindUI({
     element: "#search",
+    bundlePath: bundle,
+    mergeIndex: merge.map(function (path) { return { bundlePath: bundle + path }; }),
     baseUrl: box.dataset.baseUrl,
     showSubResults: false,
     showImages: true,
@@ -47,4 +59,4 @@ window.addEventListener("DOMContentLoaded", function () {
   tidy();
   var query = new URLSearchParams(window.location.search).get("q");
   if (query) ui.triggerSearch(query);
-});
+}
