@@ -30,6 +30,10 @@ def page() -> Iterator[Page]:
         yield browser.new_page()
 
 
+TITLES = ".pagefind-ui__result-title:not(.pagefind-ui__loading)"
+"""Result titles once loaded (each index's results show placeholders until then)."""
+
+
 def _title(file: str) -> str:
     return next(s.title for s in STORIES if s.file == file)
 
@@ -40,7 +44,7 @@ def test_search_finds_a_story_by_a_word_of_its_excerpt_and_narrows_by_topic(
     page.goto(site_url + "search/")
     # "salinity" is in two excerpts and in neither title.
     page.fill(".pagefind-ui__search-input", "salinity")
-    results = page.locator(".pagefind-ui__result-title")
+    results = page.locator(TITLES)
     expect(results).to_have_count(2)
     found = set(results.all_inner_texts())
     assert found == {_title("2026-03-09-tidal-gauges.md"), _title("2026-03-09-night-ferry.md")}
@@ -57,6 +61,29 @@ def test_search_finds_a_story_by_a_word_of_its_excerpt_and_narrows_by_topic(
 
 def test_a_query_in_the_address_starts_the_search(site_url: str, page: Page) -> None:
     page.goto(site_url + "search/?q=drawings")
-    results = page.locator(".pagefind-ui__result-title")
+    results = page.locator(TITLES)
     expect(results).to_have_count(1)
     assert results.all_inner_texts() == [_title("2026-03-10-cartoon-archive.md")]
+
+
+def test_one_search_spans_the_shards_and_their_filters(site_url: str, page: Page) -> None:
+    """The 2025 story is in the primary index, the 2026 ones in a shard merged in."""
+    page.goto(site_url + "search/")
+    shards = page.evaluate("fetch('../pagefind/shards.json').then(r => r.json())")
+    assert shards["primary"].startswith("2025-") and len(shards["merge"]) == 1
+    # "harbour": a title word in 2025, the provider's name in 2026.
+    page.fill(".pagefind-ui__search-input", "harbour")
+    results = page.locator(TITLES)
+    expect(results).to_have_count(3)
+    files = ("2025-12-31-year-review.md", "2026-03-09-tidal-gauges.md", "2026-03-10-hostile.md")
+    assert set(results.all_inner_texts()) == {_title(f) for f in files}
+    # Filter counts add up over both indexes; a filter narrows both.
+    provider = page.locator(".pagefind-ui__filter-label", has_text="Harbour Ledger")
+    expect(provider).to_have_text("Harbour Ledger (3)")
+    page.check("input[name=topic][value='Local Government']")
+    expect(results).to_have_count(1)
+    assert results.all_inner_texts() == [_title("2025-12-31-year-review.md")]
+    page.uncheck("input[name=topic][value='Local Government']")
+    page.check("input[name=topic][value=Science]")
+    expect(results).to_have_count(2)
+    assert set(results.all_inner_texts()) == {_title(f) for f in files[1:]}
