@@ -266,8 +266,22 @@ class _Out:
         return self._keep_all(root)
 
     def _keep_all(self, rels: list[str]) -> bool:
-        if not rels or not all(self.writer.still_there(rel) for rel in rels):
+        """Keep every file of `rels`, if all are still there (a folder read once, not a
+        look per file: a shard has a file per story)."""
+        if not rels or self.writer.untrusted:
             return False
+        folders: dict[str, set[str]] = {}
+        for rel in rels:
+            folder, _, name = rel.rpartition("/")
+            folders.setdefault(folder, set()).add(name)
+        for folder, names in folders.items():
+            try:
+                with os.scandir(self.writer.root / folder) as found:
+                    present = {e.name for e in found if e.is_file(follow_symlinks=False)}
+            except OSError:
+                return False
+            if not names <= present:
+                return False
         for rel in rels:
             self.writer.keep(rel, check=False)
         self.files += len(rels)
@@ -306,7 +320,7 @@ class _Cache:
     def docs(self, name: str) -> dict[str, str]:
         """{url: page} of the documents shard `name` was made of ({} if not cached)."""
         if name not in self._docs:
-            found = self._read(name) or {}
+            found = self._read(name, DOCS) or {}
             try:
                 self._docs[name] = dict(json.loads(found.get(DOCS, b"[]")))
             except (ValueError, TypeError):
@@ -335,12 +349,16 @@ class _Cache:
         data = json.dumps({"list": listing, "stories": stories}, separators=(",", ":"))
         self._save(self.folder / CATALOG, data.encode())
 
-    def _read(self, name: str) -> Files | None:
+    def _read(self, name: str, only: str | None = None) -> Files | None:
         if self.folder is None:
             return None
         try:
             with zipfile.ZipFile(self._path(name)) as archive:
-                return {info.filename: archive.read(info) for info in archive.infolist()}
+                return {
+                    info.filename: archive.read(info)
+                    for info in archive.infolist()
+                    if only is None or info.filename == only
+                }
         except FileNotFoundError:
             return None
         except (OSError, zipfile.BadZipFile, ValueError) as exc:
