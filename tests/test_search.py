@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from masthead import search_shards
 from masthead.cli import main
 from masthead.pagefind_bundle import stabilise
 from masthead.search import SearchError
@@ -152,3 +153,29 @@ def test_an_edit_reindexes_and_matches_a_clean_build(tmp_path: Path) -> None:
     shutil.copy(story, clean.content / story.name)
     clean.build(use_cache=False)
     assert after == _files(clean.output / "pagefind")
+
+
+def test_shards_come_from_the_cache_when_the_output_lost_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    before = _files(site.output / "pagefind")
+    shutil.rmtree(site.output / "pagefind")
+
+    def no_pagefind(*args: object) -> object:
+        raise AssertionError("Pagefind ran")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(search_shards, "_index", no_pagefind)
+        site.build()
+    assert _files(site.output / "pagefind") == before
+    # A damaged cached shard is indexed again, with a warning.
+    for path in (site.root / ".masthead-cache" / "search").glob("2026-*.shard"):
+        path.write_bytes(b"masthead-search-shard 1\n\xff")
+    shutil.rmtree(site.output / "pagefind")
+    with caplog.at_level(logging.WARNING):
+        site.build()
+    assert "indexing that part of the search again" in caplog.text
+    assert _files(site.output / "pagefind") == before
