@@ -13,13 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
-
-try:  # MarkupSafe 3 wraps this C function in Python; the wrapper costs more than it does
-    from markupsafe import _escape_inner
-except ImportError:  # pragma: no cover - MarkupSafe 2, whose escape() is itself C
-    _escape_inner = escape
 
 from masthead import jsonld
 from masthead.config import SiteConfig
@@ -29,6 +23,7 @@ from masthead.memo import IdentityMemo
 from masthead.plan import PageSpec
 from masthead.site import TAXONOMIES
 from masthead.sitepaths import site_key
+from masthead.upstream import COMPILED_TEMPLATE_PATTERN, EscapeTextCodeGenerator
 from masthead.urls import absolute_link, absolute_url, feed_url, under_base, under_base_path
 
 
@@ -236,41 +231,8 @@ def initials(name: str) -> str:
     return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
-def escape_text(value: Any) -> str:
-    """What markupsafe.escape gives, as a plain str when `value` is one.
-
-    Autoescaping wraps every `{{ value }}` on every page in escape(), which in MarkupSafe
-    3 is a Python function that also makes a Markup object, costing more than the
-    escaping itself. The wrapper is of no use there: the output is joined into one
-    string at once, and macro output and `{% set %}` blocks are made Markup by Jinja.
-    """
-    if type(value) is str:
-        return _escape_inner(value)  # type: ignore[no-any-return]
-    if hasattr(value, "__html__"):
-        return value.__html__()  # type: ignore[no-any-return]
-    return _escape_inner(str(value))  # type: ignore[no-any-return]
-
-
-class _CodeGenerator(CodeGenerator):
-    """Jinja's code generator, but output escaped with escape_text (a sixth of the
-    time spent rendering pages). Templates that switch autoescaping on and off keep
-    Jinja's own code."""
-
-    def visit_Template(self, node: Any, frame: Any = None) -> None:
-        self.writeline(f"from {__name__} import escape_text")
-        super().visit_Template(node, frame)
-
-    def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
-        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
-            super()._output_child_pre(node, frame, finalize)
-            return
-        self.write("escape_text(")
-        if finalize.src is not None:
-            self.write(finalize.src)
-
-
 class _Environment(jinja2.Environment):
-    code_generator_class = _CodeGenerator
+    code_generator_class = EscapeTextCodeGenerator
 
     def make_globals(self, d: Any) -> Any:
         """A plain dict rather than Jinja's ChainMap of template and environment globals.
@@ -304,10 +266,7 @@ def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # templates are compiled each time; the build says why at its end
-    # Jinja names a cached template by its name and source only: code compiled by
-    # _CodeGenerator (which imports escape_text) and by Jinja's own must not meet, in
-    # either direction, when versions of masthead share a cache folder.
-    return _BytecodeCache(str(folder), pattern="__masthead_escape_text_%s.cache")
+    return _BytecodeCache(str(folder), pattern=COMPILED_TEMPLATE_PATTERN)
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):

@@ -13,6 +13,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from masthead.upstream import xml_namespace_prefixes
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -158,7 +160,7 @@ def _qualified(name: str, used: dict[str, str]) -> str:
     return f"{prefix}:{local}"
 
 
-_NAMESPACE_PREFIXES: dict[str, str] = ET.register_namespace._namespace_map  # type: ignore[attr-defined]
+_NAMESPACE_PREFIXES = xml_namespace_prefixes()
 """ElementTree's registry of prefixes, kept up to date by register_namespace."""
 
 

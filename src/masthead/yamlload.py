@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
-import operator
 import re
 import unicodedata
 from datetime import datetime
@@ -20,6 +18,8 @@ from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
+
+from masthead.upstream import WithoutPathResolvers
 
 try:  # libyaml's C parser; the pure-Python one reads the same grammar, more slowly.
     _Base: type = yaml.CSafeLoader
@@ -42,15 +42,8 @@ _Scalar = yaml.ScalarNode
 _UTC_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(WithoutPathResolvers, _Base):  # type: ignore[misc, valid-type]
     """Remembers the tag of plain scalars: keys like `title` or `width` recur in every record."""
-
-    # No path resolvers are registered, so the composer's calls around every node, which
-    # would only find that out, cost a sixth of its time for nothing. It ignores what they
-    # return: any C function that takes the same arguments and cannot fail will do, and
-    # costs less than a Python one (class attributes that are C functions do not bind).
-    descend_resolver = operator.is_  # (parent node, index) -> a bool nobody reads
-    ascend_resolver = gc.isenabled  # () -> likewise
 
     def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
