@@ -7,11 +7,10 @@ Templates reach these files through `asset('style.css')`, never by their hashed 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from masthead.digest import digest_of
+from masthead.hashing import bytes_digest, digest_of
 
 ASSETS = "assets/"
 HASHED_SUFFIXES = frozenset({".css", ".js"})
@@ -55,5 +54,5 @@ def collect_assets(theme_assets: Path, static: Path, hash_names: bool = True) ->
 def hashed_name(rel: str, data: bytes) -> str:
     """`assets/style.css` -> `assets/style.<first hex digits of sha256>.css`."""
     path = PurePosixPath(rel)
-    digest = hashlib.sha256(data).hexdigest()[:HASH_LENGTH]
+    digest = bytes_digest(data)[:HASH_LENGTH]
     return str(path.with_name(f"{path.stem}.{digest}{path.suffix}"))

@@ -19,7 +19,7 @@ from pathlib import Path
 from masthead.config import CONFIG_FILE
 from masthead.context import BuildOptions, Inputs, Memory, Scan
 from masthead.diagnostics import fails_strict
-from masthead.digest import digest_of
+from masthead.hashing import digest_of
 from masthead.modelstore import MODEL, ModelStore
 from masthead.output import MANIFEST, OutputWriter
 from masthead.plan import PageSpec

@@ -11,7 +11,6 @@ rebuild more.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from jinja2 import meta
 
 from masthead import __version__
 from masthead.config import ImportConfig, SiteConfig
-from masthead.digest import digest_of
+from masthead.hashing import digest_of, text_digest
 from masthead.records import Record
 from masthead.site import Article
 
@@ -188,7 +187,7 @@ class TemplateDigests:
 
     def _references(self, source: str) -> list[str | None]:
         """Templates named by `source`; parsing is the costly part, so it is remembered."""
-        key = hashlib.sha1(source.encode()).hexdigest()
+        key = text_digest(source)
         refs = self.references.get(key, self.known.get(key))
         if refs is None:
             try:

@@ -11,7 +11,6 @@ written, unless the caller says such files may be replaced.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -20,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from masthead.diagnostics import MastheadError, plural, shown_path
-from masthead.output import MANIFEST, MANIFEST_VERSION, file_digest, read_manifest, remove_if_ours
+from masthead.hashing import bytes_digest, text_digest
+from masthead.output import MANIFEST, MANIFEST_VERSION, read_manifest, remove_if_ours
 
 MANIFESTS = "published"
 """Folder of the build cache that holds one manifest per folder published to."""
@@ -37,7 +37,7 @@ class SyncConflict(MastheadError):
 def manifest_path(cache_dir: Path, target: Path) -> Path:
     """The manifest of `target`, keyed by its real path: one site may publish to many."""
     real = os.path.realpath(target)
-    return cache_dir / MANIFESTS / (hashlib.sha256(real.encode()).hexdigest()[:32] + ".json")
+    return cache_dir / MANIFESTS / (text_digest(real)[:32] + ".json")
 
 
 @dataclass(slots=True)
@@ -65,7 +65,7 @@ class FolderSync:
         conflicts: list[tuple[str, str]] = []
         for rel, source in files.items():
             data = source.read_bytes()
-            wanted[rel] = digest = file_digest(data)
+            wanted[rel] = digest = bytes_digest(data)
             state = self._state(rel, digest, len(data), previous.get(rel))
             if state in ("missing", "ours"):
                 todo.append(rel)
@@ -120,7 +120,7 @@ class FolderSync:
         if before == digest and path.stat().st_size == size:
             return "same"
         try:
-            on_disk = file_digest(path.read_bytes())
+            on_disk = bytes_digest(path.read_bytes())
         except OSError:
             return "theirs"
         if on_disk == digest:

@@ -20,7 +20,6 @@ tries it again (a build that patched a story keeps the other pages as they were)
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -35,7 +34,7 @@ from urllib.parse import urlsplit
 from masthead.assets import Assets
 from masthead.config import ImagesConfig
 from masthead.diagnostics import MastheadError
-from masthead.digest import digest_of
+from masthead.hashing import bytes_digest, digest_of
 from masthead.imagework import (
     MEDIA_TYPE,
     ImageRefused,
@@ -440,7 +439,7 @@ class _Store:
         return self.original(sha).is_file()
 
     def add_original(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
+        sha = bytes_digest(data)
         path = self.original(sha)
         if not path.is_file():
             path.parent.mkdir(exist_ok=True)

@@ -15,20 +15,19 @@ not match the state that names it (by a random token) is not used.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import logging
 import os
 import pickle
 import struct
 import uuid
-import zlib
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from masthead import __version__
+from masthead.hashing import KEY_BYTES, bytes_digest, checksum, short_key
 from masthead.plan import PageSpec
 from masthead.site import Article, Site
 from masthead.state import HashingWriter
@@ -79,7 +78,7 @@ class _Where:
         self.index: dict[str, int] = {}
         self.spans = array("Q")  # offset, length and CRC-32, three to an entry
         self.keys = bytearray()
-        """20 bytes an entry: a digest of what must be equal for the pickle to be copied
+        """KEY_BYTES an entry: a digest of what must be equal for the pickle to be copied
         into the next model (zeros: never)."""
 
     def add(self, name: str, offset: int, length: int, crc: int, key: bytes) -> None:
@@ -92,10 +91,10 @@ class _Where:
         if i is None:
             return None
         offset, length, crc = self.spans[3 * i : 3 * i + 3]
-        return offset, length, crc, bytes(self.keys[20 * i : 20 * i + 20])
+        return offset, length, crc, bytes(self.keys[KEY_BYTES * i : KEY_BYTES * (i + 1)])
 
 
-_NEVER = bytes(20)
+_NEVER = bytes(KEY_BYTES)
 
 
 class _ArticleWriter(pickle.Pickler):
@@ -153,23 +152,23 @@ def save_model(
                 blob = b""
                 if was is not None and reuse != _NEVER and was[3] == reuse and source is not None:
                     blob = os.pread(source, was[1], len(_header()) + was[0])
-                if not blob or zlib.crc32(blob) != was[2]:
+                if not blob or checksum(blob) != was[2]:
                     buffer.seek(0)
                     buffer.truncate()
                     writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
                     blob = buffer.getvalue()
                 out.write(blob)
                 where = articles_at if kind == "articles" else specs_at
-                where.add(name, offset, len(blob), zlib.crc32(blob), reuse)
+                where.add(name, offset, len(blob), checksum(blob), reuse)
                 offset += len(blob)
 
             for article in site.articles:
                 name = article.record.path
-                put("articles", name, _key(article.digest), _ArticleWriter, article)
+                put("articles", name, short_key(article.digest), _ArticleWriter, article)
             for spec in specs:
                 rel = output_path(spec.url)
                 fingerprint = pages.get(rel)
-                reuse = _key(f"{fingerprint} {spec.lastmod}") if fingerprint else _NEVER
+                reuse = short_key(f"{fingerprint} {spec.lastmod}") if fingerprint else _NEVER
                 put("specs", rel, reuse, _Writer, spec)
                 outputs.append((rel, spec.url))
             table = {
@@ -189,10 +188,6 @@ def save_model(
             os.close(source)
     os.replace(tmp, path)
     return token
-
-
-def _key(text: str) -> bytes:
-    return hashlib.sha1(text.encode()).digest()
 
 
 def _header() -> bytes:
@@ -216,7 +211,7 @@ def _read_table(path: Path) -> tuple[dict[str, Any], int] | None:
             (size,) = _LENGTH.unpack(trailer[: _LENGTH.size])
             f.seek(-_TRAILER - size, os.SEEK_END)
             table_bytes = f.read(size)
-        if hashlib.sha256(table_bytes).hexdigest().encode() != trailer[_LENGTH.size :]:
+        if bytes_digest(table_bytes).encode() != trailer[_LENGTH.size :]:
             raise ModelError("checksum mismatch")
         table = pickle.loads(table_bytes)
     except FileNotFoundError:
@@ -304,6 +299,6 @@ class ModelStore:
     def _read(self, where: tuple[int, int, int, Any]) -> bytes:
         offset, length, crc, _ = where
         blob = os.pread(self._fd, length, self.start + offset)
-        if len(blob) != length or zlib.crc32(blob) != crc:
+        if len(blob) != length or checksum(blob) != crc:
             raise ModelError("damaged (checksum mismatch)")
         return blob

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from masthead.diagnostics import OutputError
-from masthead.digest import digest_of
+from masthead.hashing import bytes_digest, digest_of
 from masthead.killpoint import kill_point
 
 log = logging.getLogger(__name__)
@@ -46,11 +45,6 @@ BOOKKEEPING = frozenset({MANIFEST, JOURNAL, *LEFTOVERS})
 MANIFEST_VERSION = 1
 _UNTRUSTED = ""
 """The digest of a file whose content is not known (an interrupted commit's)."""
-
-
-def file_digest(data: bytes) -> str:
-    """How a manifest names a file's bytes (this writer's and publish --to DIR's)."""
-    return hashlib.sha256(data).hexdigest()
 
 
 class OutputWriter:
@@ -149,7 +143,7 @@ class OutputWriter:
         """
         if not is_safe_rel(rel) or rel == MANIFEST or rel.split("/", 1)[0] == STAGING:
             raise OutputError(f"refusing to write outside the output folder: {rel!r}")
-        digest = file_digest(data)
+        digest = bytes_digest(data)
         if (self.previous or {}).get(rel) == digest and _same_size(self.root / rel, len(data)):
             return digest, False
         folder, _, _ = rel.rpartition("/")
@@ -286,7 +280,7 @@ def remove_if_ours(root: Path, real_root: Path, rel: str, digests: Collection[st
             or not path.parent.resolve().is_relative_to(real_root)
         ):
             return False
-        if file_digest(path.read_bytes()) not in digests:
+        if bytes_digest(path.read_bytes()) not in digests:
             log.warning("%s: changed since masthead wrote it; left in place", path)
             return False
         path.unlink()

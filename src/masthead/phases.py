@@ -30,8 +30,8 @@ from masthead.changes import (
 from masthead.context import BuildOptions, Inputs, Memory, Run, Scan
 from masthead.data import SiteData, load_data
 from masthead.diagnostics import Diagnostic, fails_strict, rebased
-from masthead.digest import digest_of
 from masthead.fingerprint import config_digest, parsing_digest, substitute
+from masthead.hashing import digest_of
 from masthead.output import OutputWriter
 from masthead.parallel import default_jobs, run_chunks
 from masthead.plan import PageSpec, plan_pages

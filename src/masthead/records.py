@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 import errno
 import functools
-import hashlib
 import html
 import logging
 import os
@@ -24,6 +23,7 @@ import nh3
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
 from masthead.embeds import sanitize_embed
+from masthead.hashing import bytes_digest
 from masthead.safeurl import safe_link, safe_url
 from masthead.urls import slug_from_filename
 from masthead.yamlload import (
@@ -357,7 +357,7 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     fields = _Fields(data, rel, node, offset, config)
     stem = os.path.splitext(os.path.basename(rel))[0]
     body_line = offset + front.count("\n") + 2
-    record = fields.record(body, stem, hashlib.sha1(raw).hexdigest(), body_line)
+    record = fields.record(body, stem, bytes_digest(raw), body_line)
     fields.check_names()
     fields.check_file_date(stem, record.published_at)
     # Only a record that is kept gets its warnings: a skipped one has its one error line.

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
-from masthead.digest import digest_of
+from masthead.hashing import digest_of
 from masthead.killpoint import kill_point
 from masthead.output import SEARCH_WORK, OutputWriter, clear_work_folder, make_work_folder
 from masthead.pagefind_bundle import stabilise

@@ -6,7 +6,6 @@ page plan walks.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from masthead.config import SiteConfig
 from masthead.data import SiteData
 from masthead.diagnostics import Diagnostic
-from masthead.digest import digest_of
+from masthead.hashing import digest_of, url_tag
 from masthead.records import Image, Provider, Record
 from masthead.sitepaths import names_site_path
 from masthead.urls import (
@@ -510,7 +509,7 @@ def _term_refs(
         # order the files are read in.
         keys.sort(key=lambda k: (data.named(spec.name, k) is None, _punctuation(k), k))
         for i, key in enumerate(keys):
-            own = slug if i == 0 else f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+            own = slug if i == 0 else f"{slug}-{url_tag(key, 6)}"
             if i > 0:
                 diagnostics.append(
                     Diagnostic(

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from masthead.data import SiteData
 from masthead.diagnostics import Diagnostic, plural
-from masthead.digest import digest_of
+from masthead.hashing import digest_of
 from masthead.records import Record
 from masthead.urls import output_path
 

@@ -13,7 +13,6 @@ payload; anything that does not match is discarded with a warning, never trusted
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import pickle
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from masthead import __version__
 from masthead.diagnostics import Diagnostic
+from masthead.hashing import hasher
 from masthead.records import Record, Stamp, rebuild_as_tuple
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ class HashingWriter:
     """A file that hashes and counts what is written through it."""
 
     def __init__(self, file: Any) -> None:
-        self.file, self.sha, self.size = file, hashlib.sha256(), 0
+        self.file, self.sha, self.size = file, hasher(), 0
 
     def write(self, data: bytes) -> int:
         self.sha.update(data)
@@ -283,7 +283,7 @@ def _decode(f: Any) -> tuple[Any, str, str | None]:
         return None, "", "build cache header is damaged"
     if fmt != str(_FORMAT) or version != __version__:
         return None, "", f"build cache from masthead {version} (format {fmt})"
-    start, sha = f.tell(), hashlib.sha256()
+    start, sha = f.tell(), hasher()
     while chunk := f.read(1 << 20):
         sha.update(chunk)
     if sha.hexdigest() != digest:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import posixpath
 import re
 import unicodedata
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 from slugify import slugify as _slugify
 
 from masthead.config import SiteConfig, base_path_of
+from masthead.hashing import url_tag
 
 MAX_SLUG = 80
 FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
@@ -34,7 +34,7 @@ def slugify(text: str) -> str:
     slug = _slugify(text, max_length=MAX_SLUG, word_boundary=True, save_order=True)
     if slug:
         return slug
-    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    digest = url_tag(text, 8)
     return f"n-{digest}"
 
 
