@@ -19,6 +19,7 @@ from masthead import sitemap
 from masthead.config import SiteConfig, load_config
 from masthead.data import MAX_DATA_BYTES, load_data
 from masthead.diagnostics import ConfigError, RecordError
+from masthead.memo import Memos
 from masthead.plan import plan_pages
 from masthead.records import MAX_ITEMS, MAX_TITLE, MAX_WARNINGS, load_record, parse_record
 from masthead.safeurl import MAX_URL, safe_url
@@ -73,7 +74,7 @@ def test_the_sitemap_splits_only_past_50000_urls(count: int, sizes: list[int]) -
 def test_a_full_sitemap_of_50000_urls_is_one_valid_urlset() -> None:
     config = SiteConfig(base_url="https://news.example/")
     ((_url, entries),) = sitemap.split(_entries(MAX_URLS))
-    data = sitemap.urlset(entries, config)
+    data = sitemap.urlset(entries, config, Memos())
     root = ET.fromstring(data)
     assert root.tag == f"{{{NS['sm']}}}urlset"
     assert len(root.findall("sm:url", NS)) == MAX_URLS

@@ -12,7 +12,7 @@ from typing import Any
 
 from masthead.config import SiteConfig
 from masthead.jsontext import encode, with_items
-from masthead.memo import IdentityMemo
+from masthead.memo import Memos
 from masthead.site import Article, Pager
 from masthead.urls import API_FILE, absolute_link, absolute_url
 
@@ -27,7 +27,7 @@ def file_url(folder_url: str) -> str:
     return folder_url + API_FILE
 
 
-def api_page(page: ApiPage, config: SiteConfig) -> bytes:
+def api_page(page: ApiPage, config: SiteConfig, memos: Memos) -> bytes:
     pager = page.pager
 
     def link(folder: str | None) -> str | None:
@@ -42,10 +42,12 @@ def api_page(page: ApiPage, config: SiteConfig) -> bytes:
         "prev": link(pager.prev_url),
         "next": link(pager.next_url),
     }
-    return with_items(data, (_encoded_item(a, config) for a in pager.items))
+    item = memos.of(_encoded_item)  # each story's, made once per build
+    return with_items(data, (item(a, config) for a in pager.items))
 
 
-_encoded_item = IdentityMemo(lambda article, config: encode(_item(article, config)))
+def _encoded_item(article: Article, config: SiteConfig) -> str:
+    return encode(_item(article, config))
 
 
 def _item(article: Article, config: SiteConfig) -> dict[str, Any]:

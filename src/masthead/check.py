@@ -15,7 +15,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from masthead.build import BuildOptions, SiteInMemory, site_in_memory
 from masthead.config import base_path_of
 from masthead.diagnostics import plural, rebased
-from masthead.render import TemplateError, render_output
+from masthead.render import TemplateError, build_memos, render_output
 from masthead.search import search_bundle_urls
 from masthead.urls import output_path, url_for_output
 
@@ -77,15 +77,16 @@ def _render_in_memory(
     errors: Counter[str] = Counter()
     files: dict[str, bytes | None] = dict.fromkeys(memory.assets.files)
     unrendered: set[str] = set()
-    for spec in memory.specs:
-        rel = output_path(spec.url)
-        if rel in files:
-            report.problems.append(f"{rel}: two pages want the same output file")
-        try:
-            files[rel] = render_output(env, spec, config)
-        except TemplateError as exc:
-            errors[str(exc)] += 1
-            unrendered.add(spec.url)
+    with build_memos(env) as memos:
+        for spec in memory.specs:
+            rel = output_path(spec.url)
+            if rel in files:
+                report.problems.append(f"{rel}: two pages want the same output file")
+            try:
+                files[rel] = render_output(env, spec, config, memos)
+            except TemplateError as exc:
+                errors[str(exc)] += 1
+                unrendered.add(spec.url)
     report.files = len(files)
     report.problems.extend(f"{m} ({n} pages)" if n > 1 else m for m, n in sorted(errors.items()))
     return files, unrendered

@@ -18,7 +18,7 @@ from masthead import __version__
 from masthead.config import SiteConfig
 from masthead.jsonld import provider_home
 from masthead.jsontext import encode, with_items
-from masthead.memo import IdentityMemo
+from masthead.memo import Memos
 from masthead.site import Article
 from masthead.urls import absolute_link, absolute_url, feed_url
 from masthead.xmltree import (
@@ -64,7 +64,7 @@ def updated(feed: Feed) -> datetime:
     return datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", "0")), UTC)
 
 
-def atom(feed: Feed, config: SiteConfig) -> bytes:
+def atom(feed: Feed, config: SiteConfig, memos: Memos) -> bytes:
     root = element("feed", attrs={f"{{{XML_NS}}}lang": config.language})
     page = absolute_url(config, feed.page_url)
     sub(root, "id", page)
@@ -84,7 +84,8 @@ def atom(feed: Feed, config: SiteConfig) -> bytes:
     sub(author, "name", config.title)
     sub(author, "uri", absolute_url(config, "/"))
     sub(root, "generator", "masthead", {"version": __version__})
-    entries = [_atom_entry(article, config) for article in feed.articles]
+    entry = memos.of(_make_atom_entry)  # each story's, made once per build
+    entries = [entry(article, config) for article in feed.articles]
     return to_bytes(root, default_namespace=ATOM_NS, fragments=entries)
 
 
@@ -113,7 +114,7 @@ def _make_atom_entry(article: Article, config: SiteConfig) -> Fragment:
     return fragment(entry, level=1)
 
 
-def rss(feed: Feed, config: SiteConfig) -> bytes:
+def rss(feed: Feed, config: SiteConfig, memos: Memos) -> bytes:
     root = element("rss", attrs={"version": "2.0"})
     channel = sub(root, "channel")
     sub(channel, "title", feed.title)
@@ -124,7 +125,8 @@ def rss(feed: Feed, config: SiteConfig) -> bytes:
     sub(channel, "lastBuildDate", format_datetime(updated(feed)))
     self_attrs = {"rel": "self", "type": MIME["rss"], "href": absolute_url(config, feed.url("rss"))}
     sub(channel, f"{{{ATOM_NS}}}link", attrs=self_attrs)
-    items = [_rss_item(article, config) for article in feed.articles]
+    item = memos.of(_make_rss_item)
+    items = [item(article, config) for article in feed.articles]
     return to_bytes(root, fragments=items, parent=channel)
 
 
@@ -174,12 +176,7 @@ def _media(parent: ET.Element, article: Article, config: SiteConfig) -> None:
         sub(parent, f"{{{MEDIA_NS}}}content", attrs=attrs)
 
 
-# Entries are serialised once per story and spliced into each feed that shows it.
-_atom_entry = IdentityMemo(_make_atom_entry)
-_rss_item = IdentityMemo(_make_rss_item)
-
-
-def json_feed(feed: Feed, config: SiteConfig) -> bytes:
+def json_feed(feed: Feed, config: SiteConfig, memos: Memos) -> bytes:
     data: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
         "title": feed.title,
@@ -189,7 +186,8 @@ def json_feed(feed: Feed, config: SiteConfig) -> bytes:
         "language": config.language,
         "authors": [{"name": config.title, "url": absolute_url(config, "/")}],
     }
-    return with_items(data, (_json_item(a, config) for a in feed.articles))
+    item = memos.of(_make_json_item)
+    return with_items(data, (item(a, config) for a in feed.articles))
 
 
 def _make_json_item(article: Article, config: SiteConfig) -> str:
@@ -209,6 +207,3 @@ def _make_json_item(article: Article, config: SiteConfig) -> str:
     if article.topics:
         item["tags"] = [t.name for t in article.topics]
     return encode(item)
-
-
-_json_item = IdentityMemo(_make_json_item)

@@ -30,7 +30,7 @@ from masthead.diagnostics import MastheadError
 from masthead.editions import build_editions
 from masthead.newsletter import sender, unsubscribe_url
 from masthead.plan import email_specs
-from masthead.render import render_output
+from masthead.render import build_memos, render_output
 
 USER_VARIABLE = "MASTHEAD_SMTP_USER"
 PASSWORD_VARIABLE = "MASTHEAD_SMTP_PASSWORD"
@@ -99,8 +99,9 @@ def render_edition(options: BuildOptions, day: date | None) -> tuple[SiteConfig,
         )
     env = memory.environment()
     html_spec, text_spec = email_specs(config, edition)
-    html = render_output(env, html_spec, config).decode("utf-8")
-    text = render_output(env, text_spec, config).decode("utf-8")
+    with build_memos(env) as memos:
+        html = render_output(env, html_spec, config, memos).decode("utf-8")
+        text = render_output(env, text_spec, config, memos).decode("utf-8")
     return config, EmailEdition(edition.day, html_spec.context["newsletter"].title, html, text)
 
 

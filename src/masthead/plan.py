@@ -22,11 +22,12 @@ from masthead.config import SiteConfig
 from masthead.coverage import Surroundings, top_stories
 from masthead.editions import Edition, build_editions, editions_by_month
 from masthead.feeds import Feed
+from masthead.memo import Memos
 from masthead.site import Article, Site, paginate
 from masthead.sitemap import SitemapEntry
 from masthead.urls import api_url
 
-Serializer = Callable[[Any, SiteConfig], bytes]
+Serializer = Callable[[Any, SiteConfig, Memos], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,8 @@ class PageSpec:
     """Candidates, most specific first: a site may add e.g. topic.html to override term.html."""
     context: dict[str, Any] = field(hash=False)
     serializer: Serializer | None = None
-    """For outputs that are not HTML: renders `context["data"]` with the site's config, in
-    place of a template. Its output depends on nothing else, so the fingerprint holds."""
+    """For outputs that are not HTML: renders `context["data"]` with the site's config
+    (and the build's memos, for what it makes once per story), in place of a template. Its output depends on nothing else, so the fingerprint holds."""
     lastmod: datetime | None = None
     """When what the page shows last changed (its newest story), for the sitemap."""
     finish: Callable[[str], str] | None = None

@@ -19,7 +19,7 @@ from masthead import jsonld
 from masthead.config import SiteConfig
 from masthead.diagnostics import MastheadError
 from masthead.images import ImageMap
-from masthead.memo import IdentityMemo
+from masthead.memo import IdentityMemo, Memos
 from masthead.plan import PageSpec
 from masthead.site import TAXONOMIES
 from masthead.sitepaths import site_key
@@ -313,10 +313,20 @@ def host(url: str) -> str:
     return name.removeprefix("www.")
 
 
-def render_output(env: jinja2.Environment, spec: PageSpec, config: SiteConfig) -> bytes:
-    """A planned output's bytes: its serializer's (feeds, sitemap, JSON), else its template's."""
+def build_memos(env: jinja2.Environment) -> Memos:
+    """Memos for one build that renders with `env`, its template fragments among them: an
+    environment may serve several builds of the preview, each with a new site model."""
+    return Memos(env.globals["cached"])  # type: ignore[arg-type]
+
+
+def render_output(
+    env: jinja2.Environment, spec: PageSpec, config: SiteConfig, memos: Memos
+) -> bytes:
+    """A planned output's bytes: its serializer's (feeds, sitemap, JSON), else its template's.
+
+    `memos` is this build's (build_memos(env)): what it made once of each story."""
     if spec.serializer is not None:
-        return spec.serializer(spec.context["data"], config)
+        return spec.serializer(spec.context["data"], config, memos)
     text = render_page(env, spec.templates, spec.context)
     if spec.finish is not None:
         text = spec.finish(text)

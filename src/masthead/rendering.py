@@ -19,12 +19,12 @@ import jinja2
 from masthead.context import Run
 from masthead.fingerprint import TemplateDigests, config_digest, page_fingerprint, records_in
 from masthead.killpoint import kill_point
-from masthead.memo import clear_all as clear_memos
+from masthead.memo import Memos
 from masthead.newsletter import is_web_page
 from masthead.parallel import default_jobs, run_chunks
 from masthead.phases import Plan, make_environment
 from masthead.plan import PageSpec
-from masthead.render import render_output, set_images, set_missing_paths
+from masthead.render import build_memos, render_output, set_images, set_missing_paths
 from masthead.state import BuildState
 from masthead.urls import output_path
 
@@ -50,6 +50,8 @@ class _Pages:
     use for them)."""
     index: dict[str, list[str]] | None
     """Record path -> outputs showing it, made anew (None: the last build's stands)."""
+    memos: Memos
+    """What this build makes once of each story (feed entries, API items, cards)."""
 
 
 def render(run: Run, plan: Plan, new: BuildState) -> None:
@@ -66,7 +68,7 @@ def render(run: Run, plan: Plan, new: BuildState) -> None:
         if pages.remember:
             pages.digests.for_names(names)  # likewise; and what it looked up is saved
     rendered = _collect(pages, todo, new)
-    clear_memos()  # let go of this build's stories
+    pages.memos.close()  # let go of this build's stories
     state, report = run.state, run.report
     new.outputs_of = pages.index if pages.index is not None else state.outputs_of
     new.template_references = {**state.template_references, **pages.digests.references}
@@ -84,7 +86,6 @@ def _setup(run: Run, plan: Plan) -> _Pages:
         digests = TemplateDigests(env, state.template_references)
         if options.keep_model:
             memory.env = (env, digests)
-    clear_memos()  # what the last build made of its stories may be out of date
     remember = options.use_cache or options.keep_model
     # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
     # So does a site path that leads nowhere, or somewhere again (rare: only when fixed).
@@ -96,7 +97,8 @@ def _setup(run: Run, plan: Plan) -> _Pages:
     index: dict[str, list[str]] | None = {} if remember and plan.affected is None else None
     if index is not None:
         state.outputs_of = None  # replaced by this build's: no need to hold both
-    return _Pages(run, env, digests, base, remember, index)
+    # What the last build made of its stories may be out of date: this build's own memos.
+    return _Pages(run, env, digests, base, remember, index, build_memos(env))
 
 
 def _todo(run: Run, plan: Plan, new: BuildState) -> list[tuple[PageSpec, str]]:
@@ -183,7 +185,7 @@ class _Worker:
             if fp is not None and state.pages.get(rel) == fp and writer.still_there(rel):
                 out.append((rel, None, False, fp, paths))  # unchanged and still there
             else:
-                data = render_output(pages.env, spec, config)
+                data = render_output(pages.env, spec, config, pages.memos)
                 out.append((rel, *writer.stage(rel, data), fp, paths))
         return out
 

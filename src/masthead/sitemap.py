@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from masthead.config import SiteConfig
+from masthead.memo import Memos
 from masthead.urls import absolute_url
 from masthead.xmltree import SITEMAP_NS, element, sub, to_bytes
 
@@ -44,11 +45,11 @@ def index_entries(parts: Sequence[tuple[str, Sequence[SitemapEntry]]]) -> tuple[
     )
 
 
-def urlset(entries: Sequence[SitemapEntry], config: SiteConfig) -> bytes:
+def urlset(entries: Sequence[SitemapEntry], config: SiteConfig, memos: Memos) -> bytes:
     return _document("urlset", "url", entries, config)
 
 
-def sitemap_index(entries: Sequence[SitemapEntry], config: SiteConfig) -> bytes:
+def sitemap_index(entries: Sequence[SitemapEntry], config: SiteConfig, memos: Memos) -> bytes:
     return _document("sitemapindex", "sitemap", entries, config)
 
 
@@ -64,6 +65,6 @@ def _document(
     return to_bytes(root, default_namespace=SITEMAP_NS)
 
 
-def robots(_: object, config: SiteConfig) -> bytes:
+def robots(_: object, config: SiteConfig, memos: Memos) -> bytes:
     """Allow everything and name the sitemap, by its absolute URL as the protocol asks."""
     return f"User-agent: *\nAllow: /\n\nSitemap: {absolute_url(config, SITEMAP_URL)}\n".encode()
