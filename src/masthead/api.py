@@ -2,19 +2,37 @@
 
 Each page lives at `<folder>index.json`, where the folder follows the same pagination
 pattern as the HTML lists (`/api/news/`, `/api/news/page/2/`, ...), and links to its
-neighbours with absolute `next` and `prev` URLs.
+neighbours with absolute `next` and `prev` URLs. Its compact JSON writer serves the
+JSON feeds too.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from masthead.config import SiteConfig
-from masthead.jsontext import encode, with_items
 from masthead.memo import Memos
 from masthead.site import Article, Pager
 from masthead.urls import API_FILE, absolute_link, absolute_url
+
+
+def encode(value: Any) -> str:
+    """`value` as compact JSON, non-ASCII characters as they are."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def with_items(head: dict[str, Any], items: Iterable[str]) -> bytes:
+    """`head` plus a last field `"items"`, the already encoded `items`, as one document.
+
+    A story is an item of several API pages and JSON feeds; its text is made once (per
+    build: Memos) and spliced into each document, giving the bytes `json.dumps` gives
+    for the whole.
+    """
+    text = encode({**head, "items": []})
+    return f"{text[:-3]}[{','.join(items)}]}}\n".encode()
 
 
 @dataclass(frozen=True, slots=True)

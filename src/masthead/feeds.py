@@ -15,9 +15,9 @@ from email.utils import format_datetime
 from typing import Any
 
 from masthead import __version__
+from masthead.api import encode, with_items
 from masthead.config import SiteConfig
 from masthead.jsonld import provider_home
-from masthead.jsontext import encode, with_items
 from masthead.memo import Memos
 from masthead.site import Article
 from masthead.urls import absolute_link, absolute_url, feed_url
