@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from masthead.diagnostics import OutputError
+from masthead.hashing import bytes_digest
 from masthead.output import (
     JOURNAL,
     MANIFEST,
     STAGING,
     OutputWriter,
-    file_digest,
     is_safe_rel,
     output_lock,
     read_manifest,
@@ -48,7 +48,7 @@ def test_a_committed_file_is_on_disk_and_in_the_manifest(tmp_path: Path) -> None
     assert not (root / "news").exists()  # staged only, until the commit
     writer.commit()
     assert _files(root) == {"news/a.html": b"<p>a</p>"}
-    assert read_manifest(root / MANIFEST) == {"news/a.html": file_digest(b"<p>a</p>")}
+    assert read_manifest(root / MANIFEST) == {"news/a.html": bytes_digest(b"<p>a</p>")}
     assert not (root / STAGING).exists() and not (root / JOURNAL).exists()
 
 
@@ -123,8 +123,8 @@ def test_stale_files_go_and_their_empty_folders_with_them(tmp_path: Path) -> Non
     assert _files(root) == {"a.html": b"a", "keep/y.html": b"y"}
     assert not (root / "old").exists() and (root / "keep").is_dir()
     assert read_manifest(root / MANIFEST) == {
-        "a.html": file_digest(b"a"),
-        "keep/y.html": file_digest(b"y"),
+        "a.html": bytes_digest(b"a"),
+        "keep/y.html": bytes_digest(b"y"),
     }
 
 
@@ -159,7 +159,10 @@ def test_a_journal_left_by_a_cut_short_commit_makes_every_file_written_again(
 ) -> None:
     root = tmp_path / "public"
     _build(root, {"a.html": b"a", "gone.html": b"g"})
-    journal = {"version": 1, "files": {"a.html": file_digest(b"a"), "half.html": file_digest(b"h")}}
+    journal = {
+        "version": 1,
+        "files": {"a.html": bytes_digest(b"a"), "half.html": bytes_digest(b"h")},
+    }
     (root / JOURNAL).write_text(json.dumps(journal))
     (root / "half.html").write_bytes(b"h")
     writer = OutputWriter(root)
@@ -169,7 +172,7 @@ def test_a_journal_left_by_a_cut_short_commit_makes_every_file_written_again(
     writer.commit()
     assert _files(root) == {"a.html": b"a"}  # both manifests' stale files removed
     assert not (root / JOURNAL).exists() and not writer.untrusted
-    assert read_manifest(root / MANIFEST) == {"a.html": file_digest(b"a")}
+    assert read_manifest(root / MANIFEST) == {"a.html": bytes_digest(b"a")}
 
 
 def test_a_journal_that_is_not_one_still_means_a_full_rewrite(tmp_path: Path) -> None:
@@ -271,7 +274,7 @@ def test_a_file_where_a_folder_belongs_and_back_is_refused_before_moving_any(
     _build(root, {"z.html": b"z"})
     (root / first).parent.mkdir(parents=True, exist_ok=True)
     (root / first).write_bytes(b"someone's")
-    writer = OutputWriter(root, previous={"z.html": file_digest(b"z")})
+    writer = OutputWriter(root, previous={"z.html": bytes_digest(b"z")})
     writer.write("z.html", b"new z")
     writer.write(second, b"page")
     with pytest.raises(OutputError, match=r"where a (folder|file) belongs"):
@@ -372,4 +375,4 @@ def test_a_stale_file_that_cannot_be_removed_is_a_warning_not_a_failed_build(
     assert caplog.messages == [
         f"{root / 'old.html'}: could not remove stale file: [Errno 13] Permission denied"
     ]
-    assert read_manifest(root / MANIFEST) == {"a.html": file_digest(b"a")}
+    assert read_manifest(root / MANIFEST) == {"a.html": bytes_digest(b"a")}

@@ -15,7 +15,6 @@ indexed: all such shards by one Pagefind process, given the documents over a pip
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -23,9 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from masthead.digest import digest_of
+from masthead.hashing import bytes_digest, digest_of, hasher
 from masthead.killpoint import kill_point
-from masthead.output import OutputWriter, file_digest
+from masthead.output import OutputWriter
 from masthead.pagefind_bundle import stabilise_files
 from masthead.pagefind_service import Document, Service, ServiceError, check_version
 from masthead.search import BUNDLE, UI_FILES, UNUSED_UI, SearchError, die_with_parent
@@ -140,7 +139,7 @@ def update_shards(
     listing = json.dumps({"primary": names[primary], "merge": merged}, indent=1) + "\n"
     out.write(f"{BUNDLE}/{LIST}", listing.encode())
     catalog = {s.url: [names[labels[s.year, s.month]], s.year, s.month, s.time] for s in stories}
-    cache.save_catalog(file_digest(listing.encode()), catalog)
+    cache.save_catalog(bytes_digest(listing.encode()), catalog)
     cache.prune({*names.values(), CODE})
     return out.files, out.written
 
@@ -196,7 +195,7 @@ def _binary_digest(binary: Path) -> str:
         raise SearchError(f"Pagefind could not run: {exc}") from exc
     stamp = (str(binary), info.st_size, info.st_mtime_ns)
     if stamp not in _BINARIES:
-        digest = hashlib.sha256()
+        digest = hasher()
         with binary.open("rb") as file:
             while chunk := file.read(1 << 20):
                 digest.update(chunk)
