@@ -19,8 +19,7 @@ import pytest
 
 from masthead.cli import main
 from masthead.diagnostics import ConfigError
-from masthead.output import MANIFEST, OutputError, OutputWriter
-from masthead.safety import check_folders
+from masthead.output import MANIFEST, OutputError, OutputWriter, check_folders
 from masthead.server import DevServer
 from tests.conftest import Scratch
 from tests.test_publish_folder import sync

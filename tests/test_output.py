@@ -15,8 +15,7 @@ import pytest
 
 from masthead.build import BuildOptions, build
 from masthead.diagnostics import ConfigError, OutputError
-from masthead.output import MANIFEST, STAGING
-from masthead.safety import check_folders
+from masthead.output import MANIFEST, STAGING, check_folders
 from tests.conftest import Scratch, copy_site, snapshot
 
 

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING
 from masthead.config import SiteConfig, load_config
 from masthead.diagnostics import ConfigError, Diagnostic, plural, shown_path
 from masthead.images import ImageMap
-from masthead.output import OutputWriter
+from masthead.output import OutputWriter, check_cache_folder, check_folders
 from masthead.records import RECORD_SUFFIXES, Stamp
-from masthead.safety import check_cache_folder, check_folders
 from masthead.search import resolve_search
 from masthead.sitepaths import SitePaths
 from masthead.state import CACHE_DIR, BuildState, Files

@@ -20,8 +20,7 @@ from masthead.build import BuildOptions, BuildReport, Inputs, build, resolve_inp
 from masthead.diagnostics import MastheadError, plural, shown_path
 from masthead.foldersync import FolderSync, manifest_path
 from masthead.gitrepo import ZERO, GitError, GitRepo
-from masthead.output import MANIFEST, STAGING
-from masthead.safety import check_folders
+from masthead.output import MANIFEST, STAGING, check_folders
 
 log = logging.getLogger(__name__)
 
