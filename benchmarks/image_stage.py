@@ -78,9 +78,9 @@ def warm(site: Path, corpus: Path) -> float:
     """Build once with fetching on, every remote picture answered by the stand-in."""
     from urllib.parse import urlsplit
 
-    from masthead import images
-    from masthead.build import BuildOptions, build
-    from masthead.safefetch import Fetcher, FetchLimits
+    from masthead.outputs import images
+    from masthead.building.build import BuildOptions, build
+    from masthead.records.safefetch import Fetcher, FetchLimits
 
     _Pictures.jpegs = stand_ins()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Pictures)

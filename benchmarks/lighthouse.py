@@ -200,7 +200,7 @@ class _StandInFetcher:
     stand-in server, whatever its host (the build cannot reach, nor resolve, the real ones)."""
 
     def __init__(self, port: int) -> None:
-        from masthead.safefetch import Fetcher, FetchLimits
+        from masthead.records.safefetch import Fetcher, FetchLimits
 
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -228,8 +228,8 @@ def build_site(site: Path, corpus: Path, output: Path, pictures: int, fetch: boo
             check=True, capture_output=True,
         )  # fmt: skip
         return
-    from masthead import images
-    from masthead.build import BuildOptions, build
+    from masthead.outputs import images
+    from masthead.building.build import BuildOptions, build
 
     images.fetcher_for = lambda config: _StandInFetcher(pictures)  # type: ignore[assignment,return-value]
     with (site / "site.toml").open("a") as config:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from masthead.build import BuildOptions, build
+from masthead.building.build import BuildOptions, build
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}

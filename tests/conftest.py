@@ -15,8 +15,8 @@ import pytest
 import yaml
 from hypothesis import settings
 
-from masthead import yamlload
-from masthead.build import BuildOptions, BuildReport, build
+from masthead.building.build import BuildOptions, BuildReport, build
+from masthead.records import yamlload
 
 REPO = Path(__file__).resolve().parents[1]
 

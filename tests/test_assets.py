@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.render import TemplateError, theme_dir
+from masthead.outputs.render import TemplateError, theme_dir
 from tests.conftest import Scratch
 from tests.htmlcheck import html_files, parse
 

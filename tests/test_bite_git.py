@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from masthead.gitrepo import ZERO, GitError, GitRepo
-from masthead.output import MANIFEST, STAGING
-from masthead.publish import GitBranchPublisher, PublishError, check_public_url, published_files
+from masthead.commands.gitrepo import ZERO, GitError, GitRepo
+from masthead.commands.publish import (
+    GitBranchPublisher,
+    PublishError,
+    check_public_url,
+    published_files,
+)
+from masthead.outputs.writer import MANIFEST, STAGING
 from tests import test_publish_git
 from tests.test_publish_git import clone, git
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from masthead import yamlload
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
-from masthead.records import MAX_NAME, Record, read_record, scan_records
-from masthead.yamlload import MAX_NUMBER_CHARS, YamlError, is_secret_key, load_yaml
+from masthead.records import yamlload
+from masthead.records.loader import MAX_NAME, Record, read_record, scan_records
+from masthead.records.yamlload import MAX_NUMBER_CHARS, YamlError, is_secret_key, load_yaml
 from tests.conftest import EXTRA_LINE, record_text
 
 
@@ -99,7 +99,7 @@ def test_a_tagged_float_written_as_digits_is_a_float() -> None:
     assert (value, type(value)) == (5.0, float)
 
 
-# records.py: one record file read through read_record, as the build reads each one.
+# records/loader.py: one record file read through read_record, as the build reads each one.
 
 CONFIG = SiteConfig(timezone="Europe/London", max_record_bytes=8192)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.server import CLIENT, DevServer
+from masthead.preview.server import CLIENT, DevServer
 from tests.test_server_safety import exchange, start
 
 TAG = f'<script src="{CLIENT}"></script>'.encode()

@@ -14,7 +14,7 @@ import pytest
 
 from masthead.diagnostics import OutputError
 from masthead.hashing import bytes_digest
-from masthead.output import (
+from masthead.outputs.writer import (
     JOURNAL,
     MANIFEST,
     STAGING,
@@ -192,7 +192,7 @@ def test_a_stale_file_changed_since_survives_a_recovery_with_a_word_said(
     _build(root, {"a.html": b"a", "mine.html": b"m"})
     (root / JOURNAL).write_text(json.dumps({"version": 1, "files": {}}))
     (root / "mine.html").write_bytes(b"edited by the user")
-    with caplog.at_level(logging.WARNING, logger="masthead.output"):
+    with caplog.at_level(logging.WARNING, logger="masthead.outputs.writer"):
         writer = _build(root, {"a.html": b"a"})
     assert writer.removed == []
     assert (root / "mine.html").read_bytes() == b"edited by the user"
@@ -312,7 +312,7 @@ def test_a_recovery_says_so_naming_the_folder(
     root = tmp_path / "public"
     _build(root, {"a.html": b"a"})
     (root / JOURNAL).write_text("{}")
-    with caplog.at_level(logging.WARNING, logger="masthead.output"):
+    with caplog.at_level(logging.WARNING, logger="masthead.outputs.writer"):
         OutputWriter(root)
     assert caplog.messages == [
         f"{root}: the last build was stopped while it replaced the output; this build "
@@ -369,7 +369,7 @@ def test_a_stale_file_that_cannot_be_removed_is_a_warning_not_a_failed_build(
         unlink(path, missing_ok)
 
     monkeypatch.setattr(Path, "unlink", refuse)
-    with caplog.at_level(logging.WARNING, logger="masthead.output"):
+    with caplog.at_level(logging.WARNING, logger="masthead.outputs.writer"):
         writer = _build(root, {"a.html": b"a"})
     assert writer.removed == [] and (root / "old.html").read_bytes() == b"o"
     assert caplog.messages == [

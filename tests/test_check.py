@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.cli import main
+from masthead.commands.cli import main
 from tests.conftest import Scratch
 
 

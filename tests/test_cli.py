@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from masthead import __version__
-from masthead.cli import main
+from masthead.commands.cli import main
 from tests.conftest import REPO, Scratch, copy_site, masthead, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 

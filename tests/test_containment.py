@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from masthead.cli import main
+from masthead.commands.cli import main
 from masthead.diagnostics import ConfigError
-from masthead.output import MANIFEST, OutputError, OutputWriter, check_folders
-from masthead.server import DevServer
+from masthead.outputs.writer import MANIFEST, OutputError, OutputWriter, check_folders
+from masthead.preview.server import DevServer
 from tests.conftest import Scratch
 from tests.test_publish_folder import sync
 from tests.test_server import get

@@ -2,14 +2,14 @@
 
 The sanitising tests check what is refused; these pin what is kept, attribute by
 attribute, so a change to the serialiser (a default, a name, a separator) shows.
-Written to kill the mutants tools/mutation.py found surviving in masthead.embeds.
+Written to kill the mutants tools/mutation.py found surviving in masthead.records.embeds.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from masthead.embeds import sanitize_embed
+from masthead.records.embeds import sanitize_embed
 
 HOSTS = ("www.youtube.com", "player.vimeo.com")
 SRC = "https://www.youtube.com/embed/x?a=1&amp;b=2"

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from masthead.build import BuildOptions, BuildReport, build
+from masthead.building.build import BuildOptions, BuildReport, build
 from masthead.config import SiteConfig, load_config
-from masthead.records import LoadResult, load_records
-from masthead.site import Site, build_site
+from masthead.model.site import Site, build_site
+from masthead.records.loader import LoadResult, load_records
 from masthead.urls import output_path
 from tests.conftest import REPO
 from tests.htmlcheck import broken_links, html_files, parse

@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 from hypothesis import given
 from hypothesis import strategies as st
 
-from masthead.xmltree import (
+from masthead.outputs.xmltree import (
     ATOM_NS,
     DC_NS,
     MEDIA_NS,
@@ -215,7 +215,7 @@ _VALUES = st.text(st.sampled_from("ab &<>\"'\r\n\t\x01é\ufffe€𝄞"), max_siz
 
 @st.composite
 def _trees(draw: st.DrawFn, depth: int = 0) -> ET.Element:
-    """Trees as masthead.xmltree builds them: each element has text or children."""
+    """Trees as masthead.outputs.xmltree builds them: each element has text or children."""
     node = element(draw(_TAGS), attrs=draw(st.dictionaries(_ATTRIBUTES, _VALUES, max_size=3)))
     if depth < 3 and draw(st.booleans()):
         node.extend(draw(st.lists(_trees(depth + 1), max_size=4)))

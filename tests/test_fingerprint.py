@@ -1,4 +1,4 @@
-"""Page fingerprints (masthead.fingerprint): what makes a page render again, and what not."""
+"""Page fingerprints (masthead.building.fingerprint): what makes a page render again, and what not."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from masthead.config import ImportConfig, ImportFeed, SiteConfig, load_config
-from masthead.fingerprint import (
+from masthead.building.fingerprint import (
     TemplateDigests,
     Unknown,
     config_digest,
@@ -19,8 +18,9 @@ from masthead.fingerprint import (
     substitute,
     value_key,
 )
-from masthead.records import load_records
-from masthead.site import Site, build_site
+from masthead.config import ImportConfig, ImportFeed, SiteConfig, load_config
+from masthead.model.site import Site, build_site
+from masthead.records.loader import load_records
 from tests.conftest import Scratch
 
 

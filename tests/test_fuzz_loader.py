@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
-from masthead.records import KNOWN_FIELDS, Record, parse_record
+from masthead.records.loader import KNOWN_FIELDS, Record, parse_record
 
 CONFIG = SiteConfig(timezone="Pacific/Kiritimati", max_record_bytes=64 * 1024)
 FUZZ = settings(
@@ -282,7 +282,7 @@ _utc = st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", 
 
 @given(st.one_of(_digits, _octal, _utc))
 def test_numbers_and_timestamps_read_as_pyyaml_reads_them(text: str) -> None:
-    from masthead.yamlload import load_yaml
+    from masthead.records.yamlload import load_yaml
 
     document = f"value: {text}\n"
     try:
@@ -305,7 +305,7 @@ _plain = st.one_of(
 @given(_plain)
 @example("!")  # the input that told the two parsers apart
 def test_plain_scalars_typed_as_pyyaml_types_them(text: str) -> None:
-    from masthead.yamlload import YamlError, load_yaml
+    from masthead.records.yamlload import YamlError, load_yaml
 
     document = f"value: {text}\n"
     try:
@@ -325,7 +325,7 @@ def test_the_non_specific_tag_on_nothing_is_the_empty_string(text: str) -> None:
     """YAML 1.1 and 1.2: a `!`-tagged scalar is a string, so `value: !` is ''. libyaml
     agrees; PyYAML's pure-Python parser says None (the one known difference between the
     two, which made the comparison above flaky while it used the pure parser)."""
-    from masthead.yamlload import load_yaml
+    from masthead.records.yamlload import load_yaml
 
     assert load_yaml(f"value: {text}\n") == {"value": ""}
 
@@ -337,7 +337,7 @@ _FENCE_LINE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 @given(st.lists(st.sampled_from(["---", "...", "-", ".", "\n", " ", "\t", "a", "----"])))
 def test_closing_fence_is_the_first_fence_line(pieces: list[str]) -> None:
-    from masthead.records import _closing_fence
+    from masthead.records.loader import _closing_fence
 
     text = "---\n" + "".join(pieces)
     match = _FENCE_LINE.search(text, 3)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.gitrepo import GitRepo
+from masthead.commands.gitrepo import GitRepo
 from tests import test_publish_git
 from tests.conftest import Scratch
 from tests.test_publish_git import git, publish, rev

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import masthead
 from masthead import hashing
+from masthead.building.fingerprint import config_digest
 from masthead.config import SiteConfig
-from masthead.fingerprint import config_digest
 from masthead.hashing import bytes_digest, digest_of, short_key, text_digest, url_tag
 from masthead.urls import slugify
 
@@ -64,7 +64,7 @@ class _Point:
 def test_digests_are_the_same_in_another_interpreter_with_another_hash_seed() -> None:
     """Digests are compared from build to build: a hash-seeded repr would rebuild all."""
     code = (
-        "from masthead.config import SiteConfig; from masthead.fingerprint import config_digest;"
+        "from masthead.config import SiteConfig; from masthead.building.fingerprint import config_digest;"
         "from masthead.hashing import digest_of;"
         "print(config_digest(SiteConfig()), digest_of(('x', 1, None, 1.5, [2], {'k': 'v'})))"
     )

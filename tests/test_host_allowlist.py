@@ -14,8 +14,8 @@ from bs4 import BeautifulSoup
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
-from masthead.embeds import sanitize_embed
-from masthead.records import parse_record
+from masthead.records.embeds import sanitize_embed
+from masthead.records.loader import parse_record
 
 DEFAULT_HOSTS = SiteConfig().iframe_hosts
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from masthead.config import load_config
-from masthead.records import load_record
+from masthead.records.loader import load_record
 from tests.conftest import SITES, masthead
 from tests.htmlcheck import broken_links, html_files, parse
 from tests.outputscan import MARKER, SECRET, scan_output

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, features
 
-from masthead import images
-from masthead.assets import Assets
 from masthead.config import ImagesConfig
-from masthead.safefetch import Fetcher, FetchLimits
+from masthead.outputs import images
+from masthead.outputs.assets import Assets
+from masthead.records.safefetch import Fetcher, FetchLimits
 from tests.conftest import Scratch, record_text, tree
 from tests.feedserver import FeedServer, redirect, respond, serving, stream
 from tests.htmlcheck import parse
@@ -263,7 +263,7 @@ def test_without_fetching_remote_images_are_linked_as_before(
 def test_odd_modes_and_animations_convert_cleanly(
     tmp_path: Path, mode: str, fmt: str, frames: int
 ) -> None:
-    from masthead.imagework import Job, run_jobs
+    from masthead.outputs.imagework import Job, run_jobs
 
     source = tmp_path / "original"
     if mode == "PA":
@@ -368,7 +368,7 @@ def test_a_build_that_patched_a_story_s_image_leaves_no_copy_of_the_old_one(
 def test_one_file_written_from_several_threads_at_once_is_whole(tmp_path: Path) -> None:
     """The fetch pool's threads keep originals: two URLs with the same bytes (a logo under
     two addresses) write one file at once. Neither may fail, nor leave it torn."""
-    from masthead.imagework import write_atomically
+    from masthead.outputs.imagework import write_atomically
 
     data = picture((400, 300), "PNG")
     start, errors = threading.Barrier(6), []
@@ -396,7 +396,7 @@ def test_a_decoder_that_breaks_on_an_image_does_not_stop_the_build(
 ) -> None:
     """Hostile bytes can make a decoder raise what it should not (struct.error,
     IndexError...): that image is linked as it is, as when fetching it failed."""
-    from masthead import imagework
+    from masthead.outputs import imagework
 
     def broken(*args: object) -> bytes:
         raise struct.error("unpack requires a buffer of 4 bytes")

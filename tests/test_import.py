@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from masthead.commands.importer import ImportOptions, ImportReport, run_import
 from masthead.config import load_config
 from masthead.diagnostics import ConfigError
-from masthead.feedread import FeedError, read_feed
-from masthead.feedrecords import cut, normalise_url, plain_text, without_tracking
-from masthead.importer import ImportOptions, ImportReport, run_import
-from masthead.records import load_record, load_records
-from masthead.safefetch import Fetcher, FetchLimits
+from masthead.records.feedread import FeedError, read_feed
+from masthead.records.feedrecords import cut, normalise_url, plain_text, without_tracking
+from masthead.records.loader import load_record, load_records
+from masthead.records.safefetch import Fetcher, FetchLimits
 from tests.conftest import masthead
 from tests.feedserver import FeedServer, redirect, respond, serving, stream
 from tests.htmlcheck import parse

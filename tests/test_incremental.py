@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from masthead import __version__
-from masthead.build import Builder, BuildOptions, Mode, build
-from masthead.output import MANIFEST
+from masthead.building.build import Builder, BuildOptions, Mode, build
+from masthead.outputs.writer import MANIFEST
 from tests.conftest import Scratch, record_text
 from tests.htmlcheck import parse
 
@@ -300,12 +300,17 @@ def test_cache_invalidation_is_exact(
     elif change == "rename":
         (site.content / "2026-11-13-story-3.md").rename(site.content / "2026-11-13-renamed.md")
     elif change == "upgrade":
-        import masthead.fingerprint
-        import masthead.modelstore
-        import masthead.phases
-        import masthead.state
+        import masthead.building.fingerprint
+        import masthead.building.modelstore
+        import masthead.building.phases
+        import masthead.building.state
 
-        for module in (masthead.phases, masthead.fingerprint, masthead.modelstore, masthead.state):
+        for module in (
+            masthead.building.phases,
+            masthead.building.fingerprint,
+            masthead.building.modelstore,
+            masthead.building.state,
+        ):
             monkeypatch.setattr(module, "__version__", __version__ + ".post1")
     _rebuild(site, tmp_path)
 
@@ -340,11 +345,13 @@ def test_foreign_cache_is_discarded(
 def test_parallel_build_equals_serial(
     site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import masthead.phases
-    import masthead.rendering
+    import masthead.building.phases
+    import masthead.building.rendering
 
-    monkeypatch.setattr(masthead.phases, "PARSE_MIN_PER_JOB", 1)  # fork even for a small site
-    monkeypatch.setattr(masthead.rendering, "RENDER_MIN_PER_JOB", 1)
+    monkeypatch.setattr(
+        masthead.building.phases, "PARSE_MIN_PER_JOB", 1
+    )  # fork even for a small site
+    monkeypatch.setattr(masthead.building.rendering, "RENDER_MIN_PER_JOB", 1)
     for n in range(6, 60):
         site.add(
             f"2026-11-{10 + n % 10}-more-{n}.md",
@@ -373,11 +380,11 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     """`masthead build` after an edit that keeps the site's shape: the stored model and the
     record-to-output index name the pages to redo; no other record is read, no site model
     is built, and the other pages keep their fingerprints."""
-    import masthead.phases
-    import masthead.rendering
+    import masthead.building.phases
+    import masthead.building.rendering
 
     fingerprinted: list[str] = []
-    real = masthead.rendering.page_fingerprint
+    real = masthead.building.rendering.page_fingerprint
 
     def counting(url: str, *args: object) -> str | None:
         fingerprinted.append(url)
@@ -387,9 +394,9 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
         raise AssertionError("the stored model should have been enough")
 
     unrelated = "/" + _add_unrelated(site).removesuffix("index.html")
-    monkeypatch.setattr(masthead.rendering, "page_fingerprint", counting)
-    monkeypatch.setattr(masthead.phases, "load_files", forbidden)
-    monkeypatch.setattr(masthead.phases, "build_site", forbidden)
+    monkeypatch.setattr(masthead.building.rendering, "page_fingerprint", counting)
+    monkeypatch.setattr(masthead.building.phases, "load_files", forbidden)
+    monkeypatch.setattr(masthead.building.phases, "build_site", forbidden)
     site.add(
         "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Retitled", day=12)
     )
@@ -404,7 +411,7 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     # Edited again: the first edit's article comes from the state, not the older model.
     site.add("2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Again", day=12))
     site.add("2026-11-10-story-0.md", _record(0, "Climate", "Harbour Ledger", title="Zero", day=10))
-    monkeypatch.setattr(masthead.phases, "build_site", forbidden)
+    monkeypatch.setattr(masthead.building.phases, "build_site", forbidden)
     assert build(BuildOptions(site_dir=site.root, jobs=1)).parsed == 2
     monkeypatch.undo()
     assert_same_as_clean(site, tmp_path)
@@ -486,13 +493,15 @@ def test_a_shape_change_saves_the_changed_record_beside_records_bin(
 def test_a_records_delta_made_for_another_records_file_is_discarded(
     site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import masthead.state
+    import masthead.building.state
 
     cache = site.root / ".masthead-cache"
     site.add("2026-11-12-story-2.md", _record(2, "Health", "Civic Lantern", title="One", day=12))
     _rebuild(site, tmp_path)
     stale = (cache / "records-delta.bin").read_bytes()
-    monkeypatch.setattr(masthead.state, "DELTA_MIN", 0)  # the next save rewrites records.bin
+    monkeypatch.setattr(
+        masthead.building.state, "DELTA_MIN", 0
+    )  # the next save rewrites records.bin
     site.add("2026-11-13-story-3.md", _record(3, "Climate", "Harbour Ledger", title="Two", day=13))
     _rebuild(site, tmp_path)
     assert not (cache / "records-delta.bin").exists()
@@ -549,17 +558,17 @@ def test_only_the_command_line_pauses_the_collector(
     programs embedding masthead call it); `masthead build` turns it off while it builds,
     and leaves the build's objects in its oldest generation: left in the youngest, the
     next allocation would have it walk them all."""
-    import masthead.phases
-    from masthead.cli import main
+    import masthead.building.phases
+    from masthead.commands.cli import main
 
     enabled_during: list[bool] = []
-    load = masthead.phases.load
+    load = masthead.building.phases.load
 
     def spying_load(*args: object) -> object:
         enabled_during.append(gc.isenabled())
         return load(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(masthead.phases, "load", spying_load)
+    monkeypatch.setattr(masthead.building.phases, "load", spying_load)
     assert gc.isenabled()
     Builder(BuildOptions(site_dir=site.root, output_dir=tmp_path / "lib")).build()
     assert enabled_during == [True]
@@ -618,7 +627,7 @@ def test_another_base_url_renders_again_without_parsing_a_record(
 def test_serve_then_build_reuse_the_parsed_records(site: Scratch) -> None:
     """`masthead serve` and `masthead build` on one site share the cache: what the
     preview parsed, the build does not parse again (and the other way round)."""
-    from masthead.serve import Preview, ServeOptions
+    from masthead.commands.serve import Preview, ServeOptions
 
     site.add("2026-11-16-new.md", _record(16, "Climate", "Harbour Ledger", day=16))
     preview = Preview(ServeOptions(BuildOptions(site_dir=site.root, jobs=1, search=False), port=0))

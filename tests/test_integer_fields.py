@@ -13,7 +13,7 @@ import pytest
 
 from masthead.config import SiteConfig, load_config
 from masthead.diagnostics import ConfigError, RecordError
-from masthead.records import parse_record
+from masthead.records.loader import parse_record
 
 CONFIG = SiteConfig()
 HEAD = 'title: "T"\npublishedDateTime: 2026-11-18T09:30:00Z\n'
@@ -94,7 +94,7 @@ def test_a_boolean_logo_size_in_site_data_is_not_a_size(
     tmp_path: Path, kind: str, field: str
 ) -> None:
     """data/*/ files are lenient (a bad size is left out, not fatal), but never read as 1."""
-    from masthead.data import load_data
+    from masthead.records.data import load_data
 
     folder = tmp_path / "data" / kind
     folder.mkdir(parents=True)

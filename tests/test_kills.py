@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.output import BOOKKEEPING
+from masthead.outputs.writer import BOOKKEEPING
 from tests.conftest import MASTHEAD, masthead, record_text, tree
 
 

@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from masthead import sitemap
 from masthead.config import SiteConfig, load_config
-from masthead.data import MAX_DATA_BYTES, load_data
 from masthead.diagnostics import ConfigError, RecordError
-from masthead.memo import Memos
-from masthead.plan import plan_pages
-from masthead.records import MAX_ITEMS, MAX_TITLE, MAX_WARNINGS, load_record, parse_record
-from masthead.safeurl import MAX_URL, safe_url
-from masthead.site import build_site
-from masthead.sitemap import MAX_URLS, SitemapEntry
+from masthead.model.site import build_site
+from masthead.outputs import sitemap
+from masthead.outputs.memo import Memos
+from masthead.outputs.plan import plan_pages
+from masthead.outputs.sitemap import MAX_URLS, SitemapEntry
+from masthead.records.data import MAX_DATA_BYTES, load_data
+from masthead.records.loader import MAX_ITEMS, MAX_TITLE, MAX_WARNINGS, load_record, parse_record
+from masthead.records.safeurl import MAX_URL, safe_url
+from masthead.records.yamlload import MAX_DEPTH, MAX_NUMBER_CHARS, YamlError, load_yaml
 from masthead.urls import MAX_SLUG, slugify
-from masthead.yamlload import MAX_DEPTH, MAX_NUMBER_CHARS, YamlError, load_yaml
 from tests.test_site import story
 
 HEAD = 'title: "T"\npublishedDateTime: 2026-11-18T09:30:00Z\n'
@@ -192,7 +192,7 @@ def test_warnings_are_cut_after_ten(tmp_path: Path, count: int, shown: int) -> N
     images = ", ".join("{url: 'javascript:x'}" for _ in range(count))
     path = tmp_path / "warned.md"
     path.write_text(f"---\n{HEAD}images: [{images}]\n---\n", encoding="utf-8")
-    from masthead.records import read_record
+    from masthead.records.loader import read_record
 
     record, said = read_record(path, "warned.md", SiteConfig())
     assert record is not None

@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from masthead.config import SiteConfig
-from masthead.data import load_data
 from masthead.diagnostics import Diagnostic, RecordError
-from masthead.records import MAX_EXCERPT, Record, parse_record
-from masthead.yamlload import _MAY_HOLD_ANCHOR
+from masthead.records.data import load_data
+from masthead.records.loader import MAX_EXCERPT, Record, parse_record
+from masthead.records.yamlload import _MAY_HOLD_ANCHOR
 from tests import htmlcheck
 from tests.conftest import BODY_LINE, EXTRA_LINE, Scratch, record_text
 
@@ -470,7 +470,7 @@ def _term_pages(output: Path, taxonomy: str) -> dict[str, str]:
 @settings(max_examples=12, deadline=None)
 @given(st.permutations([name for group in COLLIDING for name in group]))
 def test_colliding_names_keep_pages_of_their_own_in_any_file_order(names: list[str]) -> None:
-    from masthead.site import build_site
+    from masthead.model.site import build_site
 
     records = []
     for i, name in enumerate(names):
@@ -534,7 +534,7 @@ def test_a_name_that_comes_to_share_a_slug_rebuilds_as_a_clean_build(
 ) -> None:
     """`at t` arriving takes the slug `AT-T` had (less punctuation): both builds, the
     preview's long-lived one and `masthead build` from the cache, must move the page."""
-    from masthead.build import Builder, BuildOptions, Mode
+    from masthead.building.build import Builder, BuildOptions, Mode
     from tests.test_incremental import assert_same_as_clean
 
     scratch.add("2026-11-10-one.md", title="One", topics=("AT-T",), provider="AT-T")

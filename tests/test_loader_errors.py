@@ -9,7 +9,7 @@ import pytest
 
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
-from masthead.records import MAX_ITEMS, MAX_WARNINGS, Record, parse_record
+from masthead.records.loader import MAX_ITEMS, MAX_WARNINGS, Record, parse_record
 from tests.conftest import EXTRA_LINE, record_text
 
 CONFIG = SiteConfig(timezone="Asia/Tokyo")

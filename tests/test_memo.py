@@ -1,4 +1,4 @@
-"""Per-build memos (masthead.memo.Memos): made once per build, handed down, let go at its end."""
+"""Per-build memos (masthead.outputs.memo.Memos): made once per build, handed down, let go at its end."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import masthead
 from masthead.config import SiteConfig
-from masthead.memo import IdentityMemo, Memos
-from masthead.render import build_memos, make_env
+from masthead.outputs.memo import IdentityMemo, Memos
+from masthead.outputs.render import build_memos, make_env
 
 SOURCE = Path(masthead.__file__).parent
 

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from masthead.build import Builder, BuildOptions, Mode, build
+from masthead.building.build import Builder, BuildOptions, Mode, build
 from masthead.diagnostics import ConfigError
-from masthead.newsletter import MAX_BYTES
+from masthead.outputs.newsletter import MAX_BYTES
 from tests.conftest import REPO, SHARED, SITES, Scratch, masthead
 from tests.htmlcheck import parse
 from tests.outputscan import MARKER, SECRET, scan_html

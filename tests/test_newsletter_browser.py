@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.build import BuildOptions, build
+from masthead.building.build import BuildOptions, build
 from tests.browser import Browser, Route, chromium
 from tests.conftest import REPO
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from masthead.build import BuildOptions, build
+from masthead.building.build import BuildOptions, build
 from masthead.diagnostics import ConfigError, OutputError
-from masthead.output import MANIFEST, STAGING, check_folders
+from masthead.outputs.writer import MANIFEST, STAGING, check_folders
 from tests.conftest import Scratch, copy_site, snapshot
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from masthead import cli
-from masthead.output import JOURNAL, MANIFEST, SEARCH_WORK, STAGING
+from masthead.commands import cli
+from masthead.outputs.writer import JOURNAL, MANIFEST, SEARCH_WORK, STAGING
 from tests.conftest import Scratch, masthead, record_text, tree
 
 

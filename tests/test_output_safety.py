@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import masthead.rendering
+import masthead.building.rendering
 from masthead.diagnostics import ConfigError, MastheadError
-from masthead.output import MANIFEST, STAGING
+from masthead.outputs.writer import MANIFEST, STAGING
 from tests.conftest import Scratch, tree
 
 
@@ -127,7 +127,7 @@ def test_an_exception_injected_mid_render_leaves_previous_output(
     built: Scratch, monkeypatch: pytest.MonkeyPatch, error: BaseException
 ) -> None:
     before = tree(built.output)
-    real = masthead.rendering.render_output
+    real = masthead.building.rendering.render_output
     calls = 0
 
     def flaky(*args: object, **kwargs: object) -> bytes:
@@ -137,7 +137,7 @@ def test_an_exception_injected_mid_render_leaves_previous_output(
             raise error
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(masthead.rendering, "render_output", flaky)
+    monkeypatch.setattr(masthead.building.rendering, "render_output", flaky)
     with pytest.raises(type(error)):
         built.build(jobs=1)
     assert calls == 4

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import masthead.phases
-import masthead.pipeline
-from masthead.context import Run
+import masthead.building.phases
+import masthead.building.pipeline
+from masthead.building.context import Run
+from masthead.outputs.render import TemplateError
 from masthead.parallel import WorkerDied, _chunks, beside, run_chunks
-from masthead.render import TemplateError
 from tests.conftest import Scratch
 
 
@@ -97,15 +97,15 @@ def test_a_build_compiles_its_templates_while_its_records_are_parsed(
 ) -> None:
     """A template that does not compile and is never used does not fail the build; one
     that is used fails it with its file and line, as it did when compiled on first use."""
-    monkeypatch.setattr(masthead.phases, "PARSE_MIN_PER_JOB", 2)
+    monkeypatch.setattr(masthead.building.phases, "PARSE_MIN_PER_JOB", 2)
     prepared: list[object] = []
-    prepare = masthead.phases.prepare
+    prepare = masthead.building.phases.prepare
 
     def spying_prepare(run: Run) -> None:
         prepare(run)
         prepared.append(run.memory.prepared)
 
-    monkeypatch.setattr(masthead.phases, "prepare", spying_prepare)
+    monkeypatch.setattr(masthead.building.phases, "prepare", spying_prepare)
     for n in range(6):
         scratch.add(f"2026-11-1{n}-story-{n}.md", title=f"Story {n}")
     scratch.template("unused.html", "{% if %}")
@@ -195,7 +195,7 @@ def test_a_cache_writer_that_dies_leaves_a_whole_cache(
         return wait
 
     scratch.add("2026-11-12-story.md", title="A story")
-    monkeypatch.setattr(masthead.pipeline, "beside", killed)
+    monkeypatch.setattr(masthead.building.pipeline, "beside", killed)
     assert not scratch.build(jobs=1).failed
     assert "writing the build cache in this process" in caplog.text
     monkeypatch.undo()

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from masthead.building.fingerprint import Unknown, value_key
+from masthead.building.rendering import _newest_first
 from masthead.config import load_config
 from masthead.diagnostics import ConfigError
-from masthead.fingerprint import Unknown, value_key
-from masthead.plan import plan_pages
-from masthead.records import load_records
-from masthead.rendering import _newest_first
-from masthead.site import Site, build_site
+from masthead.model.site import Site, build_site
+from masthead.outputs.plan import plan_pages
+from masthead.records.loader import load_records
 from tests.conftest import Scratch
 from tests.htmlcheck import parse
 from tests.newsroom import write_newsroom

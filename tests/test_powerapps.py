@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.build import BuildOptions, build
+from masthead.building.build import BuildOptions, build
 from tests.conftest import SHARED
 from tests.htmlcheck import broken_links, html_files, parse
 

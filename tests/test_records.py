@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from bs4 import BeautifulSoup
 
-from masthead import records
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
-from masthead.records import LoadResult, Record, load_records
+from masthead.records import loader as records
+from masthead.records.loader import LoadResult, Record, load_records
 from tests.conftest import Scratch, record_text
 
 LONDON = SiteConfig(timezone="Europe/London")

@@ -10,9 +10,9 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from markupsafe import Markup
 
-from masthead.cli import main
+from masthead.commands.cli import main
 from masthead.config import SiteConfig
-from masthead.render import TemplateError, make_env
+from masthead.outputs.render import TemplateError, make_env
 from tests.conftest import Scratch, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.safefetch import Fetcher, FetchError, FetchLimits, refusal
+from masthead.records.safefetch import Fetcher, FetchError, FetchLimits, refusal
 from tests.feedserver import FeedServer, redirect, respond, serving, stream
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"

@@ -1,6 +1,6 @@
 """safe_url and safe_link on the slow path, past the fast pattern for plain http(s) URLs.
 
-Written to kill the mutants tools/mutation.py found surviving in masthead.safeurl: each
+Written to kill the mutants tools/mutation.py found surviving in masthead.records.safeurl: each
 test pins a behaviour the other tests reached only through the fast path.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from masthead.safeurl import safe_link, safe_url
+from masthead.records.safeurl import safe_link, safe_url
 
 
 @pytest.mark.parametrize(

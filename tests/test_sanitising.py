@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from masthead.embeds import sanitize_embed
-from masthead.records import _markdown
-from masthead.safeurl import safe_link, safe_url
+from masthead.records.embeds import sanitize_embed
+from masthead.records.loader import _markdown
+from masthead.records.safeurl import safe_link, safe_url
 from tests.outputscan import scan_output
 
 HOSTS = ("www.youtube.com", "player.vimeo.com")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from masthead import search_shards
-from masthead.cli import main
-from masthead.pagefind_bundle import stabilise
-from masthead.search import SearchError
+from masthead.commands.cli import main
+from masthead.outputs import search_shards
+from masthead.outputs.pagefind_bundle import stabilise
+from masthead.outputs.search import SearchError
 from tests.conftest import Scratch
 from tests.htmlcheck import parse
 from tests.newsroom import build_newsroom, write_newsroom

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from masthead.build import BuildOptions
-from masthead.output import MANIFEST
-from masthead.search import find_pagefind
-from masthead.serve import Preview, ServeOptions
+from masthead.building.build import BuildOptions
+from masthead.commands.serve import Preview, ServeOptions
+from masthead.outputs.search import find_pagefind
+from masthead.outputs.writer import MANIFEST
 from tests.conftest import Scratch, masthead
 from tests.test_live_reload import Serve
 

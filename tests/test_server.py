@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from masthead.cli import _parser
-from masthead.server import CLIENT, DevServer, warn_if_public
+from masthead.commands.cli import _parser
+from masthead.preview.server import CLIENT, DevServer, warn_if_public
 
 
 @pytest.fixture

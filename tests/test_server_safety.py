@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from masthead.server import CLIENT, Change, DevServer
-from masthead.server_front import Limits
-from masthead.server_hosts import HostCheck
+from masthead.preview.front import Limits
+from masthead.preview.hosts import HostCheck
+from masthead.preview.server import CLIENT, Change, DevServer
 
 BASE = "/digest/"
 ENDPOINTS = {

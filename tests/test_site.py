@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from masthead.config import SiteConfig, UrlPatterns
-from masthead.plan import plan_pages
-from masthead.records import Image, Provider, Record, Related
-from masthead.site import Site, build_site, paginate
+from masthead.model.site import Site, build_site, paginate
+from masthead.outputs.plan import plan_pages
+from masthead.records.loader import Image, Provider, Record, Related
 from masthead.urls import slug_from_filename
 from tests.conftest import Scratch
 from tests.htmlcheck import parse

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead import sitemap
+from masthead.outputs import sitemap
 from tests.htmlcheck import html_files, parse
 from tests.newsroom import BASE_URL, STORIES, build_newsroom, page_file
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from masthead.build import Builder, BuildOptions, Mode, build
+from masthead.building.build import Builder, BuildOptions, Mode, build
 from masthead.config import base_path_of
 from tests.conftest import masthead, snapshot
 from tests.htmlcheck import html_files, parse

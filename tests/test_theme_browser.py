@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.build import BuildOptions, build
+from masthead.building.build import BuildOptions, build
 from tests.browser import Browser, Page, chromium
 from tests.crawl import serve_under
 from tests.htmlcheck import parse

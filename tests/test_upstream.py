@@ -23,7 +23,8 @@ from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 from packaging.requirements import Requirement
 
-from masthead import upstream, yamlload
+from masthead import upstream
+from masthead.records import yamlload
 from masthead.upstream import EscapeTextCodeGenerator, WithoutPathResolvers, escape_text
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"

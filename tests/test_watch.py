@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.watch import ChangeKind, SiteLayout, Watcher, classify
+from masthead.preview.watch import ChangeKind, SiteLayout, Watcher, classify
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Where masthead's YAML loader says a problem is, and how it names tags.
 
-Written to kill the mutants tools/mutation.py found surviving in masthead.yamlload: the
+Written to kill the mutants tools/mutation.py found surviving in masthead.records.yamlload: the
 line of a value by its keys (for messages), the line of a parse error, the nesting error
 and the short spelling of tags.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from masthead.yamlload import MAX_DEPTH, YamlError, key_line, load_yaml, node_line
+from masthead.records.yamlload import MAX_DEPTH, YamlError, key_line, load_yaml, node_line
 
 TEXT = """\
 title: T

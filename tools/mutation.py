@@ -8,7 +8,7 @@ guarded module or its tests:
 
     .venv/bin/pip install -e '.[test,mutation]'
     .venv/bin/python tools/mutation.py safeurl embeds          # or no names: every module
-    .venv/bin/python tools/mutation.py --minutes 20 records    # a time box per module
+    .venv/bin/python tools/mutation.py --minutes 20 loader    # a time box per module
 
 Each module runs in its own scratch copy of the working tree (MUTATION_DIR, default
 /tmp/masthead-mutation/<module>), with one worker, the module's own test files and the
@@ -61,8 +61,8 @@ MODULES: dict[str, list[str]] = {
         "test_loader_attacks.py",
         "test_records.py",
     ],
-    "output": ["test_bite_writer.py", "test_output.py", "test_output_safety.py"],
-    "records": [
+    "writer": ["test_bite_writer.py", "test_output.py", "test_output_safety.py"],
+    "loader": [
         "test_bite_loader.py",
         "test_records.py",
         "test_loader_errors.py",
@@ -75,8 +75,8 @@ MODULES: dict[str, list[str]] = {
 SCOPES: dict[str, list[str]] = {
     # reading a file, finding its front matter, and the type and limit checks of its
     # fields; not the assembly of a Record from them, the Markdown body's cost budget nor
-    # the typo hints for unknown field names (a time box: records.py is 950 lines)
-    "records": [
+    # the typo hints for unknown field names (a time box: records/loader.py is 950 lines)
+    "loader": [
         "scan_records",
         "link_problem",
         "read_record",

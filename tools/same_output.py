@@ -169,13 +169,13 @@ def _steps(build: object, a: Path, b: Path, c: Path) -> list[tuple[str, object]]
 
 
 def _driver(mode: str, site: Path, out: Path, search: bool) -> None:
-    from masthead.build import Builder, BuildOptions
+    from masthead.building.build import Builder, BuildOptions
 
     content, output = site / "content", site / "public"
     options = BuildOptions(site_dir=site, output_dir=output, search=search)
     steps: list[dict] = []
     if mode == "preview":
-        from masthead.serve import Preview, ServeOptions
+        from masthead.commands.serve import Preview, ServeOptions
 
         preview = Preview(ServeOptions(options, port=0))
 

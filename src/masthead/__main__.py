@@ -1,3 +1,3 @@
-from masthead.cli import run
+from masthead.commands.cli import run
 
 run()

@@ -1,0 +1,305 @@
+"""The last full build's page plan, kept so that a build after an edit reads only what it shows.
+
+`model.bin` holds every output's PageSpec and every article, each pickled on its own,
+and a table of where each one lies. A spec's context names its articles by record path
+(pickle's persistent IDs), so reading one page's spec reads just the articles on it:
+after a title edit, `masthead build` reads a dozen pages' worth of the model instead of
+every record, and needs neither the time nor the memory of the whole site.
+
+Articles patched since the file was written (edits that kept the site's shape) live in
+the build state and take precedence over the file's. Like the rest of the cache, the file
+is trusted as much as the site folder; each part carries a checksum, and a file that does
+not match the state that names it (by a random token) is not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import os
+import pickle
+import struct
+import uuid
+from array import array
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from masthead import __version__
+from masthead.building.state import HashingWriter
+from masthead.hashing import KEY_BYTES, bytes_digest, checksum, short_key
+from masthead.model.site import Article, Site
+from masthead.outputs.plan import PageSpec
+from masthead.urls import output_path
+
+log = logging.getLogger(__name__)
+
+MODEL = "model.bin"
+_MAGIC = b"masthead-model\n"
+_FORMAT = 6
+_LENGTH = struct.Struct("<Q")
+
+
+class ModelError(Exception):
+    """model.bin is missing, damaged or made for another state."""
+
+
+def _by_fields(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    assert all(f.init for f in dataclasses.fields(cls)), cls
+
+    def reduce(obj: Any) -> tuple[Any, ...]:
+        return cls, tuple([getattr(obj, name) for name in names])
+
+    return reduce
+
+
+def _model_classes() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """The model's dataclasses, pickled as their class and fields: the default for frozen
+    slotted dataclasses goes through dataclasses.fields() for every object, and took half
+    the time of writing the model."""
+    from masthead.model import archives, editions, site
+    from masthead.outputs import api, feeds, plan, sitemap
+
+    return {
+        obj: _by_fields(obj)
+        for module in (api, archives, editions, feeds, plan, site, sitemap)
+        for obj in vars(module).values()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj)
+        and obj.__module__ == module.__name__
+    }  # fmt: skip
+
+
+class _Where:
+    """Where each pickle of one kind lies in the file, in flat arrays: a dict of tuples
+    took a hundred megabytes at 100,000 records, for a moment, at the end of a build."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.spans = array("Q")  # offset, length and CRC-32, three to an entry
+        self.keys = bytearray()
+        """KEY_BYTES an entry: a digest of what must be equal for the pickle to be copied
+        into the next model (zeros: never)."""
+
+    def add(self, name: str, offset: int, length: int, crc: int, key: bytes) -> None:
+        self.index[name] = len(self.index)
+        self.spans.extend((offset, length, crc))
+        self.keys += key
+
+    def get(self, name: str) -> tuple[int, int, int, bytes] | None:
+        i = self.index.get(name)
+        if i is None:
+            return None
+        offset, length, crc = self.spans[3 * i : 3 * i + 3]
+        return offset, length, crc, bytes(self.keys[KEY_BYTES * i : KEY_BYTES * (i + 1)])
+
+
+_NEVER = bytes(KEY_BYTES)
+
+
+class _ArticleWriter(pickle.Pickler):
+    dispatch_table = _model_classes()
+
+
+class _Writer(_ArticleWriter):
+    """A page's spec, each article on it written as its record path."""
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return obj.record.path if obj.__class__ is Article else None
+
+
+class _Reader(pickle.Unpickler):
+    def __init__(self, data: bytes, article: Any) -> None:
+        super().__init__(io.BytesIO(data))
+        self._article = article
+
+    def persistent_load(self, pid: Any) -> Article:
+        return self._article(pid)
+
+
+def save_model(
+    cache_dir: Path, key: str, site: Site, specs: Iterable[PageSpec], pages: Mapping[str, str]
+) -> str:
+    """Write model.bin for `site` and its plan; returns the token the state keeps to name it.
+
+    `pages` holds each output's fingerprint. A spec with the fingerprint (and date) it had
+    in the last model, or an article with the same digest, is copied over as bytes rather
+    than pickled again: after a story is added, only the lists that moved are. The file is
+    its header line, the pickles one after another, the table of where each lies, and a
+    trailer with the table's length and checksum: written in one pass, then renamed.
+    """
+    token = uuid.uuid4().hex
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path, tmp = cache_dir / MODEL, cache_dir / (MODEL + ".tmp")
+    old = _read_table(path)
+    old_table = old[0] if old is not None and old[0].get("key") == key else None
+    if old_table is not None:  # only where its pickles lie is needed
+        old_table = {"articles": old_table["articles"], "specs": old_table["specs"]}
+    articles_at, specs_at = _Where(), _Where()
+    outputs: list[tuple[str, str]] = []
+    source = os.open(path, os.O_RDONLY) if old_table is not None else None
+    try:
+        with open(tmp, "wb") as out:
+            out.write(_header())
+            offset = 0
+            buffer = io.BytesIO()
+
+            def put(
+                kind: str, name: str, reuse: bytes, writer: type[pickle.Pickler], value: Any
+            ) -> None:
+                nonlocal offset
+                was = old_table[kind].get(name) if old_table is not None else None
+                blob = b""
+                if was is not None and reuse != _NEVER and was[3] == reuse and source is not None:
+                    blob = os.pread(source, was[1], len(_header()) + was[0])
+                if not blob or checksum(blob) != was[2]:
+                    buffer.seek(0)
+                    buffer.truncate()
+                    writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+                    blob = buffer.getvalue()
+                out.write(blob)
+                where = articles_at if kind == "articles" else specs_at
+                where.add(name, offset, len(blob), checksum(blob), reuse)
+                offset += len(blob)
+
+            for article in site.articles:
+                name = article.record.path
+                put("articles", name, short_key(article.digest), _ArticleWriter, article)
+            for spec in specs:
+                rel = output_path(spec.url)
+                fingerprint = pages.get(rel)
+                reuse = short_key(f"{fingerprint} {spec.lastmod}") if fingerprint else _NEVER
+                put("specs", rel, reuse, _Writer, spec)
+                outputs.append((rel, spec.url))
+            table = {
+                "key": key,
+                "token": token,
+                "articles": articles_at,
+                "specs": specs_at,
+                "outputs": outputs,
+                "merged": frozenset(path for a in site.articles for path in a.merged),
+                "by_identity": site.by_identity,
+            }
+            hashing = HashingWriter(out)  # straight into the file, not held as bytes
+            pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL).dump(table)
+            out.write(_LENGTH.pack(hashing.size) + hashing.sha.hexdigest().encode())
+    finally:
+        if source is not None:
+            os.close(source)
+    os.replace(tmp, path)
+    return token
+
+
+def _header() -> bytes:
+    return b"%s%d %s\n" % (_MAGIC, _FORMAT, __version__.encode())
+
+
+_TRAILER = _LENGTH.size + 64
+
+
+def _read_table(path: Path) -> tuple[dict[str, Any], int] | None:
+    """model.bin's table and where its pickles start; None if there is none we can use."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(_header()))
+            if not header.startswith(_MAGIC):
+                raise ModelError("not a masthead model")
+            if header != _header():
+                return None  # another masthead's: the next full build replaces it
+            f.seek(-_TRAILER, os.SEEK_END)
+            trailer = f.read(_TRAILER)
+            (size,) = _LENGTH.unpack(trailer[: _LENGTH.size])
+            f.seek(-_TRAILER - size, os.SEEK_END)
+            table_bytes = f.read(size)
+        if bytes_digest(table_bytes).encode() != trailer[_LENGTH.size :]:
+            raise ModelError("checksum mismatch")
+        table = pickle.loads(table_bytes)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, struct.error, ModelError, pickle.UnpicklingError) as exc:
+        log.warning("%s: cannot be used (%s); building without it", path, exc)
+        return None
+    if not isinstance(table, dict):
+        return None
+    return table, len(_header())
+
+
+class ModelStore:
+    """Read access to model.bin, with articles patched since it was written on top."""
+
+    def __init__(self, path: Path, table: dict[str, Any], start: int, patched: dict[str, Article]):
+        self.table, self.start = table, start
+        self.patched = patched
+        self._articles: dict[str, Article] = {}
+        self._fd = os.open(path, os.O_RDONLY)
+
+    @classmethod
+    def open(
+        cls, cache_dir: Path, key: str, token: str, patched: Mapping[str, Article]
+    ) -> ModelStore | None:
+        """The store the state names by `token`, or None (with a warning if it is damaged)."""
+        found = _read_table(cache_dir / MODEL)
+        if found is None:
+            return None
+        table, start = found
+        if table.get("key") != key or table.get("token") != token:
+            return None  # written for another state, or the state for another model
+        try:
+            return cls(cache_dir / MODEL, table, start, dict(patched))
+        except OSError as exc:
+            log.warning("%s: cannot be used (%s); building without it", cache_dir / MODEL, exc)
+            return None
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def __enter__(self) -> ModelStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def outputs(self) -> list[tuple[str, str]]:
+        """(output path, URL) of every output, in plan order."""
+        return self.table["outputs"]  # type: ignore[no-any-return]
+
+    @property
+    def merged(self) -> frozenset[str]:
+        return self.table["merged"]  # type: ignore[no-any-return]
+
+    @property
+    def by_identity(self) -> dict[str, str]:
+        return self.table["by_identity"]  # type: ignore[no-any-return]
+
+    def article(self, path: str) -> Article | None:
+        """The article of this record path as the last build showed it (None: not a page)."""
+        if path in self.patched:
+            return self.patched[path]
+        if path not in self._articles:
+            where = self.table["articles"].get(path)
+            if where is None:
+                return None
+            self._articles[path] = pickle.loads(self._read(where))
+        return self._articles[path]
+
+    def spec(self, rel: str) -> PageSpec:
+        """The planned output at `rel`, its articles as patched."""
+        where = self.table["specs"].get(rel)
+        if where is None:
+            raise ModelError(f"no page {rel} in model.bin")
+        return _Reader(self._read(where), self._known_article).load()  # type: ignore[no-any-return]
+
+    def _known_article(self, path: str) -> Article:
+        article = self.article(path)
+        if article is None:
+            raise ModelError(f"a page shows {path}, which model.bin does not hold")
+        return article
+
+    def _read(self, where: tuple[int, int, int, Any]) -> bytes:
+        offset, length, crc, _ = where
+        blob = os.pread(self._fd, length, self.start + offset)
+        if len(blob) != length or checksum(blob) != crc:
+            raise ModelError("damaged (checksum mismatch)")
+        return blob

@@ -1,0 +1,298 @@
+"""The build cache: what the last build read and wrote, kept in `.masthead-cache/`.
+
+It holds the parsed records (keyed by path, size, mtime and content hash), each page's
+fingerprint and a stamp of every input file, so the next build can skip parsing,
+rendering and writing whatever did not change. Records changed since records.bin was
+written go to a small delta file beside it, so that a build after one edit does not
+rewrite every record; the delta names the records.bin it applies to by checksum. Each
+file starts with a header naming the format, masthead's version and a SHA-256 of the
+payload; anything that does not match is discarded with a warning, never trusted. Like
+`__pycache__`, the cache is trusted as much as the site folder it lives in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from masthead import __version__
+from masthead.diagnostics import Diagnostic
+from masthead.hashing import hasher
+from masthead.records.loader import Record, Stamp, rebuild_as_tuple
+
+if TYPE_CHECKING:
+    from masthead.model.site import Article
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = ".masthead-cache"
+_MAGIC = b"masthead-build-state\n"
+_FORMAT = 8
+
+
+class ParsedFile(NamedTuple):
+    """One content file as last read: its record (None when invalid) and its diagnostics."""
+
+    __reduce__ = rebuild_as_tuple
+
+    stamp: Stamp
+    record: Record | None
+    diagnostics: tuple[Diagnostic, ...]
+    held: bool = False
+    """The file is broken; `record` is its last good version, kept on show by the preview."""
+
+
+@dataclass(slots=True)
+class BuildState:
+    key: str
+    """Digest of what invalidates everything: version, config, options, folders."""
+    pages: dict[str, str] = field(default_factory=dict)
+    """Output path -> fingerprint of the page written there."""
+    inputs: str = ""
+    """Digest of every input file's stamp at the end of the last successful build."""
+    assets: dict[str, Stamp] = field(default_factory=dict)
+    """Output path -> stamp of the static file copied there."""
+    diagnostics: tuple[Diagnostic, ...] = ()
+    """Everything the last build reported, repeated by a build that finds nothing changed."""
+    counts: tuple[int, int, int] = (0, 0, 0)
+    """records read, skipped, merged (the drafts left out are `drafts`)."""
+    drafts: tuple[str, ...] = ()
+    """Paths of the drafts left out, which the summary names."""
+    output: str = ""
+    """Digest of the output manifest this state's page fingerprints describe. If the output
+    folder was written by anything else since (another cache, a killed preview), the page
+    fingerprints no longer say what is on disk and are dropped."""
+    files: dict[str, ParsedFile] | None = None
+    """Parsed content files; kept in a file of their own and read only when something changed."""
+    others: str = ""
+    """Digest of the stamps of every input but the records: templates, static, data, config."""
+    outputs_of: dict[str, list[str]] | None = None
+    """Record path -> outputs whose context shows the record (see fingerprint.records_in)."""
+    template_references: dict[str, list[str | None]] = field(default_factory=dict)
+    """Template source hash -> templates it names (see fingerprint.TemplateDigests)."""
+    stamps: dict[str, Stamp] | None = None
+    """Record path -> stamp of the file as this state's build read it."""
+    model: str = ""
+    """Token of the model.bin holding this build's page plan (modelstore), "" if none."""
+    patched: dict[str, Article] = field(default_factory=dict)
+    """Articles whose record changed in place since model.bin was written: they win."""
+    model_diagnostics: tuple[Diagnostic, ...] = ()
+    """The part of `diagnostics` about the site as a whole rather than one file."""
+    missing_paths: frozenset[str] = frozenset()
+    """Site paths of records and data/ that lead nowhere (sitepaths.py), as of the last
+    full plan; part of every page's fingerprint, and what templates leave out."""
+
+
+_STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
+_CHUNK = 4096
+"""Records pickled at a time into records.bin (see _save)."""
+DELTA_MIN = 64
+"""Records a delta may hold before records.bin is written anew (or a sixteenth of all)."""
+
+
+class Files(NamedTuple):
+    """Parsed files as loaded from the cache, and which of them came from the delta file."""
+
+    files: dict[str, ParsedFile]
+    base: str
+    """Checksum of the records.bin they were read from ("" when there was none)."""
+    delta: frozenset[str]
+
+
+def cache_usable(cache_dir: Path) -> bool:
+    """Can the build cache be kept at `cache_dir`? If not, says why, once, for all of it.
+
+    A build decides this before it reads or writes any part of the cache (records,
+    state, model, compiled templates), so a cache path that is a file, a dangling
+    symlink or a folder it cannot write means one warning and a build without a cache,
+    not a crash half-way.
+    """
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=cache_dir, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        log.warning(
+            "%s: cannot use the build cache (%s); building without it",
+            cache_dir,
+            exc.strerror or exc,
+        )
+        return False
+    return True
+
+
+def forget_state(cache_dir: Path) -> None:
+    """Remove the saved state, so that no build trusts a cache whose writing failed."""
+    with contextlib.suppress(OSError):
+        (cache_dir / _STATE).unlink(missing_ok=True)
+
+
+def load_state(cache_dir: Path, key: str) -> BuildState:
+    """The saved state if it is intact and was made for `key`, else an empty one."""
+    parts, _ = _load(cache_dir / _STATE)
+    state = parts[0] if parts and len(parts) == 1 and isinstance(parts[0], BuildState) else None
+    return state if state is not None and state.key == key else BuildState(key, files={})
+
+
+def load_files(cache_dir: Path, key: str) -> Files:
+    """The parsed records saved beside a state made for `key` (none if they cannot be trusted)."""
+    saved, base = _load(cache_dir / _RECORDS)
+    if (
+        saved is None
+        or not saved
+        or saved[0] != key
+        or not all(isinstance(c, dict) for c in saved[1:])
+    ):
+        return Files({}, "", frozenset())
+    files: dict[str, ParsedFile] = {}
+    for chunk in saved[1:]:
+        files.update(chunk)
+    delta, _ = _load(cache_dir / _DELTA)
+    if delta is None:
+        return Files(files, base, frozenset())
+    if len(delta) != 3 or delta[0] != key or delta[1] != base or not isinstance(delta[2], dict):
+        log.warning("%s: made for another records.bin; discarded", cache_dir / _DELTA)
+        return Files({}, "", frozenset())  # which of the two is current is unknown
+    for rel, parsed in delta[2].items():
+        if parsed is None:
+            files.pop(rel, None)
+        else:
+            files[rel] = parsed
+    return Files(files, base, frozenset(delta[2]))
+
+
+def save_state(cache_dir: Path, state: BuildState) -> None:
+    """Save `state` without its files (save_files keeps those)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    files, state.files = state.files, None
+    try:
+        _save(cache_dir / _STATE, state)
+    finally:
+        state.files = files
+
+
+def save_files(
+    cache_dir: Path, key: str, files: dict[str, ParsedFile], saved: Files | None
+) -> tuple[str, frozenset[str]] | None:
+    """Save the parsed files; as a delta over `saved` (what the cache held) when small.
+
+    Returns the checksum of the records.bin the cache now holds and the files its delta
+    holds, for the `saved` of the next call; None when nothing changed since `saved`.
+    """
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    if saved is not None and saved.base:
+        # Entries are reused objects unless parsed again, so `is not` finds what changed.
+        since = {
+            rel
+            for rel in files.keys() | saved.files.keys()
+            if files.get(rel) is not saved.files.get(rel)
+        }
+        if not since:
+            return None
+        delta = saved.delta | since
+        if len(delta) <= max(DELTA_MIN, len(files) // 16):
+            entries = {rel: files.get(rel) for rel in delta}
+            _save(cache_dir / _DELTA, key, saved.base, entries)
+            return saved.base, frozenset(delta)
+    items = list(files.items())
+    chunks = (dict(items[i : i + _CHUNK]) for i in range(0, len(items), _CHUNK))
+    base = _save(cache_dir / _RECORDS, key, *chunks)
+    (cache_dir / _DELTA).unlink(missing_ok=True)
+    return base, frozenset()
+
+
+def _save(path: Path, *parts: object) -> str:
+    """Write `parts` with a header; returns the payload's checksum.
+
+    Each part is pickled straight into the file, hashed on the way, and the checksum then
+    put into the header; the pickler forgets what it wrote after each part. At 100,000
+    records the payload is a few hundred megabytes, and pickle's memo of the objects it
+    wrote as large again: neither is ever in memory whole.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(_header("0" * 64))
+            hashing = HashingWriter(f)
+            pickler = pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL)
+            for part in parts:
+                pickler.dump(part)
+                pickler.clear_memo()
+            digest = hashing.sha.hexdigest()
+            f.seek(0)
+            f.write(_header(digest))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # a full disk keeps no half-written file
+            tmp.unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def _header(digest: str) -> bytes:
+    return b"%s%d %s %s\n" % (_MAGIC, _FORMAT, __version__.encode(), digest.encode())
+
+
+class HashingWriter:
+    """A file that hashes and counts what is written through it."""
+
+    def __init__(self, file: Any) -> None:
+        self.file, self.sha, self.size = file, hasher(), 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return int(self.file.write(data))
+
+
+def _load(path: Path) -> tuple[tuple[Any, ...] | None, str]:
+    """The parts saved at `path`, as a tuple, and their checksum, or (None, "") with a warning
+    if unusable.
+
+    The payload is checked against its checksum in one pass over the file and unpickled
+    from the file in a second, so it is never in memory as bytes.
+    """
+    try:
+        with open(path, "rb") as f:
+            value, digest, problem = _decode(f)
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        log.warning("%s: cannot read build cache (%s); building without it", path, exc.strerror)
+        return None, ""
+    if problem:
+        log.warning("%s: %s; discarded", path, problem)
+        return None, ""
+    return value, digest
+
+
+def _decode(f: Any) -> tuple[Any, str, str | None]:
+    if f.read(len(_MAGIC)) != _MAGIC:
+        return None, "", "not a masthead build cache"
+    header = f.readline(200).rstrip(b"\n")
+    try:
+        fmt, version, digest = header.decode("ascii").split(" ")
+    except (UnicodeDecodeError, ValueError):
+        return None, "", "build cache header is damaged"
+    if fmt != str(_FORMAT) or version != __version__:
+        return None, "", f"build cache from masthead {version} (format {fmt})"
+    start, sha = f.tell(), hasher()
+    while chunk := f.read(1 << 20):
+        sha.update(chunk)
+    if sha.hexdigest() != digest:
+        return None, "", "build cache is corrupt (checksum mismatch)"
+    f.seek(start)
+    parts = []
+    try:
+        while f.peek(1):
+            parts.append(pickle.load(f))  # afresh for each part, as each was written
+        return tuple(parts), digest, None
+    except Exception:  # matches its checksum yet fails: still never trusted
+        return None, "", "build cache cannot be read"

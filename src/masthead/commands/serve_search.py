@@ -1,0 +1,215 @@
+"""The preview's search index, made again in the background after each rebuild.
+
+The preview's builds carry the last index over (`BuildOptions.defer_search`), so a save
+reloads the page without waiting for Pagefind. After a build, `BackgroundIndex.start()`
+runs `python -m masthead.commands.serve_search OUTPUT PID`: a process of its own that holds the
+output lock (a `masthead build` into the same folder waits for it), keeps every file but
+the old bundle, runs Pagefind over the committed pages (search.reindex) and commits
+through the writer (staging, journal, manifest), then prints the new manifest as one
+line of JSON. A newer rebuild first stops it (`settle()`): SIGTERM kills the process and
+its Pagefind at once, leaving only work folders the next writer removes, unless the
+commit is under way, which then ends first. So no half-written bundle is ever live, and
+the manifest always lists what is on disk. The process stops the same way when the
+preview (process PID) is gone without stopping it: killed, not Ctrl-C'd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from masthead.diagnostics import MastheadError
+from masthead.outputs.search import BUNDLE, SearchError, reindex
+from masthead.outputs.writer import MANIFEST, OutputWriter, output_lock
+from masthead.records.loader import Stamp, stamp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    """A new index is live: the manifest digest it started from, the manifest it
+    committed with the file's stamp, and how long it took."""
+
+    before: str
+    after: dict[str, str]
+    manifest: Stamp | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    message: str
+
+
+Outcome = Landed | Failed | None
+"""What one run came to; None: stopped by a newer rebuild, or nothing to index."""
+
+
+@dataclass
+class _Job:
+    process: subprocess.Popen[str]
+    started: float
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Outcome = None
+
+
+class BackgroundIndex:
+    """At most one indexing process for one output folder. The preview calls `start`,
+    `settle` and `collect` under one lock; `ready` is called from a waiting thread when a
+    run ended by itself, and takes that lock to `collect` what it came to."""
+
+    def __init__(self, output_dir: Path, ready: Callable[[], None]) -> None:
+        self.output_dir = output_dir
+        self.ready = ready
+        self._job: _Job | None = None
+
+    def start(self) -> None:
+        """Index the output as it is now committed (stopping any run still going)."""
+        self.settle()
+        pid = str(os.getpid())  # the process ends when this one is gone
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "masthead.commands.serve_search", str(self.output_dir), pid],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # Ctrl-C is the preview's; SIGTERM kills the group
+            )
+        except OSError as exc:
+            log.warning("search index not updated: cannot start Python (%s)", exc)
+            return
+        job = self._job = _Job(process, time.perf_counter())
+        threading.Thread(
+            target=self._wait, args=(job,), name="masthead-search", daemon=True
+        ).start()
+
+    def settle(self) -> Outcome:
+        """Stop the run still going, if any, and return what the last run came to, once:
+        a run that committed before it could be stopped counts as landed."""
+        job = self._job
+        if job is None:
+            return None
+        if job.process.poll() is None:
+            job.process.terminate()
+        job.done.wait()
+        return self._take(job)
+
+    def collect(self) -> Outcome:
+        """What the current run came to, once it has ended by itself; None meanwhile."""
+        job = self._job
+        return self._take(job) if job is not None and job.done.is_set() else None
+
+    def _take(self, job: _Job) -> Outcome:
+        self._job = None  # each run's outcome is taken once
+        return job.outcome
+
+    def _wait(self, job: _Job) -> None:
+        try:
+            out, err = job.process.communicate()
+            seconds = time.perf_counter() - job.started
+            job.outcome = _outcome(job.process.returncode, out, err, seconds)
+        except Exception as exc:  # never leave settle() waiting
+            job.outcome = Failed(f"unreadable answer from the indexing process: {exc!r}")
+        finally:
+            job.done.set()
+        code = job.process.returncode
+        if code is None or code >= 0:  # not stopped by settle()
+            self.ready()
+
+
+def _outcome(code: int, out: str, err: str, seconds: float) -> Outcome:
+    if code == 0:
+        lines = out.strip().splitlines()
+        if not lines:
+            return None  # no manifest to go by: nothing was written
+        data = json.loads(lines[-1])
+        manifest = tuple(data["manifest"]) if data["manifest"] else None
+        return Landed(data["before"], data["after"], manifest, seconds)  # type: ignore[arg-type]
+    if code < 0:
+        return None  # stopped by a newer rebuild
+    lines = [line.removeprefix("error: ") for line in err.splitlines() if line.strip()]
+    return Failed(lines[-1] if lines else f"the indexing process ended with exit {code}")
+
+
+# The indexing process -------------------------------------------------------------
+
+_committing = False
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    """Stop at once, Pagefind too (it is in this process group), unless the commit is
+    under way: that ends first, so that the output is left whole."""
+    if not _committing:
+        os.killpg(0, signal.SIGKILL)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Stop as on SIGTERM once the preview that started this process is gone: killed (by
+    SIGTERM or SIGKILL) it could not stop it, and an orphan would run Pagefind and hold
+    the output lock for nothing. (A process whose parent dies gets another parent.)"""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    _on_term(signal.SIGTERM, None)
+
+
+def index_output(root: Path) -> dict[str, object] | None:
+    """Index the pages committed in `root` again and commit the new bundle; the manifest
+    before (digest) and after, or None when there is no whole output to index."""
+    global _committing
+    if not root.is_dir():  # never make the folder (the site may have been deleted)
+        return None
+    with output_lock(root):
+        writer = OutputWriter(root)
+        if writer.previous is None or writer.untrusted:
+            return None  # the next build writes it whole first
+        before = OutputWriter.digest_of(writer.previous)
+        for rel in writer.previous:
+            if not rel.startswith(BUNDLE + "/"):
+                writer.keep(rel)
+        try:
+            reindex(writer)
+        except BaseException:
+            writer.abort()
+            raise
+        _committing = True
+        writer.commit()
+        manifest = stamp(root / MANIFEST) if (root / MANIFEST).is_file() else None
+        return {"before": before, "after": writer.current, "manifest": manifest}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _on_term)
+    if len(args) > 1:
+        parent = int(args[1])
+        threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+    with contextlib.suppress(OSError):
+        os.nice(10)  # Pagefind too: the preview's rebuilds and requests come first
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
+    try:
+        result = index_output(Path(args[0]))
+    except SearchError as exc:
+        print(f"error: {exc.why}", file=sys.stderr)  # not the build's advice (--no-search)
+        return 1
+    except MastheadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if result is not None:
+        print(json.dumps(result, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""What surrounds a story: the front page's top stories, and on a story's page the coverage
+around it (related stories, more from its topic and its provider, the stories just before
+and after it in time).
+
+Everything here is chosen from the site's own order, deterministically, and looks only
+at a story's neighbours in time within each of its terms: the cost grows with the number
+of stories, not with its square, and adding a story changes the surroundings of its
+neighbours only, so an incremental build re-renders a handful of pages, not a topic.
+The plan puts what is chosen into each page's context, which makes it part of the page's
+fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import timedelta
+
+from masthead.model.editions import rank_key
+from masthead.model.site import Article, Site, TermRef
+
+LEAD_WINDOW = timedelta(hours=72)
+"""Top stories are chosen among the stories of the 72 hours before the newest one..."""
+LEAD_POOL = 12
+"""...or among the 12 newest stories, when those hours hold fewer."""
+NEIGHBOURS = 6
+"""How far before and after a story, in each of its terms, related stories are looked for."""
+RELATED = 5
+MORE = 4
+
+
+def top_stories(site: Site) -> tuple[Article, ...]:
+    """The front page's lead and secondary stories (`lead_stories` of them, 0 for none).
+
+    The rule: of the recent stories (LEAD_WINDOW, at least LEAD_POOL of them), the best
+    by the editions' order: highest quality, then highest heat, then newest.
+    """
+    count = site.config.lead_stories
+    if not count or not site.articles:
+        return ()
+    since = site.articles[0].record.published_at - LEAD_WINDOW
+    pool = []
+    for i, article in enumerate(site.articles):  # newest first
+        if i >= LEAD_POOL and article.record.published_at < since:
+            break
+        pool.append(article)
+    return tuple(sorted(pool, key=rank_key)[:count])
+
+
+class Surroundings:
+    """Each story's place in the site's order and in each of its terms' lists."""
+
+    def __init__(self, site: Site) -> None:
+        self.articles = site.articles
+        self.position = {a.record.path: i for i, a in enumerate(site.articles)}
+        self.members: dict[TermRef, tuple[Article, ...]] = {}
+        self.place: dict[TermRef, dict[str, int]] = {}
+        for taxonomy in site.taxonomies:
+            for term in taxonomy.terms:
+                self.members[term.ref] = term.articles
+                self.place[term.ref] = {a.record.path: i for i, a in enumerate(term.articles)}
+
+    def newer_older(self, article: Article) -> tuple[Article | None, Article | None]:
+        """The stories just before and after `article` in time (newer, older)."""
+        i = self.position[article.record.path]
+        newer = self.articles[i - 1] if i > 0 else None
+        older = self.articles[i + 1] if i + 1 < len(self.articles) else None
+        return newer, older
+
+    def nearest(self, ref: TermRef, article: Article) -> Iterable[Article]:
+        """The term's other stories, nearest in time first (newer before older at a tie)."""
+        items, i = self.members[ref], self.place[ref][article.record.path]
+        for step in range(1, len(items)):
+            if i - step < 0 and i + step >= len(items):
+                return
+            if i - step >= 0:
+                yield items[i - step]
+            if i + step < len(items):
+                yield items[i + step]
+
+    def related(
+        self, article: Article, exclude: Collection[str] = (), limit: int = RELATED
+    ) -> tuple[Article, ...]:
+        """Stories like `article`, best first: shared topics count 3 each, the same
+        provider 2, and a day apart costs a tenth; ties go to the nearer story in time."""
+        refs = [*article.topics, *([article.provider] if article.provider else [])]
+        topics = set(article.topics)
+        when = article.record.published_at
+        scored: dict[str, tuple[float, float, str, Article]] = {}
+        for ref in refs:
+            for other in _take(self.nearest(ref, article), NEIGHBOURS * 2):
+                path = other.record.path
+                if path in scored or other.url in exclude:
+                    continue
+                days = abs((other.record.published_at - when).total_seconds()) / 86400
+                score = 3 * len(topics.intersection(other.topics)) - days / 10
+                if article.provider is not None and other.provider == article.provider:
+                    score += 2
+                scored[path] = (-score, days, path, other)
+        return tuple(item[3] for item in sorted(scored.values())[:limit])
+
+    def more_from(
+        self, ref: TermRef | None, article: Article, exclude: Collection[str], limit: int = MORE
+    ) -> tuple[Article, ...]:
+        """Up to `limit` of the term's stories nearest `article` in time, not in `exclude`."""
+        if ref is None:
+            return ()
+        return tuple(_take((a for a in self.nearest(ref, article) if a.url not in exclude), limit))
+
+    def around(self, article: Article) -> dict[str, object]:
+        """An article page's context beyond the article: each story shown once."""
+        newer, older = self.newer_older(article)
+        shown = {article.url, *(a.url for a in (newer, older) if a is not None)}
+        shown.update(link.url for link in article.related if link.url)
+        related = () if article.related else self.related(article, shown)
+        shown.update(a.url for a in related)
+        topic = self.narrowest(article.topics)
+        more_topic = self.more_from(topic, article, shown)
+        shown.update(a.url for a in more_topic)
+        more_provider = self.more_from(article.provider, article, shown)
+        return {
+            "newer": newer,
+            "older": older,
+            "coverage": related,
+            "topic": topic,
+            "more_topic": more_topic,
+            "more_provider": more_provider,
+        }
+
+    def narrowest(self, topics: Sequence[TermRef]) -> TermRef | None:
+        """The most specific topic (fewest stories), as the editions' sections choose it."""
+        return min(topics, key=lambda t: len(self.members.get(t, ())), default=None)
+
+
+def _take(items: Iterable[Article], count: int) -> list[Article]:
+    taken: list[Article] = []
+    for item in items:
+        if len(taken) >= count:
+            break
+        taken.append(item)
+    return taken

@@ -1,0 +1,125 @@
+"""What Pagefind is given for each story: a small page made from the model, and its shard.
+
+The search index used to be made from the built article pages, whole (navigation,
+related stories, footer), after they were written. It is now made from the stories
+themselves, without reading a page back: each article becomes a page of a few lines
+holding what its page marks for search (the headline, the excerpt and body, the picture
+and date shown in results, the type, provider and topic filters), plus the provider's
+and topics' names as text so that a story is found by them too. Pagefind still parses
+it as HTML, so the headline weighs more than the text as on the real page, and the
+filters get the escaping pagefind_labels gives them. A site with its own article
+template decides what its pages mark for search: then the pages as built are indexed.
+
+The stories are split into shards by year, or by month in a year of more than
+SHARD_MAX stories, each indexed on its own, so that an edit indexes one shard again.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from masthead.config import SiteConfig
+from masthead.outputs.pagefind_labels import safe_filters
+from masthead.outputs.plan import PageSpec
+from masthead.outputs.render import _Missing, human_date
+from masthead.urls import under_base
+
+SHARD_MAX = 500
+"""Stories a year may hold and still be one shard: beyond it, its months are shards."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDoc:
+    """One story as Pagefind is given it: its page's URL and a page made for the index,
+    with its date (year and month for its shard, the time to order the shard by)."""
+
+    url: str
+    html: str
+    year: int
+    month: int
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchInput:
+    """This build's stories for the index: those whose documents were made (`docs`), and
+    the URLs of outputs the build did not plan afresh (`unplanned`: a fast path over the
+    stored model left them as stubs), which the last build's documents stand for."""
+
+    docs: list[SearchDoc]
+    unplanned: list[str]
+
+
+def search_docs(
+    config: SiteConfig,
+    specs: Iterable[PageSpec],
+    missing: frozenset[str],
+    built: Callable[[str], str | None] | None = None,
+) -> SearchInput:
+    """The documents of the article pages among `specs`. `built`: the page as built for
+    a URL (None: not marked for search), to index in place of the page made here, for a
+    site whose own article template decides what its pages mark for search."""
+    body = _Missing()
+    body.paths = missing
+    docs = []
+    unplanned = []
+    for spec in specs:
+        context = spec.context
+        if not context:
+            unplanned.append(spec.url)
+        elif context.get("kind") == "article":
+            article = context["article"]
+            date = article.date
+            page = _page(config, article, body) if built is None else built(spec.url)
+            if page is None:
+                continue
+            docs.append(SearchDoc(spec.url, page, date.year, date.month, date.timestamp()))
+    return SearchInput(docs, unplanned)
+
+
+def shard_labels(dates: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The shard of each (year, month): the year, or year-month in a year of more than
+    SHARD_MAX stories (`dates` has one item per story)."""
+    by_year: dict[int, int] = {}
+    months = set()
+    for year, month in dates:
+        by_year[year] = by_year.get(year, 0) + 1
+        months.add((year, month))
+    return {
+        (year, month): f"{year}" if by_year[year] <= SHARD_MAX else f"{year}-{month:02}"
+        for year, month in months
+    }
+
+
+def _page(config: SiteConfig, article: Any, body: _Missing) -> str:
+    """The page Pagefind indexes for `article` (see the module's docstring)."""
+    e = html.escape
+    record = article.record
+    kind = "Video" if record.type == "video" else "Article"
+    parts = [
+        f'<html lang="{e(config.language)}"><body><h1>{e(article.title)}</h1>',
+        f'<p data-pagefind-ignore data-pagefind-filter="type:{kind}"'
+        f' data-pagefind-meta="date:{e(human_date(article.date))}"></p>',
+    ]
+    image = article.image
+    if body.available(image):
+        url = image.url
+        src = under_base(config.base_path, url) if url.startswith("/") else url
+        parts.append(f'<img src="{e(src)}" alt="" data-pagefind-meta="image[src]">')
+    if article.excerpt:
+        parts.append(f"<p>{e(article.excerpt)}</p>")
+    if record.body_html:
+        parts.append(f"<div>{body.body_html(config.base_path, record)}</div>")
+    names = []
+    if article.provider:
+        names.append(f'<span data-pagefind-filter="provider">{e(article.provider.name)}</span>')
+    names += [f'<span data-pagefind-filter="topic">{e(t.name)}</span>' for t in article.topics]
+    if names:
+        parts.append(f"<p>{' · '.join(names)}</p>")
+    parts.append("</body></html>")
+    page = "".join(parts)
+    safe = safe_filters(page)
+    return page if safe is None else safe

@@ -1,0 +1,418 @@
+"""The search index in shards, each made again only when what Pagefind is given for it changed.
+
+Pagefind cannot update an index in place; instead each shard of stories
+(search_records) is an index of its own, which the search page merges in the browser
+(Pagefind's `mergeIndex`: one search, one list of results, filters counted over all).
+The oldest shard is the primary index, in `pagefind/` with Pagefind's scripts; every
+other one is in `pagefind/shards/<shard>-<hash>/`, data only; `pagefind/shards.json`
+names them for the search page. The hash is of what Pagefind was given for the shard
+(its documents, the language and the Pagefind binary), so a shard whose folder the last
+build wrote is carried over without looking further. One that is not is taken from the
+build cache (`<cache>/search/<name>.shard`, the bundle as stabilised) or, failing that,
+indexed: all such shards by one Pagefind process, given the documents over a pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from masthead.hashing import bytes_digest, digest_of, hasher
+from masthead.killpoint import kill_point
+from masthead.outputs.pagefind_bundle import stabilise_files
+from masthead.outputs.pagefind_service import Document, Service, ServiceError, check_version
+from masthead.outputs.search import BUNDLE, UI_FILES, UNUSED_UI, SearchError, die_with_parent
+from masthead.outputs.search_records import SearchDoc, SearchInput, shard_labels
+from masthead.outputs.writer import OutputWriter
+
+log = logging.getLogger(__name__)
+
+SHARDS = "shards"
+"""Folder under pagefind/ of the shards other than the primary."""
+LIST = "shards.json"
+"""Under pagefind/: the primary shard's name and the folders the search page merges."""
+CACHE = "search"
+"""Folder under the build cache of shard bundles."""
+FORMAT = 1
+"""Bumped when what a shard's name stands for changes."""
+CODE = "code"
+"""Name, in the cache, of Pagefind's scripts (the same for every shard)."""
+DOCS = "masthead-docs.json"
+"""In a cached shard: the documents it was made of, for the next build's edits."""
+CATALOG = "catalog.json"
+"""In the cache: every story's shard, date and time, and the shard list they go with."""
+
+Files = dict[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class _Story:
+    """A story in the index: its document made by this build, or (`doc` None) the one
+    the last build gave shard `old`."""
+
+    url: str
+    year: int
+    month: int
+    time: float
+    doc: SearchDoc | None = None
+    old: str = ""
+
+
+def update_shards(
+    binary: Path,
+    language: str,
+    found: SearchInput,
+    writer: OutputWriter,
+    cache_dir: Path | None,
+) -> tuple[int, int] | None:
+    """Write or carry over every shard's bundle; return (files, written). None when the
+    build planned only some pages and the last build's documents are not at hand."""
+    cache = _Cache(cache_dir / CACHE if cache_dir is not None else None, _binary_digest(binary))
+    stories = _stories(found, cache, writer)
+    if stories is None:
+        return None
+    if not stories:
+        log.warning("no search index: no page has anything to index yet")
+        return 0, 0
+    labels = shard_labels((s.year, s.month) for s in stories)
+    shards: dict[str, list[_Story]] = {}
+    for story in sorted(stories, key=lambda s: (-s.time, s.url)):
+        shards.setdefault(labels[story.year, story.month], []).append(story)
+    names: dict[str, str] = {}
+    docs: dict[str, list[Document]] = {}
+    for label, members in sorted(shards.items()):
+        old = {s.old for s in members}
+        if (
+            len(old) == 1
+            and members[0].doc is None
+            and cache.sizes.get(members[0].old) == len(members)
+        ):
+            names[label] = members[0].old  # the same stories as last time: the same name
+            continue
+        made = _documents(members, cache)
+        if made is None:
+            return None
+        docs[label] = made
+        names[label] = f"{label}-{_shard_key(cache.tool, language, made)}"
+    primary = min(names)
+    out = _Out(writer)
+    missing = [] if out.keep_root(names[primary]) else [primary]
+    missing += [
+        label for label in sorted(names) if label != primary and not out.keep(_folder(names[label]))
+    ]
+    bundles: dict[str, Files] = {}
+    for label in missing:
+        cached = cache.get(names[label])
+        if cached is not None:
+            bundles[label] = cached
+    code = cache.get(CODE) if primary in missing else None
+    to_index = [label for label in missing if label not in bundles]
+    if primary in missing and code is None and primary not in to_index:
+        to_index.append(primary)  # its scripts come with its bundle
+    for label in to_index:
+        if label not in docs:
+            made = _documents(shards[label], cache)
+            if made is None:
+                return None
+            docs[label] = made
+    if to_index:
+        made_bundles = _index(binary, language, [docs[label] for label in to_index])
+        for label, bundle in zip(to_index, made_bundles, strict=True):
+            data, scripts = _split(bundle)
+            bundles[label] = data
+            cache.put(names[label], data, docs[label])
+            if code is None:
+                code = scripts
+                cache.put(CODE, scripts)
+    for label in missing:
+        if label == primary:
+            assert code is not None
+            out.write_all(f"{BUNDLE}/", {**bundles[label], **code})
+        else:
+            out.write_all(_folder(names[label]), bundles[label])
+    merged = [f"{SHARDS}/{names[label]}/" for label in sorted(names) if label != primary]
+    listing = json.dumps({"primary": names[primary], "merge": merged}, indent=1) + "\n"
+    out.write(f"{BUNDLE}/{LIST}", listing.encode())
+    catalog = {s.url: [names[labels[s.year, s.month]], s.year, s.month, s.time] for s in stories}
+    cache.save_catalog(bytes_digest(listing.encode()), catalog)
+    cache.prune({*names.values(), CODE})
+    return out.files, out.written
+
+
+def _stories(found: SearchInput, cache: _Cache, writer: OutputWriter) -> list[_Story] | None:
+    """Every story of this build: those planned afresh, and the last build's for the
+    rest (None when they are not known)."""
+    stories = [_Story(d.url, d.year, d.month, d.time, d) for d in found.docs]
+    if not found.unplanned:
+        return stories
+    catalog = cache.catalog((writer.previous or {}).get(f"{BUNDLE}/{LIST}"))
+    if catalog is None:
+        return None
+    for url in found.unplanned:
+        known = catalog.get(url)
+        if known is not None:  # an article page (other outputs are not in the catalog)
+            name, year, month, time = known
+            stories.append(_Story(url, year, month, time, old=name))
+    return stories
+
+
+def _documents(members: list[_Story], cache: _Cache) -> list[Document] | None:
+    """(url, page) of each story, the unchanged ones' as the last build made them."""
+    made: list[Document] = []
+    for story in members:
+        if story.doc is not None:
+            made.append((story.url, story.doc.html))
+            continue
+        page = cache.docs(story.old).get(story.url)
+        if page is None:
+            return None
+        made.append((story.url, page))
+    return made
+
+
+def _folder(name: str) -> str:
+    return f"{BUNDLE}/{SHARDS}/{name}/"
+
+
+def _shard_key(tool: str, language: str, docs: list[Document]) -> str:
+    return digest_of((FORMAT, tool, language, docs))[:16]
+
+
+_BINARIES: dict[tuple[str, int, int], str] = {}
+
+
+def _binary_digest(binary: Path) -> str:
+    """A hash of the Pagefind binary's bytes (another Pagefind makes other bundles),
+    remembered by path, size and time for the preview's many builds."""
+    try:
+        info = binary.stat()
+    except OSError as exc:
+        raise SearchError(f"Pagefind could not run: {exc}") from exc
+    stamp = (str(binary), info.st_size, info.st_mtime_ns)
+    if stamp not in _BINARIES:
+        digest = hasher()
+        with binary.open("rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+        _BINARIES[stamp] = digest.hexdigest()
+    return _BINARIES[stamp]
+
+
+def _index(binary: Path, language: str, shards: list[list[Document]]) -> Iterator[Files]:
+    """The stabilised bundle of each shard, made by one Pagefind process."""
+    try:
+        with Service(binary, preexec=die_with_parent()) as service:
+            kill_point("search")
+            for bundle in service.index(shards, language):
+                check_version(bundle)
+                for name in ("pagefind-entry.json", *UI_FILES):
+                    if name not in bundle:
+                        raise SearchError(f"Pagefind wrote no {name}")
+                yield stabilise_files(bundle)
+    except ServiceError as exc:
+        raise SearchError(str(exc)) from exc
+
+
+def _split(bundle: Files) -> tuple[Files, Files]:
+    """(the shard's own data, Pagefind's scripts and interface), without unused interfaces."""
+    data: Files = {}
+    code: Files = {}
+    for rel, content in bundle.items():
+        if "/" in rel or rel == "pagefind-entry.json" or rel.endswith(".pf_meta"):
+            data[rel] = content
+        elif not rel.startswith(UNUSED_UI):
+            code[rel] = content
+    return data, code
+
+
+class _Out:
+    """The bundle's files as this build writes or carries them over."""
+
+    def __init__(self, writer: OutputWriter) -> None:
+        self.writer = writer
+        self.files = self.written = 0
+        previous = writer.previous or {}
+        self.old = sorted(rel for rel in previous if rel.startswith(f"{BUNDLE}/"))
+        self.folders: dict[str, list[str]] = {}
+        for rel in self.old:
+            parts = rel.split("/", 3)
+            if len(parts) == 4 and parts[1] == SHARDS:
+                self.folders.setdefault(_folder(parts[2]), []).append(rel)
+
+    def keep(self, folder: str) -> bool:
+        """Carry over the last build's folder of a shard, if it is all there."""
+        return self._keep_all(self.folders.get(folder, []))
+
+    def keep_root(self, name: str) -> bool:
+        """Carry over the primary shard and scripts, if the last build's was `name`."""
+        listing = self.writer.root / BUNDLE / LIST
+        if f"{BUNDLE}/{LIST}" not in self.old or not self.writer.still_there(f"{BUNDLE}/{LIST}"):
+            return False
+        try:
+            if json.loads(listing.read_bytes()).get("primary") != name:
+                return False
+        except (OSError, ValueError, AttributeError):
+            return False
+        shards = f"{BUNDLE}/{SHARDS}/"
+        root = [r for r in self.old if not r.startswith(shards) and r != f"{BUNDLE}/{LIST}"]
+        return self._keep_all(root)
+
+    def _keep_all(self, rels: list[str]) -> bool:
+        """Keep every file of `rels`, if all are still there (a folder read once, not a
+        look per file: a shard has a file per story)."""
+        if not rels or self.writer.untrusted:
+            return False
+        folders: dict[str, set[str]] = {}
+        for rel in rels:
+            folder, _, name = rel.rpartition("/")
+            folders.setdefault(folder, set()).add(name)
+        for folder, names in folders.items():
+            try:
+                with os.scandir(self.writer.root / folder) as found:
+                    present = {e.name for e in found if e.is_file(follow_symlinks=False)}
+            except OSError:
+                return False
+            if not names <= present:
+                return False
+        for rel in rels:
+            self.writer.keep(rel, check=False)
+        self.files += len(rels)
+        return True
+
+    def write_all(self, prefix: str, files: Files) -> None:
+        for rel in sorted(files):
+            self.write(prefix + rel, files[rel])
+
+    def write(self, rel: str, data: bytes) -> None:
+        self.files += 1
+        self.written += self.writer.write(rel, data)
+
+
+_PACKED = b"masthead-search-shard 1\n"
+
+
+def _pack(files: Files) -> bytes:
+    """The files as one: a signature, the length of a JSON table of {path: [offset,
+    length]}, the table, then the files' bytes (a zip costs a tenth of a millisecond a
+    file to write, and a shard has one per story)."""
+    table: dict[str, list[int]] = {}
+    offset = 0
+    for rel in sorted(files):
+        table[rel] = [offset, len(files[rel])]
+        offset += len(files[rel])
+    head = json.dumps(table, separators=(",", ":")).encode()
+    return b"".join([_PACKED, len(head).to_bytes(8, "big"), head, *(files[r] for r in table)])
+
+
+def _unpack(data: bytes, only: str | None = None) -> Files:
+    """The files `_pack` made into `data` (just `only`, if given); ValueError if damaged."""
+    if not data.startswith(_PACKED):
+        raise ValueError("not a cached search shard")
+    start = len(_PACKED) + 8
+    size = int.from_bytes(data[len(_PACKED) : start], "big")
+    table = json.loads(data[start : start + size])
+    body = start + size
+    found = {}
+    for rel, (offset, length) in table.items():
+        if only is None or rel == only:
+            if body + offset + length > len(data):
+                raise ValueError("a cached search shard is cut short")
+            found[rel] = data[body + offset : body + offset + length]
+    return found
+
+
+class _Cache:
+    """Shard bundles in the build cache, one file each; off when there is no cache."""
+
+    def __init__(self, folder: Path | None, tool: str) -> None:
+        self.folder = folder
+        self.tool = tool
+        self.sizes: dict[str, int] = {}
+        """Stories in each shard of the catalog, once read."""
+        self._docs: dict[str, dict[str, str]] = {}
+
+    def _path(self, name: str) -> Path:
+        assert self.folder is not None
+        return self.folder / (f"{CODE}-{self.tool[:16]}.shard" if name == CODE else f"{name}.shard")
+
+    def get(self, name: str) -> Files | None:
+        """The shard's bundle as cached, without the documents it was made of."""
+        found = self._read(name)
+        if found is not None:
+            found.pop(DOCS, None)
+        return found
+
+    def docs(self, name: str) -> dict[str, str]:
+        """{url: page} of the documents shard `name` was made of ({} if not cached)."""
+        if name not in self._docs:
+            found = self._read(name, DOCS) or {}
+            try:
+                self._docs[name] = dict(json.loads(found.get(DOCS, b"[]")))
+            except (ValueError, TypeError):
+                self._docs[name] = {}
+        return self._docs[name]
+
+    def catalog(self, listing: str | None) -> dict[str, list] | None:
+        """{url: [shard, year, month, time]} of the last build's stories, if it was the
+        build that wrote the shard list whose digest is `listing`."""
+        if self.folder is None or listing is None:
+            return None
+        try:
+            saved = json.loads((self.folder / CATALOG).read_bytes())
+            if saved.get("list") != listing:
+                return None
+            stories: dict[str, list] = saved["stories"]
+        except (OSError, ValueError, AttributeError, KeyError):
+            return None
+        for name, *_ in stories.values():
+            self.sizes[name] = self.sizes.get(name, 0) + 1
+        return stories
+
+    def save_catalog(self, listing: str, stories: dict[str, list]) -> None:
+        if self.folder is None:
+            return
+        data = json.dumps({"list": listing, "stories": stories}, separators=(",", ":"))
+        self._save(self.folder / CATALOG, data.encode())
+
+    def _read(self, name: str, only: str | None = None) -> Files | None:
+        if self.folder is None:
+            return None
+        try:
+            return _unpack(self._path(name).read_bytes(), only)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("%s: %s; indexing that part of the search again", self._path(name), exc)
+            return None
+
+    def put(self, name: str, files: Files, docs: list[Document] | None = None) -> None:
+        if self.folder is None:
+            return
+        if docs is not None:
+            files = {**files, DOCS: json.dumps(docs).encode()}
+        self._save(self._path(name), _pack(files))
+
+    def _save(self, path: Path, data: bytes) -> None:
+        assert self.folder is not None
+        temporary = path.with_name(path.name + ".tmp")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
+        except OSError as exc:
+            log.warning("%s: %s; the search index is not cached", path, exc)
+
+    def prune(self, names: set[str]) -> None:
+        """Remove the bundles of shards this build no longer has."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        keep = {self._path(name).name for name in names}
+        for path in self.folder.iterdir():
+            if path.name not in keep and path.suffix in (".shard", ".tmp"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
