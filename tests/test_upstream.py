@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from packaging.requirements import Requirement
 
 from masthead import upstream
+from masthead.outputs.pagefind_service import PINNED
 from masthead.records import yamlload
 from masthead.upstream import EscapeTextCodeGenerator, WithoutPathResolvers, escape_text
 
@@ -40,6 +41,14 @@ def test_pyproject_pins_the_checked_range_and_it_is_installed(name: str) -> None
     checked = Requirement(f"{name}{upstream.CHECKED[name]}").specifier
     assert _pinned()[name] == str(checked)
     assert version(name) in checked
+
+
+def test_pyproject_pins_the_pagefind_versions_whose_service_protocol_is_spoken() -> None:
+    """outputs/pagefind_service.py refuses any other Pagefind: pip must not install one."""
+    pinned = Requirement(f"pagefind{_pinned()['pagefind']}").specifier
+    assert version("pagefind") in pinned
+    for release in ("1.4.0", "1.6.0", "2.0.0"):
+        assert (release in pinned) == release.startswith(PINNED)
 
 
 # MarkupSafe ---------------------------------------------------------------------------
