@@ -23,6 +23,10 @@ class FeedServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     port: int = 0
+    connections: int = 0
+    """TCP connections accepted so far."""
+    finished: int = 0
+    """Connections the client has closed (or the server, after its answer)."""
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -93,13 +97,24 @@ def stream(chunks: Callable[[], Iterator[bytes]], delay: float = 0.0) -> Route:
 
 @contextmanager
 def serving(
-    server_state: FeedServer | None = None, tls: ssl.SSLContext | None = None
+    server_state: FeedServer | None = None,
+    tls: ssl.SSLContext | None = None,
+    protocol: str = "HTTP/1.0",
 ) -> Iterator[FeedServer]:
-    """Serve on 127.0.0.1 (over TLS with `tls`) until the block ends."""
+    """Serve on 127.0.0.1 (over TLS with `tls`) until the block ends; "HTTP/1.1" keeps
+    connections alive when the route sends a Content-Length."""
     state = server_state or FeedServer()
 
     class _Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"
+        protocol_version = protocol
+
+        def setup(self) -> None:
+            state.connections += 1
+            super().setup()
+
+        def finish(self) -> None:
+            super().finish()
+            state.finished += 1
 
         def do_GET(self) -> None:
             state.requests.append((self.path, dict(self.headers.items())))

@@ -87,8 +87,9 @@ def routes(server: FeedServer, internal: FeedServer) -> None:
 @contextmanager
 def image_servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FeedServer, FeedServer]]:
     """The image host (reachable: exempt) and another loopback service (not), until the
-    block ends; `img.test` names the host, `private.test` resolves to 10.0.0.7."""
-    with serving() as server, serving() as internal:
+    block ends; `img.test` names the host (HTTP/1.1: connections kept alive), `private.test`
+    resolves to 10.0.0.7."""
+    with serving(protocol="HTTP/1.1") as server, serving() as internal:
         routes(server, internal)
 
         def fetcher(config: ImagesConfig) -> Fetcher:
@@ -203,6 +204,9 @@ def test_remote_images_are_fetched_once_resized_and_survive_the_host(
     assert internal.requests == []
     assert "/logo.svg" not in server.paths()  # remote SVG: never fetched, never rasterised
     assert server.paths().count("/logo.png") == 1  # the logo of every story, fetched once
+    # Kept alive: a connection per fetching thread (4), and one more for each of the four
+    # answers that close theirs (404, drip, declared-big, endless).
+    assert server.connections <= 4 + 4 < len(server.requests)
     warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("images from")]
     assert len(warnings) == 2, warnings  # one per host: img.test and private.test
     img_test = next(w for w in warnings if "img.test" in w)

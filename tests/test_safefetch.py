@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import ipaddress
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from masthead.records.safefetch import Fetcher, FetchError, FetchLimits, refusal
-from tests.feedserver import FeedServer, redirect, respond, serving, stream
+from tests.feedserver import FeedServer, Handler, redirect, respond, serving, stream
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -170,6 +171,94 @@ def test_conditional_get_and_errors(server: FeedServer) -> None:
         allowed(server).get(server.url("/boom"))
 
 
+@pytest.fixture
+def keep_alive() -> Iterator[FeedServer]:
+    """An HTTP/1.1 server: it keeps a connection open after an answer with a length."""
+    with serving(protocol="HTTP/1.1") as state:
+        state.add("/a", BODY)
+        yield state
+
+
+def closing_after(h: Handler) -> None:
+    """An answer with a length and no `Connection: close`, then the server hangs up: the
+    client learns only when it tries the idle connection again."""
+    respond(BODY)(h)
+    h.close_connection = True
+
+
+def test_connections_are_kept_alive_only_after_a_clean_answer(keep_alive: FeedServer) -> None:
+    server = keep_alive
+    server.routes["/old"] = redirect("/a", 301)
+    server.routes["/stream"] = stream(lambda: iter([BODY]))
+    server.routes["/gone"] = respond(b"no", status=404)
+    server.routes["/hang-up"] = closing_after
+    expected = [  # path, total connections after it
+        ("/a", 1), ("/a", 1), ("/old", 1),  # a redirect hop too
+        ("/stream", 1), ("/a", 2),  # "Connection: close" is honoured
+        ("/gone", 2), ("/a", 3),  # an error answer drops its connection
+        ("/hang-up", 3), ("/a", 4),  # closed while idle: a fresh one, and no error
+    ]  # fmt: skip
+    with allowed(server).reusing() as fetcher:
+        for path, connections in expected:
+            if path == "/gone":
+                with pytest.raises(FetchError, match="HTTP 404"):
+                    fetcher.get(server.url(path))
+            else:
+                assert fetcher.get(server.url(path)).body == BODY, path
+            assert server.connections == connections, path
+        assert "Connection" not in server.requests[0][1]
+    deadline = time.monotonic() + 2
+    while server.finished < server.connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.finished == server.connections  # the last idle one closed with the block
+    assert allowed(server).get(server.url("/a")).body == BODY  # one-shot, as before
+    assert server.requests[-1][1]["Connection"] == "close"
+
+
+def test_a_kept_connection_serves_only_an_address_checked_again(keep_alive: FeedServer) -> None:
+    """Each request resolves and checks the host anew; an idle connection is used only if
+    its address is among those just allowed."""
+    server = keep_alive
+    answers = {"feeds.test": ["127.0.0.1"]}
+    exempt = frozenset({("127.0.0.1", server.port), ("127.0.0.2", server.port)})
+    fetcher = Fetcher(resolve=lambda host, port: answers[host], exempt=exempt)
+    url = f"http://feeds.test:{server.port}/a"
+    with fetcher.reusing() as reusing:
+        assert reusing.get(url).body == BODY
+        answers["feeds.test"] = ["10.0.0.7"]
+        with pytest.raises(FetchError, match=r"10\.0\.0\.7, a private address"):
+            reusing.get(url)
+        answers["feeds.test"] = ["127.0.0.2"]  # allowed, but nothing listens there
+        with pytest.raises(FetchError, match="cannot connect"):
+            reusing.get(url)
+        answers["feeds.test"] = ["127.0.0.1"]
+        assert reusing.get(url).body == BODY
+    assert server.connections == 1
+
+
+def test_a_kept_connection_cut_by_the_time_limit_is_not_used_again(
+    keep_alive: FeedServer,
+) -> None:
+    def drip(h: Handler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        with contextlib.suppress(OSError):
+            for _ in range(100):
+                h.wfile.write(b"z")
+                h.wfile.flush()
+                time.sleep(0.05)
+
+    server = keep_alive
+    server.routes["/drip"] = drip
+    with allowed(server, total_timeout=0.5).reusing() as fetcher:
+        assert fetcher.get(server.url("/a")).body == BODY
+        with pytest.raises(FetchError, match="timed out"):
+            fetcher.get(server.url("/drip"))
+        assert fetcher.get(server.url("/a")).body == BODY
+    assert server.connections == 2
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for `feeds.test`, made by the openssl command."""
@@ -207,6 +296,28 @@ def test_https_to_the_checked_address_verifies_the_host_name(
         with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
             fetcher.get(f"https://other.test:{server.port}/feed")
     assert len(server.requests) == 1
+
+
+def test_a_kept_tls_connection_serves_only_its_own_host_name(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    fetcher = Fetcher(
+        FetchLimits(allow_private_hosts=True),
+        resolve=lambda host, port: ["127.0.0.1"],
+        ssl_context=trusting,
+    )
+    with serving(tls=server_side, protocol="HTTP/1.1") as server, fetcher.reusing() as reusing:
+        server.add("/feed", BODY)
+        for _ in range(3):
+            assert reusing.get(f"https://feeds.test:{server.port}/feed").body == BODY
+        with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
+            reusing.get(f"https://other.test:{server.port}/feed")
+        # One connection: the refused handshake never became a request handler.
+        assert (len(server.requests), server.connections) == (3, 1)
 
 
 def test_a_url_with_non_ascii_characters_is_fetched_percent_encoded(server: FeedServer) -> None:

@@ -8,10 +8,10 @@ turn that into `srcset`, `sizes`, `width` and `height` through `img()` (render.p
 a URL without an entry is linked where it is, as before.
 
 Remote originals are fetched with safefetch (addresses checked after DNS and on every
-redirect, time and size limits), a few at a time, only when `[images] fetch` is on,
-and kept for good in `.masthead-cache/images/`, named by the hash of their bytes: a
-rebuild does no network work for them, and the output does not depend on the network
-once they are there. Nothing here fails a build: an image that cannot be fetched or
+redirect, time and size limits), a few at a time over kept-alive connections, only when
+`[images] fetch` is on, and kept for good in `.masthead-cache/images/`, named by the
+hash of their bytes: a rebuild does no network work for them, and the output does not
+depend on the network once they are there. Nothing here fails a build: an image that cannot be fetched or
 decoded stays a remote link, with one warning per host; the failure is remembered for
 a day so that a dead host costs one timeout, not one per build, and only a full build
 tries it again (a build that patched a story keeps the other pages as they were).
@@ -283,10 +283,13 @@ def _remote_originals(
             reason = store.failed.get(url, (0.0, "not fetched again until a full build"))[1]
             failures.setdefault(_host(url), []).append(reason)
     if todo:
-        fetcher = fetcher_for(config)
-        # Threads, not processes: the work is waiting on the network. The pool is gone
-        # before rendering forks its workers (parallel.can_fork wants one thread).
-        with ThreadPoolExecutor(min(config.concurrency, len(todo))) as pool:
+        # Threads, not processes: the work is waiting on the network. The threads and the
+        # kept-alive connections are gone before rendering forks its workers
+        # (parallel.can_fork wants one thread).
+        with (
+            fetcher_for(config).reusing() as fetcher,
+            ThreadPoolExecutor(min(config.concurrency, len(todo))) as pool,
+        ):
             results = list(pool.map(lambda u: _fetch(fetcher, u, store, config), todo))
         for url, (sha, reason) in zip(todo, results, strict=True):
             if sha:

@@ -10,6 +10,11 @@ redirect is a new URL and goes through the same checks.
 Built on the standard library's http.client: its public `connect()` is the one place a
 subclass opens the socket, which is all the pinning needs; redirects, timeouts, the size
 limit and decompression are done here, so a larger client would add nothing but surface.
+
+`Fetcher.reusing()` adds keep-alive for a stage fetching many URLs from few hosts (the
+images): an idle connection is handed back only for the same scheme, host, port and an
+address the new request's own check allowed, and only when its last response was read to
+the end, the server did not ask to close and the deadline timer never touched it.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ import contextlib
 import http.client
 import ipaddress
 import re
+import select
 import socket
 import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -34,6 +40,10 @@ from masthead.diagnostics import MastheadError
 USER_AGENT = f"masthead/{__version__} (static site generator; feed import)"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 65_536
+_DRAIN = 65_536
+"""Most bytes read from a redirect's or error's body to keep its connection."""
+_IDLE = 8
+"""Most idle connections kept per (scheme, host, port)."""
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NOT_ASCII = re.compile(r"[^\x21-\x7e]+")
 
@@ -128,6 +138,24 @@ class Fetcher:
         self.exempt = exempt
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.user_agent = user_agent
+        self.pool: _Pool | None = None
+
+    @contextlib.contextmanager
+    def reusing(self) -> Iterator[Fetcher]:
+        """A copy of this fetcher that keeps connections alive between its fetches, until
+        the block ends and every idle connection is closed (no socket outlives it)."""
+        copy = Fetcher(
+            self.limits,
+            resolve=self.resolve,
+            exempt=self.exempt,
+            ssl_context=self.ssl_context,
+            user_agent=self.user_agent,
+        )
+        copy.pool = _Pool()
+        try:
+            yield copy
+        finally:
+            copy.pool.close()
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Fetched:
         """GET `url`, following redirects; raises FetchError on any refusal or failure.
@@ -146,26 +174,69 @@ class Fetcher:
         """One request: the response, or the URL a redirect points to."""
         target = _Target.parse(url)
         addresses = self.checked_addresses(target.host, target.port)
-        with _Deadline(deadline) as timer:
-            conn = self._connect(target, addresses, timer)
-            try:
-                conn.request("GET", target.path, headers=self._headers(headers))
-                response = conn.getresponse()
-                if response.status in REDIRECTS:
-                    location = response.getheader("location")
-                    if not location:
-                        raise FetchError(f"HTTP {response.status} redirect without a Location")
-                    return urljoin(url, location.strip())
-                if response.status == 304:
-                    return Fetched(url, 304, b"", _lower(response.getheaders()))
-                if response.status != 200:
-                    raise FetchError(f"HTTP {response.status} {response.reason}".rstrip())
-                body = self._body(response, timer)
-                return Fetched(url, 200, body, _lower(response.getheaders()))
-            except (OSError, http.client.HTTPException) as exc:
-                raise timer.error() or FetchError(f"{type(exc).__name__}: {exc}") from exc
-            finally:
+        conn = self.pool.take(target, addresses) if self.pool else None
+        keep = False
+        try:
+            with _Deadline(deadline) as timer:
+                if conn is not None:
+                    try:
+                        result, keep = self._exchange(conn, url, target, headers, timer, True)
+                    except _Stale:  # the server closed it while idle: one fresh connection
+                        conn.close()
+                        conn = None
+                if conn is None:
+                    conn = self._connect(target, addresses, timer)
+                    result, keep = self._exchange(conn, url, target, headers, timer, False)
+            # The timer is joined now: a connection it cut off is never pooled.
+            if keep and self.pool and not timer.expired.is_set():
+                self.pool.put(target, conn)
+                conn = None
+            return result
+        finally:
+            if conn is not None:
                 conn.close()
+
+    def _exchange(
+        self,
+        conn: _PinnedConnection,
+        url: str,
+        target: _Target,
+        headers: Mapping[str, str],
+        timer: _Deadline,
+        reused: bool,
+    ) -> tuple[Fetched | str, bool]:
+        """The response to one request on `conn`, and whether `conn` may serve another."""
+        timer.watch(conn)
+        try:
+            conn.request("GET", target.path, headers=self._headers(headers))
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            if reused and not timer.expired.is_set():
+                raise _Stale from exc
+            raise timer.error() or FetchError(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            result = self._answer(url, response, timer)
+            # To the end: the rest of a short redirect body, or nothing (a read at the end
+            # of a body marks the response closed: `read1` leaves that to the next read).
+            response.read(_DRAIN)
+        except (OSError, http.client.HTTPException) as exc:
+            raise timer.error() or FetchError(f"{type(exc).__name__}: {exc}") from exc
+        return result, response.isclosed() and not response.will_close
+
+    def _answer(
+        self, url: str, response: http.client.HTTPResponse, timer: _Deadline
+    ) -> Fetched | str:
+        if response.status in REDIRECTS:
+            location = response.getheader("location")
+            if not location:
+                raise FetchError(f"HTTP {response.status} redirect without a Location")
+            return urljoin(url, location.strip())
+        if response.status == 304:
+            return Fetched(url, 304, b"", _lower(response.getheaders()))
+        if response.status != 200:
+            raise FetchError(f"HTTP {response.status} {response.reason}".rstrip())
+        body = self._body(response, timer)
+        return Fetched(url, 200, body, _lower(response.getheaders()))
 
     def checked_addresses(self, host: str, port: int) -> list[str]:
         """The addresses `host` resolves to, all of them allowed, else FetchError."""
@@ -186,7 +257,7 @@ class Fetcher:
 
     def _connect(
         self, target: _Target, addresses: list[str], timer: _Deadline
-    ) -> http.client.HTTPConnection:
+    ) -> _PinnedConnection:
         last: OSError | None = None
         for address in addresses:
             conn = _PinnedConnection(target, address, self.limits, self.ssl_context)
@@ -202,12 +273,8 @@ class Fetcher:
         raise timer.error() or FetchError(f"cannot connect to {target.host}: {last}")
 
     def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
-        return {
-            "User-Agent": self.user_agent,
-            "Accept-Encoding": "gzip",
-            "Connection": "close",
-            **extra,
-        }
+        keep_alive = {} if self.pool else {"Connection": "close"}
+        return {"User-Agent": self.user_agent, "Accept-Encoding": "gzip", **keep_alive, **extra}
 
     def _body(self, response: http.client.HTTPResponse, timer: _Deadline) -> bytes:
         limit = self.limits.max_bytes
@@ -215,10 +282,18 @@ class Fetcher:
         if declared.strip().isdigit() and int(declared) > limit:
             raise FetchError(f"refused: {declared} bytes, over the limit of {limit}")
         decoder = _Decoder(response.getheader("content-encoding", ""), limit)
+        received = 0
         while chunk := response.read1(_CHUNK):
+            received += len(chunk)
             decoder.feed(chunk)
             if timer.expired.is_set():
-                raise timer.error() or FetchError("timed out")
+                break
+        # The timer's cut reads as a clean end, and http.client takes a short body as
+        # whole: either way the body is incomplete, not to be kept.
+        if timer.expired.is_set():
+            raise timer.error() or FetchError("timed out")
+        if declared.strip().isdigit() and received < int(declared):
+            raise FetchError(f"the body ended after {received} of {declared.strip()} bytes")
         return decoder.finish()
 
 
@@ -273,6 +348,53 @@ class _PinnedConnection(http.client.HTTPConnection):
         sock = socket.create_connection((self.pinned_address, self.port), self.connect_timeout)
         sock.settimeout(self.timeout)
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
+
+
+class _Stale(Exception):
+    """A reused idle connection failed before any answer: the server had closed it."""
+
+
+class _Pool:
+    """Idle keep-alive connections, by (scheme, host, port) and pinned address; shared by
+    the threads of one stage, each connection used by one thread at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: dict[tuple[str, str, int], list[_PinnedConnection]] = {}
+        self.closed = False
+
+    def take(self, target: _Target, addresses: list[str]) -> _PinnedConnection | None:
+        """An idle connection to one of `addresses` (just checked for this request), if
+        any is still open and silent: readable while idle means closed or garbage."""
+        key = (target.scheme, target.host, target.port)
+        while True:
+            with self.lock:
+                conns = self.idle.get(key, [])
+                found = next((c for c in reversed(conns) if c.pinned_address in addresses), None)
+                if found is None:
+                    return None
+                conns.remove(found)
+            sock = found.sock
+            if sock is not None and not select.select([sock], [], [], 0)[0]:
+                return found
+            found.close()
+
+    def put(self, target: _Target, conn: _PinnedConnection) -> None:
+        key = (target.scheme, target.host, target.port)
+        with self.lock:
+            conns = self.idle.setdefault(key, [])
+            if not self.closed and len(conns) < _IDLE:
+                conns.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            conns = [c for group in self.idle.values() for c in group]
+            self.idle.clear()
+        for conn in conns:
+            conn.close()
 
 
 class _Deadline:
