@@ -23,6 +23,7 @@ writing one set of copies per story.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import resource
 import shutil
@@ -32,6 +33,7 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -78,8 +80,8 @@ def warm(site: Path, corpus: Path) -> float:
     """Build once with fetching on, every remote picture answered by the stand-in."""
     from urllib.parse import urlsplit
 
-    from masthead.outputs import images
     from masthead.building.build import BuildOptions, build
+    from masthead.outputs import images
     from masthead.records.safefetch import Fetcher, FetchLimits
 
     _Pictures.jpegs = stand_ins()
@@ -92,6 +94,12 @@ def warm(site: Path, corpus: Path) -> float:
 
         def get(self, url: str, headers: dict[str, str] | None = None) -> object:
             return self.fetcher.get(f"http://127.0.0.1:{port}{urlsplit(url).path}", headers)
+
+        @contextlib.contextmanager
+        def reusing(self) -> Iterator[StandIn]:
+            """What the image stage asks of its fetcher; one-shot fetches here (the
+            stand-in speaks HTTP/1.0), and only the warming build fetches at all."""
+            yield self
 
     images.fetcher_for = lambda config: StandIn()  # type: ignore[assignment,return-value]
     started = time.perf_counter()

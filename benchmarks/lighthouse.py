@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import Iterator
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -217,6 +219,14 @@ class _StandInFetcher:
         )
         return self.fetcher.get(stand_in, headers)
 
+    @contextlib.contextmanager
+    def reusing(self) -> Iterator[_StandInFetcher]:
+        """What the image stage asks of its fetcher: connections kept alive in the block."""
+        with self.fetcher.reusing() as fetcher:
+            kept = _StandInFetcher.__new__(_StandInFetcher)
+            kept.port, kept.fetcher = self.port, fetcher
+            yield kept
+
 
 def build_site(site: Path, corpus: Path, output: Path, pictures: int, fetch: bool) -> None:
     """Build in this process (the image stage's fetcher replaced), or as the command."""
@@ -228,8 +238,8 @@ def build_site(site: Path, corpus: Path, output: Path, pictures: int, fetch: boo
             check=True, capture_output=True,
         )  # fmt: skip
         return
-    from masthead.outputs import images
     from masthead.building.build import BuildOptions, build
+    from masthead.outputs import images
 
     images.fetcher_for = lambda config: _StandInFetcher(pictures)  # type: ignore[assignment,return-value]
     with (site / "site.toml").open("a") as config:
