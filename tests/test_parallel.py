@@ -17,8 +17,16 @@ import masthead.building.phases
 import masthead.building.pipeline
 from masthead.building.context import Run
 from masthead.outputs.render import TemplateError
-from masthead.parallel import WorkerDied, _chunks, beside, run_chunks
+from masthead.parallel import WorkerDied, _chunks, beside, can_fork, run_chunks
 from tests.conftest import Scratch
+
+
+@pytest.fixture(autouse=True)
+def _single_threaded() -> None:
+    """These tests fork, and some workers end with os._exit: in a process that cannot fork
+    the work runs here, and that exit would end the test run itself. A thread an earlier
+    test left behind is named instead."""
+    assert can_fork(), f"threads left running by an earlier test: {threading.enumerate()}"
 
 
 def _pids(items: Sequence[int]) -> list[tuple[int, int]]:

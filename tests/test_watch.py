@@ -104,3 +104,28 @@ def test_editor_debris_asks_for_nothing(watched) -> None:
     (layout.content_dir / ".story.md.swp").write_text("x")
     (layout.content_dir / "4913").write_text("x")
     assert not calls.event.wait(0.5)
+
+
+def _threads_settle_to(
+    expected: set[threading.Thread], timeout: float = 5
+) -> set[threading.Thread]:
+    """The threads alive once those beyond `expected` have had `timeout` s to end."""
+    deadline = time.monotonic() + timeout
+    while set(threading.enumerate()) - expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return set(threading.enumerate())
+
+
+def test_a_watcher_runs_no_thread_before_start_nor_after_stop(layout: SiteLayout) -> None:
+    """The preview builds before it starts watching, and a build forks its workers only
+    in a single-threaded process (parallel.can_fork): a made watcher must not add a
+    thread, and a stopped one, started or not, must leave none behind."""
+    before = set(threading.enumerate())
+    unstarted = Watcher(layout, Calls())
+    assert set(threading.enumerate()) == before
+    unstarted.stop()
+    started = Watcher(layout, Calls())
+    started.start()
+    assert set(threading.enumerate()) > before
+    started.stop()
+    assert _threads_settle_to(before) == before

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from masthead.config import CONFIG_FILE
 from masthead.records.loader import RECORD_SUFFIXES
@@ -90,12 +91,16 @@ class Watcher:
         self._events = 0
         self._lock = threading.Condition()
         self._stopped = False
-        self._observer = Observer()
+        # Made in start(): watchdog's inotify observer starts a reader thread as soon as it
+        # exists, and a process with a second thread builds without forking workers
+        # (parallel.can_fork): the preview's first build, before start(), would lose them.
+        self._observer: BaseObserver | None = None
         self._thread = threading.Thread(target=self._loop, name="masthead-rebuild", daemon=True)
         self._handler = _Handler(self)
         self._watched: set[Path] = set()
 
     def start(self) -> None:
+        self._observer = Observer()
         self._watch_new_folders()
         # The site folder itself, not recursively: site.toml, and folders created later.
         self._observer.schedule(self._handler, str(self.layout.site_dir.resolve()), recursive=False)
@@ -104,6 +109,7 @@ class Watcher:
 
     def _watch_new_folders(self) -> None:
         """Watch each layout folder that exists, including one created since the start."""
+        assert self._observer is not None, "start() first"
         for folder in self.layout.folders:
             if folder not in self._watched and folder.is_dir():
                 self._observer.schedule(self._handler, str(folder), recursive=True)
@@ -113,9 +119,10 @@ class Watcher:
         with self._lock:
             self._stopped = True
             self._lock.notify_all()
-        if self._observer.is_alive():
-            self._observer.stop()
-            self._observer.join(timeout=5)
+        if self._observer is not None:
+            self._observer.stop()  # also ends its reader thread when it never started
+            if self._observer.is_alive():
+                self._observer.join(timeout=5)
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
