@@ -207,15 +207,18 @@ def test_without_pagefind_the_preview_says_search_is_off_once(
 def test_a_killed_preview_leaves_no_indexing_process_behind(
     site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: signal.Signals
 ) -> None:
-    """`masthead serve` killed (no Ctrl-C, no cleanup) while its indexer runs Pagefind:
-    the indexer and its Pagefind end too, rather than hold the output lock meanwhile."""
+    """`masthead serve` killed while its indexer runs Pagefind: the indexer and its
+    Pagefind end too, rather than hold the output lock meanwhile. SIGTERM stops the
+    preview as Ctrl-C does; SIGKILL leaves no cleanup to it."""
     pids = _stuck_pagefind(tmp_path, monkeypatch)
     served = Serve(site.root, inside=True)
     stuck: list[int] = []
     try:
         stuck = _stuck(pids)
         served.proc.send_signal(how)
-        served.finish()
+        code, _ = served.finish()
+        if how == signal.SIGTERM:  # stopped as by Ctrl-C: its indexer stopped, cache saved
+            assert code == 0
         _wait(lambda: not any(_alive(pid) for pid in stuck), "the indexer to end", 10)
     finally:
         for pid in stuck:  # only when the test failed: not left running for a minute

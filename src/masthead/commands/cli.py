@@ -12,7 +12,9 @@ import logging
 import multiprocessing
 import os
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -228,6 +230,28 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a process manager, a script's `kill`) stops the command as Ctrl-C does.
+
+    Killed outright, the preview would leave its search indexer to notice and stop on
+    its own, writing into the output after the command is gone, and its cache unsaved.
+    A handler is interpreter-wide, so only the command line sets it (main thread only).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) -> int:
     """Run one command; `keep` receives what a build made, for a caller that exits
     without freeing it."""
@@ -250,9 +274,12 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
                 output_dir=args.output,
                 drafts=args.drafts,
             )
-            return serve(
-                ServeOptions(build_options, host=args.host, port=args.port, open_browser=args.open)
-            )
+            with terminate_as_interrupt():
+                return serve(
+                    ServeOptions(
+                        build_options, host=args.host, port=args.port, open_browser=args.open
+                    )
+                )
         if args.command == "check":
             return _check(args)
         if args.command == "import":
