@@ -275,11 +275,9 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-def test_https_to_the_checked_address_verifies_the_host_name(
-    certificate: tuple[Path, Path],
-) -> None:
-    """TLS goes to the pinned address, but SNI and the certificate check use the name:
-    the certificate for feeds.test passes, the same server named other.test does not."""
+def _tls(certificate: tuple[Path, Path]) -> tuple[ssl.SSLContext, Fetcher]:
+    """A TLS server context with the certificate, and a fetcher that trusts it and
+    resolves every name to 127.0.0.1."""
     cert, key = certificate
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_side.load_cert_chain(cert, key)
@@ -289,6 +287,15 @@ def test_https_to_the_checked_address_verifies_the_host_name(
         resolve=lambda host, port: ["127.0.0.1"],
         ssl_context=trusting,
     )
+    return server_side, fetcher
+
+
+def test_https_to_the_checked_address_verifies_the_host_name(
+    certificate: tuple[Path, Path],
+) -> None:
+    """TLS goes to the pinned address, but SNI and the certificate check use the name:
+    the certificate for feeds.test passes, the same server named other.test does not."""
+    server_side, fetcher = _tls(certificate)
     with serving(tls=server_side) as server:
         server.add("/feed", BODY)
         assert fetcher.get(f"https://feeds.test:{server.port}/feed").body == BODY
@@ -301,15 +308,7 @@ def test_https_to_the_checked_address_verifies_the_host_name(
 def test_a_kept_tls_connection_serves_only_its_own_host_name(
     certificate: tuple[Path, Path],
 ) -> None:
-    cert, key = certificate
-    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_side.load_cert_chain(cert, key)
-    trusting = ssl.create_default_context(cafile=str(cert))
-    fetcher = Fetcher(
-        FetchLimits(allow_private_hosts=True),
-        resolve=lambda host, port: ["127.0.0.1"],
-        ssl_context=trusting,
-    )
+    server_side, fetcher = _tls(certificate)
     with serving(tls=server_side, protocol="HTTP/1.1") as server, fetcher.reusing() as reusing:
         server.add("/feed", BODY)
         for _ in range(3):
