@@ -416,3 +416,54 @@ def test_a_decoder_that_breaks_on_an_image_does_not_stop_the_build(
     img = parse(next(scratch.output.glob("news/**/index.html"))).select_one(".story-image img")
     assert img["src"] == "/pics/a.png" and "srcset" not in img.attrs
     assert "unpack requires a buffer of 4 bytes; linked where it is" in caplog.text
+
+
+def test_a_new_story_s_image_renders_again_only_the_pages_that_show_it(
+    scratch: Scratch, servers: tuple[FeedServer, FeedServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page fingerprints take the copies of the images of the stories each page shows,
+    not the whole image map: a story added with an image of its own renders again the
+    pages that list it, not its topic's neighbours, the other days or the 404 page."""
+    from masthead.building import rendering
+
+    server, _ = servers
+    scratch.config(
+        'base_url = "https://site.test/"\nsearch = false\n'
+        '[images]\nfetch = true\nwidths = [160, 320]\nformats = ["webp"]\n'
+    )
+    photo = f"images:\n  - url: {server.url('/photo.jpg', host='img.test')}\n"
+    for i, topic in enumerate(["Climate", "Transport", "Climate", "Health"]):
+        when = f"2026-11-{10 + i:02d}T09:00:00Z"
+        text = record_text(title=f"Story {i}", when=when, topics=(topic,), extra=photo)
+        scratch.add(f"s{i}.md", text)
+    assert not scratch.build().failed
+    rendered: list[str] = []
+    render_output = rendering.render_output
+    monkeypatch.setattr(
+        rendering,
+        "render_output",
+        lambda env, spec, *args: rendered.append(spec.url) or render_output(env, spec, *args),
+    )
+    still = f"images:\n  - url: {server.url('/still.webp', host='img.test')}\n"
+    when = "2026-11-20T09:00:00Z"
+    scratch.add(
+        "newcomer.md", record_text(title="Newcomer", when=when, topics=("Transport",), extra=still)
+    )
+    report = scratch.build()
+    assert not report.failed and "model" in report.timings  # every page fingerprinted
+    assert {"/", "/topics/transport/", "/news/2026/11/20/newcomer/"} <= set(rendered)
+    for url in ["/topics/climate/", "/topics/health/", "/editions/2026-11-10/", "/404.html"]:
+        assert url not in rendered, url
+    img = parse(scratch.output / "news/2026/11/20/newcomer/index.html").select_one(
+        ".story-image img"
+    )
+    srcset = [part.split() for part in img["srcset"].split(", ")]
+    assert [w for _, w in srcset] == ["160w", "320w"] and (img["width"], img["height"]) == (
+        "800",
+        "600",
+    )
+    assert all((scratch.output / u.lstrip("/")).is_file() for u, _ in srcset)
+    # Nothing a page shows was left behind: the same as a build from nothing.
+    assert tree(scratch.output) == tree(
+        scratch.build(output_dir=scratch.root / "fresh", use_cache=False).output_dir
+    )

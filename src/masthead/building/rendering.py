@@ -94,7 +94,8 @@ def _setup(run: Run, plan: Plan) -> _Pages:
     remember = options.use_cache or options.keep_model
     # Asset names are in every page (hashed stylesheet links): a new name re-renders all.
     # So does a site path that leads nowhere, or somewhere again (rare: only when fixed).
-    # So do the images' copies (images.py): a copy made or lost changes the pages.
+    # So do the terms' logos' copies (images.py); a record's images' copies are in the
+    # fingerprints of the pages that show the record only (_Worker).
     base = config_digest(run.inputs.config) + plan.assets.digest + memory.site_paths.digest
     base += memory.images.digest
     set_missing_paths(env, memory.site_paths.missing)
@@ -178,11 +179,14 @@ class _Worker:
         pages, out = self.pages, []
         run = pages.run
         state, writer, config = run.state, run.writer, run.inputs.config
+        images = run.memory.images
+        shown = pages.index is not None or (pages.remember and bool(images.marks))
         for spec, rel in chunk:
-            paths = records_in(spec.context, self.shown) if pages.index is not None else ()
+            paths = records_in(spec.context, self.shown) if shown else ()
+            base = pages.base + images.digest_for(paths)
             fp = (
                 page_fingerprint(
-                    spec.url, spec.templates, spec.context, pages.base, pages.digests, self.memo
+                    spec.url, spec.templates, spec.context, base, pages.digests, self.memo
                 )
                 if pages.remember
                 else None

@@ -90,13 +90,29 @@ class ImageMap:
     pictures: dict[str, Picture] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     """Output path (`images/...`) -> the copy in the cache folder."""
+    marks: dict[str, str] = field(default_factory=dict)
+    """Record path -> the keys of the pictures of the images it shows ("": the terms'
+    logos), for records with any: what a page's fingerprint takes of the image map."""
 
     @property
     def digest(self) -> str:
-        """Changes whenever what any page would show of its images does (page fingerprints)."""
-        if not self.pictures:
-            return ""
-        return digest_of(sorted((url, p.key) for url, p in self.pictures.items()))
+        """What every page's fingerprint takes of the image map: the terms' logos (a
+        page's records' own images are in `digest_for`, so that an image made local
+        renders again only the pages that show it)."""
+        return self.marks.get("", "")
+
+    def digest_for(self, records: Iterable[str]) -> str:
+        """What a page showing `records` (their paths) shows of the image map."""
+        marks = self.marks
+        return "".join([mark for path in records if (mark := marks.get(path))])
+
+    def mark(self, shown: Mapping[str, Iterable[str]]) -> None:
+        """Fill `marks` from the image URLs each record shows."""
+        pictures = self.pictures
+        for path, urls in shown.items():
+            keys = [p.key if (p := pictures.get(url)) else "-" for url in urls]
+            if any(k != "-" for k in keys):
+                self.marks[path] = ",".join(keys) + ";"
 
 
 def image_urls(site: Any) -> dict[str, list[str]]:
@@ -199,6 +215,7 @@ def run_image_stage(
         picture = made.get(sha)
         if picture is not None:
             images.pictures[url] = picture
+    images.mark(store.shown)
     for picture in made.values():
         for _fmt, copies in picture.sources:
             for _width, path in copies:
