@@ -301,15 +301,13 @@ def test_cache_invalidation_is_exact(
         (site.content / "2026-11-13-story-3.md").rename(site.content / "2026-11-13-renamed.md")
     elif change == "upgrade":
         import masthead.building.fingerprint
-        import masthead.building.modelstore
         import masthead.building.phases
-        import masthead.building.state
+        import masthead.cachefile
 
         for module in (
             masthead.building.phases,
             masthead.building.fingerprint,
-            masthead.building.modelstore,
-            masthead.building.state,
+            masthead.cachefile,
         ):
             monkeypatch.setattr(module, "__version__", __version__ + ".post1")
     _rebuild(site, tmp_path)

@@ -24,10 +24,10 @@ import uuid
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 
-from masthead import __version__
-from masthead.building.state import HashingWriter
+from masthead import cachefile
+from masthead.cachefile import HashingWriter, Kind
 from masthead.hashing import KEY_BYTES, bytes_digest, checksum, short_key
 from masthead.model.site import Article, Site
 from masthead.outputs.plan import PageSpec
@@ -36,8 +36,6 @@ from masthead.urls import output_path
 log = logging.getLogger(__name__)
 
 MODEL = "model.bin"
-_MAGIC = b"masthead-model\n"
-_FORMAT = 6
 _LENGTH = struct.Struct("<Q")
 
 
@@ -118,6 +116,24 @@ class _Reader(pickle.Unpickler):
         return self._article(pid)
 
 
+class _Table(NamedTuple):
+    """model.bin's table, pickled after its parts: where each lies, and the plan's outline."""
+
+    key: str
+    """The state key the model was built under."""
+    token: str
+    """Names this file to the state that uses it."""
+    articles: _Where
+    specs: _Where
+    outputs: list[tuple[str, str]]
+    merged: frozenset[str]
+    by_identity: dict[str, str]
+
+
+MODEL_KIND = Kind("model", 7, _Table)
+"""The header's digest is the table's; each part has a CRC-32 in the table."""
+
+
 def save_model(
     cache_dir: Path, key: str, site: Site, specs: Iterable[PageSpec], pages: Mapping[str, str]
 ) -> str:
@@ -126,109 +142,109 @@ def save_model(
     `pages` holds each output's fingerprint. A spec with the fingerprint (and date) it had
     in the last model, or an article with the same digest, is copied over as bytes rather
     than pickled again: after a story is added, only the lists that moved are. The file is
-    its header line, the pickles one after another, the table of where each lies, and a
-    trailer with the table's length and checksum: written in one pass, then renamed.
+    its header, the pickles one after another, the table of where each lies, and the
+    table's length: written in one pass, then renamed.
     """
     token = uuid.uuid4().hex
     cache_dir.mkdir(parents=True, exist_ok=True)
-    path, tmp = cache_dir / MODEL, cache_dir / (MODEL + ".tmp")
-    old = _read_table(path)
-    old_table = old[0] if old is not None and old[0].get("key") == key else None
-    if old_table is not None:  # only where its pickles lie is needed
-        old_table = {"articles": old_table["articles"], "specs": old_table["specs"]}
-    articles_at, specs_at = _Where(), _Where()
-    outputs: list[tuple[str, str]] = []
-    source = os.open(path, os.O_RDONLY) if old_table is not None else None
-    try:
-        with open(tmp, "wb") as out:
-            out.write(_header())
-            offset = 0
-            buffer = io.BytesIO()
-
-            def put(
-                kind: str, name: str, reuse: bytes, writer: type[pickle.Pickler], value: Any
-            ) -> None:
-                nonlocal offset
-                was = old_table[kind].get(name) if old_table is not None else None
-                blob = b""
-                if was is not None and reuse != _NEVER and was[3] == reuse and source is not None:
-                    blob = os.pread(source, was[1], len(_header()) + was[0])
-                if not blob or checksum(blob) != was[2]:
-                    buffer.seek(0)
-                    buffer.truncate()
-                    writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-                    blob = buffer.getvalue()
-                out.write(blob)
-                where = articles_at if kind == "articles" else specs_at
-                where.add(name, offset, len(blob), checksum(blob), reuse)
-                offset += len(blob)
-
-            for article in site.articles:
-                name = article.record.path
-                put("articles", name, short_key(article.digest), _ArticleWriter, article)
-            for spec in specs:
-                rel = output_path(spec.url)
-                fingerprint = pages.get(rel)
-                reuse = short_key(f"{fingerprint} {spec.lastmod}") if fingerprint else _NEVER
-                put("specs", rel, reuse, _Writer, spec)
-                outputs.append((rel, spec.url))
-            table = {
-                "key": key,
-                "token": token,
-                "articles": articles_at,
-                "specs": specs_at,
-                "outputs": outputs,
-                "merged": frozenset(path for a in site.articles for path in a.merged),
-                "by_identity": site.by_identity,
-            }
-            hashing = HashingWriter(out)  # straight into the file, not held as bytes
-            pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL).dump(table)
-            out.write(_LENGTH.pack(hashing.size) + hashing.sha.hexdigest().encode())
-    finally:
-        if source is not None:
-            os.close(source)
-    os.replace(tmp, path)
+    path = cache_dir / MODEL
+    old = _read_table(path, quiet=True)
+    parts = _Parts(path, old if old is not None and old[0].key == key else None)
+    with parts, cachefile.writing(path, MODEL_KIND) as out:
+        for article in site.articles:
+            name = article.record.path
+            parts.put(out.file, "articles", name, short_key(article.digest), article)
+        outputs: list[tuple[str, str]] = []
+        for spec in specs:
+            rel = output_path(spec.url)
+            fingerprint = pages.get(rel)
+            reuse = short_key(f"{fingerprint} {spec.lastmod}") if fingerprint else _NEVER
+            parts.put(out.file, "specs", rel, reuse, spec)
+            outputs.append((rel, spec.url))
+        merged = frozenset(path for a in site.articles for path in a.merged)
+        table = _Table(key, token, parts.articles, parts.specs, outputs, merged, site.by_identity)
+        hashing = HashingWriter(out.file)  # straight into the file, not held as bytes
+        pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL).dump(table)
+        out.file.write(_LENGTH.pack(hashing.size))
+        out.seal(hashing.sha.hexdigest())
     return token
 
 
-def _header() -> bytes:
-    return b"%s%d %s\n" % (_MAGIC, _FORMAT, __version__.encode())
+class _Parts:
+    """The parts of a model.bin being written, and where each lies; those the last
+    model.bin (`old`) holds unchanged are copied from it as bytes."""
+
+    def __init__(self, path: Path, old: tuple[_Table, int] | None) -> None:
+        self.articles, self.specs = _Where(), _Where()
+        self.offset = 0
+        self.buffer = io.BytesIO()
+        self.old = old
+        self.source = os.open(path, os.O_RDONLY) if old is not None else None
+
+    def __enter__(self) -> _Parts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.source is not None:
+            os.close(self.source)
+
+    def put(self, out: BinaryIO, kind: str, name: str, reuse: bytes, value: Any) -> None:
+        """Write one article or spec; `reuse` is the key under which its old bytes do."""
+        blob = self._old_blob(kind, name, reuse)
+        if not blob:
+            self.buffer.seek(0)
+            self.buffer.truncate()
+            writer = _ArticleWriter if kind == "articles" else _Writer
+            writer(self.buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+            blob = self.buffer.getvalue()
+        out.write(blob)
+        where = self.articles if kind == "articles" else self.specs
+        where.add(name, self.offset, len(blob), checksum(blob), reuse)
+        self.offset += len(blob)
+
+    def _old_blob(self, kind: str, name: str, reuse: bytes) -> bytes:
+        if self.old is None or self.source is None or reuse == _NEVER:
+            return b""
+        table, start = self.old
+        was = (table.articles if kind == "articles" else table.specs).get(name)
+        if was is None or was[3] != reuse:
+            return b""
+        blob = os.pread(self.source, was[1], start + was[0])
+        return blob if checksum(blob) == was[2] else b""
 
 
-_TRAILER = _LENGTH.size + 64
-
-
-def _read_table(path: Path) -> tuple[dict[str, Any], int] | None:
-    """model.bin's table and where its pickles start; None if there is none we can use."""
+def _read_table(path: Path, quiet: bool = False) -> tuple[_Table, int] | None:
+    """model.bin's table and where its pickles start; None if there is none we can use
+    (with a warning, unless `quiet`: a build writing a new one only looks for parts to copy)."""
+    found = cachefile.open_checked(path, MODEL_KIND, quiet=quiet)
+    if found is None:
+        return None
+    f, digest = found
     try:
-        with open(path, "rb") as f:
-            header = f.read(len(_header()))
-            if not header.startswith(_MAGIC):
-                raise ModelError("not a masthead model")
-            if header != _header():
-                return None  # another masthead's: the next full build replaces it
-            f.seek(-_TRAILER, os.SEEK_END)
-            trailer = f.read(_TRAILER)
-            (size,) = _LENGTH.unpack(trailer[: _LENGTH.size])
-            f.seek(-_TRAILER - size, os.SEEK_END)
+        with f:
+            start = f.tell()
+            f.seek(-_LENGTH.size, os.SEEK_END)
+            (size,) = _LENGTH.unpack(f.read(_LENGTH.size))
+            f.seek(-_LENGTH.size - size, os.SEEK_END)
+            if f.tell() < start:
+                raise ModelError("cut short")
             table_bytes = f.read(size)
-        if bytes_digest(table_bytes).encode() != trailer[_LENGTH.size :]:
-            raise ModelError("checksum mismatch")
+        if bytes_digest(table_bytes) != digest:
+            raise ModelError("damaged (checksum mismatch)")
         table = pickle.loads(table_bytes)
-    except FileNotFoundError:
-        return None
+        if not isinstance(table, _Table):
+            raise ModelError("holds no model table")
     except (OSError, ValueError, struct.error, ModelError, pickle.UnpicklingError) as exc:
-        log.warning("%s: cannot be used (%s); building without it", path, exc)
+        if not quiet:
+            cachefile.discard(path, exc)
         return None
-    if not isinstance(table, dict):
-        return None
-    return table, len(_header())
+    return table, start
 
 
 class ModelStore:
     """Read access to model.bin, with articles patched since it was written on top."""
 
-    def __init__(self, path: Path, table: dict[str, Any], start: int, patched: dict[str, Article]):
+    def __init__(self, path: Path, table: _Table, start: int, patched: dict[str, Article]):
         self.table, self.start = table, start
         self.patched = patched
         self._articles: dict[str, Article] = {}
@@ -243,7 +259,7 @@ class ModelStore:
         if found is None:
             return None
         table, start = found
-        if table.get("key") != key or table.get("token") != token:
+        if table.key != key or table.token != token:
             return None  # written for another state, or the state for another model
         try:
             return cls(cache_dir / MODEL, table, start, dict(patched))
@@ -263,22 +279,22 @@ class ModelStore:
     @property
     def outputs(self) -> list[tuple[str, str]]:
         """(output path, URL) of every output, in plan order."""
-        return self.table["outputs"]  # type: ignore[no-any-return]
+        return self.table.outputs
 
     @property
     def merged(self) -> frozenset[str]:
-        return self.table["merged"]  # type: ignore[no-any-return]
+        return self.table.merged
 
     @property
     def by_identity(self) -> dict[str, str]:
-        return self.table["by_identity"]  # type: ignore[no-any-return]
+        return self.table.by_identity
 
     def article(self, path: str) -> Article | None:
         """The article of this record path as the last build showed it (None: not a page)."""
         if path in self.patched:
             return self.patched[path]
         if path not in self._articles:
-            where = self.table["articles"].get(path)
+            where = self.table.articles.get(path)
             if where is None:
                 return None
             self._articles[path] = pickle.loads(self._read(where))
@@ -286,7 +302,7 @@ class ModelStore:
 
     def spec(self, rel: str) -> PageSpec:
         """The planned output at `rel`, its articles as patched."""
-        where = self.table["specs"].get(rel)
+        where = self.table.specs.get(rel)
         if where is None:
             raise ModelError(f"no page {rel} in model.bin")
         return _Reader(self._read(where), self._known_article).load()  # type: ignore[no-any-return]

@@ -4,10 +4,10 @@ It holds the parsed records (keyed by path, size, mtime and content hash), each 
 fingerprint and a stamp of every input file, so the next build can skip parsing,
 rendering and writing whatever did not change. Records changed since records.bin was
 written go to a small delta file beside it, so that a build after one edit does not
-rewrite every record; the delta names the records.bin it applies to by checksum. Each
-file starts with a header naming the format, masthead's version and a SHA-256 of the
-payload; anything that does not match is discarded with a warning, never trusted. Like
-`__pycache__`, the cache is trusted as much as the site folder it lives in.
+rewrite every record; the delta names the records.bin it applies to by checksum. What
+each file holds is one `Kind` below, written and read through `cachefile` (its header,
+its digest, one warning for whatever does not match: never trusted, never a crash).
+Like `__pycache__`, the cache is trusted as much as the site folder it lives in.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from masthead import __version__
+from masthead import cachefile
+from masthead.cachefile import Kind
 from masthead.diagnostics import Diagnostic
-from masthead.hashing import hasher
 from masthead.records.loader import Record, Stamp, rebuild_as_tuple
 
 if TYPE_CHECKING:
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".masthead-cache"
-_MAGIC = b"masthead-build-state\n"
-_FORMAT = 8
 
 
 class ParsedFile(NamedTuple):
@@ -89,9 +86,28 @@ class BuildState:
     full plan; part of every page's fingerprint, and what templates leave out."""
 
 
+class RecordsChunk(NamedTuple):
+    """Some of the parsed files, as records.bin holds them, each chunk naming its state."""
+
+    key: str
+    files: dict[str, ParsedFile]
+
+
+class RecordsDelta(NamedTuple):
+    """The parsed files changed since records.bin was written (None: the file is gone)."""
+
+    key: str
+    base: str
+    """Digest of the records.bin this applies to."""
+    files: dict[str, ParsedFile | None]
+
+
+STATE = Kind("build-state", 9, BuildState)
+RECORDS = Kind("records", 9, RecordsChunk)
+DELTA = Kind("records-delta", 9, RecordsDelta)
 _STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
 _CHUNK = 4096
-"""Records pickled at a time into records.bin (see _save)."""
+"""Records pickled at a time into records.bin (see cachefile.write)."""
 DELTA_MIN = 64
 """Records a delta may hold before records.bin is written anew (or a sixteenth of all)."""
 
@@ -136,36 +152,33 @@ def forget_state(cache_dir: Path) -> None:
 
 def load_state(cache_dir: Path, key: str) -> BuildState:
     """The saved state if it is intact and was made for `key`, else an empty one."""
-    parts, _ = _load(cache_dir / _STATE)
-    state = parts[0] if parts and len(parts) == 1 and isinstance(parts[0], BuildState) else None
+    found = cachefile.read(cache_dir / _STATE, STATE)
+    state = found[0][0] if found is not None and len(found[0]) == 1 else None
     return state if state is not None and state.key == key else BuildState(key, files={})
 
 
 def load_files(cache_dir: Path, key: str) -> Files:
     """The parsed records saved beside a state made for `key` (none if they cannot be trusted)."""
-    saved, base = _load(cache_dir / _RECORDS)
-    if (
-        saved is None
-        or not saved
-        or saved[0] != key
-        or not all(isinstance(c, dict) for c in saved[1:])
-    ):
+    found = cachefile.read(cache_dir / _RECORDS, RECORDS)
+    if found is None or not all(chunk.key == key for chunk in found[0]):
         return Files({}, "", frozenset())
+    chunks, base = found
     files: dict[str, ParsedFile] = {}
-    for chunk in saved[1:]:
-        files.update(chunk)
-    delta, _ = _load(cache_dir / _DELTA)
-    if delta is None:
+    for chunk in chunks:
+        files.update(chunk.files)
+    read = cachefile.read(cache_dir / _DELTA, DELTA)
+    if read is None:
         return Files(files, base, frozenset())
-    if len(delta) != 3 or delta[0] != key or delta[1] != base or not isinstance(delta[2], dict):
-        log.warning("%s: made for another records.bin; discarded", cache_dir / _DELTA)
+    delta = read[0][0] if len(read[0]) == 1 else None
+    if delta is None or delta.key != key or delta.base != base:
+        cachefile.discard(cache_dir / _DELTA, "made for another records.bin")
         return Files({}, "", frozenset())  # which of the two is current is unknown
-    for rel, parsed in delta[2].items():
+    for rel, parsed in delta.files.items():
         if parsed is None:
             files.pop(rel, None)
         else:
             files[rel] = parsed
-    return Files(files, base, frozenset(delta[2]))
+    return Files(files, base, frozenset(delta.files))
 
 
 def save_state(cache_dir: Path, state: BuildState) -> None:
@@ -173,7 +186,7 @@ def save_state(cache_dir: Path, state: BuildState) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     files, state.files = state.files, None
     try:
-        _save(cache_dir / _STATE, state)
+        cachefile.write(cache_dir / _STATE, STATE, [state])
     finally:
         state.files = files
 
@@ -199,100 +212,10 @@ def save_files(
         delta = saved.delta | since
         if len(delta) <= max(DELTA_MIN, len(files) // 16):
             entries = {rel: files.get(rel) for rel in delta}
-            _save(cache_dir / _DELTA, key, saved.base, entries)
+            cachefile.write(cache_dir / _DELTA, DELTA, [RecordsDelta(key, saved.base, entries)])
             return saved.base, frozenset(delta)
     items = list(files.items())
-    chunks = (dict(items[i : i + _CHUNK]) for i in range(0, len(items), _CHUNK))
-    base = _save(cache_dir / _RECORDS, key, *chunks)
+    chunks = (RecordsChunk(key, dict(items[i : i + _CHUNK])) for i in range(0, len(items), _CHUNK))
+    base = cachefile.write(cache_dir / _RECORDS, RECORDS, chunks)
     (cache_dir / _DELTA).unlink(missing_ok=True)
     return base, frozenset()
-
-
-def _save(path: Path, *parts: object) -> str:
-    """Write `parts` with a header; returns the payload's checksum.
-
-    Each part is pickled straight into the file, hashed on the way, and the checksum then
-    put into the header; the pickler forgets what it wrote after each part. At 100,000
-    records the payload is a few hundred megabytes, and pickle's memo of the objects it
-    wrote as large again: neither is ever in memory whole.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(_header("0" * 64))
-            hashing = HashingWriter(f)
-            pickler = pickle.Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL)
-            for part in parts:
-                pickler.dump(part)
-                pickler.clear_memo()
-            digest = hashing.sha.hexdigest()
-            f.seek(0)
-            f.write(_header(digest))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # a full disk keeps no half-written file
-            tmp.unlink(missing_ok=True)
-        raise
-    return digest
-
-
-def _header(digest: str) -> bytes:
-    return b"%s%d %s %s\n" % (_MAGIC, _FORMAT, __version__.encode(), digest.encode())
-
-
-class HashingWriter:
-    """A file that hashes and counts what is written through it."""
-
-    def __init__(self, file: Any) -> None:
-        self.file, self.sha, self.size = file, hasher(), 0
-
-    def write(self, data: bytes) -> int:
-        self.sha.update(data)
-        self.size += len(data)
-        return int(self.file.write(data))
-
-
-def _load(path: Path) -> tuple[tuple[Any, ...] | None, str]:
-    """The parts saved at `path`, as a tuple, and their checksum, or (None, "") with a warning
-    if unusable.
-
-    The payload is checked against its checksum in one pass over the file and unpickled
-    from the file in a second, so it is never in memory as bytes.
-    """
-    try:
-        with open(path, "rb") as f:
-            value, digest, problem = _decode(f)
-    except FileNotFoundError:
-        return None, ""
-    except OSError as exc:
-        log.warning("%s: cannot read build cache (%s); building without it", path, exc.strerror)
-        return None, ""
-    if problem:
-        log.warning("%s: %s; discarded", path, problem)
-        return None, ""
-    return value, digest
-
-
-def _decode(f: Any) -> tuple[Any, str, str | None]:
-    if f.read(len(_MAGIC)) != _MAGIC:
-        return None, "", "not a masthead build cache"
-    header = f.readline(200).rstrip(b"\n")
-    try:
-        fmt, version, digest = header.decode("ascii").split(" ")
-    except (UnicodeDecodeError, ValueError):
-        return None, "", "build cache header is damaged"
-    if fmt != str(_FORMAT) or version != __version__:
-        return None, "", f"build cache from masthead {version} (format {fmt})"
-    start, sha = f.tell(), hasher()
-    while chunk := f.read(1 << 20):
-        sha.update(chunk)
-    if sha.hexdigest() != digest:
-        return None, "", "build cache is corrupt (checksum mismatch)"
-    f.seek(start)
-    parts = []
-    try:
-        while f.peek(1):
-            parts.append(pickle.load(f))  # afresh for each part, as each was written
-        return tuple(parts), digest, None
-    except Exception:  # matches its checksum yet fails: still never trusted
-        return None, "", "build cache cannot be read"
