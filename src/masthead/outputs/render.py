@@ -112,7 +112,7 @@ def make_env(
     pictures = _Pictures(base_path, link)
     env.extend(pictures=pictures)
     env.globals["img"] = pictures.img
-    missing = _Missing()
+    missing = MissingPaths()
     env.extend(missing_paths=missing)
     env.tests["available"] = missing.available
     env.filters["body_html"] = partial(missing.body_html, base_path)
@@ -191,11 +191,12 @@ def _attributes(attrs: dict[str, Any]) -> str:
     )
 
 
-class _Missing:
-    """The site paths of this build that lead nowhere, for the templates' test and filter."""
+class MissingPaths:
+    """The site paths of this build that lead nowhere, for the templates' test and filter,
+    and for the search index's pages, which leave out the same images (search_records)."""
 
-    def __init__(self) -> None:
-        self.paths: frozenset[str] = frozenset()
+    def __init__(self, paths: frozenset[str] = frozenset()) -> None:
+        self.paths = paths
 
     def available(self, value: Any) -> bool:
         """`{% if image is available %}`: there is an image (or URL), and it does not

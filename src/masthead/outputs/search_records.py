@@ -24,7 +24,7 @@ from typing import Any
 from masthead.config import SiteConfig
 from masthead.outputs.pagefind_labels import safe_filters
 from masthead.outputs.plan import PageSpec
-from masthead.outputs.render import _Missing, human_date
+from masthead.outputs.render import MissingPaths, human_date
 from masthead.urls import under_base
 
 SHARD_MAX = 500
@@ -62,8 +62,7 @@ def search_docs(
     """The documents of the article pages among `specs`. `built`: the page as built for
     a URL (None: not marked for search), to index in place of the page made here, for a
     site whose own article template decides what its pages mark for search."""
-    body = _Missing()
-    body.paths = missing
+    body = MissingPaths(missing)
     docs = []
     unplanned = []
     for spec in specs:
@@ -94,7 +93,7 @@ def shard_labels(dates: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]
     }
 
 
-def _page(config: SiteConfig, article: Any, body: _Missing) -> str:
+def _page(config: SiteConfig, article: Any, body: MissingPaths) -> str:
     """The page Pagefind indexes for `article` (see the module's docstring)."""
     e = html.escape
     record = article.record
