@@ -28,7 +28,13 @@ from masthead.building.changes import (
 )
 from masthead.building.context import BuildOptions, Inputs, Memory, Run, Scan
 from masthead.building.fingerprint import config_digest, parsing_digest, substitute
-from masthead.building.state import BuildState, ParsedFile, load_files, load_state
+from masthead.building.state import (
+    BuildState,
+    ParsedFile,
+    load_files,
+    load_state,
+    template_cache,
+)
 from masthead.diagnostics import Diagnostic, fails_strict, rebased
 from masthead.hashing import digest_of
 from masthead.model.site import Article, Site, build_site, patch_site
@@ -232,13 +238,12 @@ def make_environment(options: BuildOptions, inputs: Inputs, assets: Assets) -> j
     the site's path then), and names compiled code by the template's source only: code
     compiled for another base_url must not be loaded, so each config has its own folder.
     """
-    cache = inputs.cache_dir / f"config-{config_digest(inputs.config)[:16]}"
-    return make_env(
-        inputs.config,
-        inputs.site_dir / "templates",
-        cache if options.use_cache else None,
-        assets.urls,
+    cache = (
+        template_cache(inputs.cache_dir, config_digest(inputs.config))
+        if options.use_cache
+        else None
     )
+    return make_env(inputs.config, inputs.site_dir / "templates", cache, assets.urls)
 
 
 # model ----------------------------------------------------------------------------

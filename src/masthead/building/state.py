@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,3 +221,32 @@ def save_files(
     base = cachefile.write(cache_dir / _RECORDS, RECORDS, chunks)
     (cache_dir / _DELTA).unlink(missing_ok=True)
     return base, frozenset()
+
+
+TEMPLATES_KEPT = 4
+"""Folders of compiled templates kept: the config in use and the last few used before it."""
+_TEMPLATES = re.compile(r"config-[0-9a-f]{16}")
+
+
+def template_cache(cache_dir: Path, digest: str) -> Path:
+    """The folder of templates compiled for the config of `digest`, marked as just used.
+
+    Compiled code depends on the config (make_environment), so each config has a folder;
+    without a clean-up every --base-url or config edit ever tried would leave one behind.
+    The TEMPLATES_KEPT most recently used stay, so `serve` and `build` with different
+    base URLs do not evict each other's; older ones are removed.
+    """
+    folder = cache_dir / f"config-{digest[:16]}"
+    with contextlib.suppress(OSError):
+        folder.mkdir(exist_ok=True)
+        os.utime(folder)  # Jinja adds files only when it compiles: the time says "used"
+    used: list[tuple[int, Path]] = []
+    with contextlib.suppress(OSError), os.scandir(cache_dir) as found:
+        for entry in found:
+            if _TEMPLATES.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    used.append((entry.stat(follow_symlinks=False).st_mtime_ns, Path(entry.path)))
+    for _, old in sorted(used, reverse=True)[TEMPLATES_KEPT:]:
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
+    return folder
