@@ -223,11 +223,11 @@ def _read_table(path: Path, quiet: bool = False) -> tuple[_Table, int] | None:
     try:
         with f:
             start = f.tell()
-            f.seek(-_LENGTH.size, os.SEEK_END)
+            end = f.seek(-_LENGTH.size, os.SEEK_END)
             (size,) = _LENGTH.unpack(f.read(_LENGTH.size))
-            f.seek(-_LENGTH.size - size, os.SEEK_END)
-            if f.tell() < start:
+            if end - size < start:
                 raise ModelError("cut short")
+            f.seek(end - size)
             table_bytes = f.read(size)
         if bytes_digest(table_bytes) != digest:
             raise ModelError("damaged (checksum mismatch)")

@@ -1,0 +1,151 @@
+"""The stored model (model.bin): a build's plan and articles read back part by part, only
+by the state that names it; a damaged or foreign file is not used, with one warning."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from masthead import cachefile
+from masthead.building.build import BuildOptions, build
+from masthead.building.modelstore import MODEL, MODEL_KIND, ModelError, ModelStore, save_model
+from masthead.building.state import STATE, BuildState
+from tests.conftest import Scratch
+from tests.test_incremental import _record
+
+
+@pytest.fixture
+def site(scratch: Scratch) -> Scratch:
+    scratch.config('title = "Model"\npage_size = 2\n')
+    for n in range(4):
+        scratch.add(
+            f"2026-11-1{n}-story-{n}.md", _record(n, "Climate", "Harbour Ledger", day=10 + n)
+        )
+    assert not build(BuildOptions(site_dir=scratch.root, jobs=1)).failed
+    return scratch
+
+
+def _state(site: Scratch) -> BuildState:
+    found = cachefile.read(site.root / ".masthead-cache" / "build-state.bin", STATE)
+    assert found is not None
+    return found[0][0]  # type: ignore[no-any-return]
+
+
+def _open(site: Scratch, state: BuildState) -> ModelStore | None:
+    return ModelStore.open(site.root / ".masthead-cache", state.key, state.model, {})
+
+
+def test_the_stored_model_gives_back_every_page_and_article(site: Scratch) -> None:
+    state = _state(site)
+    store = _open(site, state)
+    assert store is not None
+    with store:
+        assert {rel for rel, _ in store.outputs} == set(state.pages)
+        story = "2026-11-12-story-2.md"
+        article = store.article(story)
+        assert article is not None and article.title == "Story number 2"
+        assert store.article("none.md") is None
+        page = store.spec("news/2026/11/12/story-2/index.html")
+        assert page.url == "/news/2026/11/12/story-2/"
+        assert page.context["article"] is article  # read once, shared by the pages showing it
+        with pytest.raises(ModelError):
+            store.spec("no/such/index.html")
+
+
+def test_patched_articles_win_over_the_stored_ones(site: Scratch) -> None:
+    state = _state(site)
+    store = _open(site, state)
+    assert store is not None
+    story = "2026-11-12-story-2.md"
+    with store:
+        newer = store.article(story)
+    store = ModelStore.open(site.root / ".masthead-cache", state.key, state.model, {story: newer})  # type: ignore[dict-item]
+    assert store is not None
+    with store:
+        assert store.article(story) is newer
+        assert store.spec("news/2026/11/12/story-2/index.html").context["article"] is newer
+
+
+def test_a_model_for_another_state_is_not_opened(
+    site: Scratch, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = _state(site)
+    cache = site.root / ".masthead-cache"
+    assert ModelStore.open(cache, state.key, "another token", {}) is None
+    assert ModelStore.open(cache, "another key", state.model, {}) is None
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # expected, not damage
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("truncated", "cut short"),
+        ("table", "checksum mismatch"),
+        ("version", "build cache from masthead"),
+        ("kind", "not a model"),
+    ],
+)
+def test_a_damaged_model_is_not_opened_with_one_warning(
+    site: Scratch, caplog: pytest.LogCaptureFixture, how: str, said: str
+) -> None:
+    path = site.root / ".masthead-cache" / MODEL
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        data = data[:100] + data[-8:]  # the table's length still at the end
+    elif how == "table":
+        data[-20] ^= 0x01
+    elif how == "version":
+        data = data.replace(f" model {MODEL_KIND.version} ".encode(), b" model 1 ", 1)
+    else:
+        data = (site.root / ".masthead-cache" / "build-state.bin").read_bytes()
+    path.write_bytes(bytes(data))
+    assert _open(site, _state(site)) is None
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.startswith(f"{path}: ") and said in warning and "discarded" in warning
+
+
+def test_a_damaged_part_is_found_when_it_is_read(site: Scratch) -> None:
+    """The parts are not read when the file is opened (that is the point of the file), so
+    their damage is found by their own checksum when a page needs them."""
+    path = site.root / ".masthead-cache" / MODEL
+    data = bytearray(path.read_bytes())
+    header = len(MODEL_KIND.header("0" * 64))
+    for i in range(header + 10, len(data) // 2, 40):  # every article and spec, early on
+        data[i] ^= 0x01
+    path.write_bytes(bytes(data))
+    store = _open(site, _state(site))
+    assert store is not None
+    with store, pytest.raises(ModelError, match="checksum mismatch"):
+        store.spec("news/2026/11/12/story-2/index.html")
+
+
+def test_unchanged_parts_are_copied_not_pickled_again(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the model again for the same pages copies each part's bytes."""
+    import masthead.building.modelstore as modelstore
+
+    state, cache = _state(site), site.root / ".masthead-cache"
+    store = _open(site, state)
+    assert store is not None
+    with store:
+        specs = [store.spec(rel) for rel, _ in store.outputs]
+    with _open(site, state) as again:  # type: ignore[union-attr]
+        articles = [again.article(path) for path in again.table.articles.index]
+        model = SimpleNamespace(articles=articles, by_identity=again.by_identity)
+    pickled: list[object] = []
+    real = modelstore._ArticleWriter.dump
+
+    def counting(self: object, value: object) -> None:
+        pickled.append(value)
+        real(self, value)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(modelstore._ArticleWriter, "dump", counting)
+    token = save_model(cache, state.key, model, specs, state.pages)  # type: ignore[arg-type]
+    assert [type(v).__name__ for v in pickled] == []  # same digests, same fingerprints
+    store = ModelStore.open(cache, state.key, token, {})
+    assert store is not None
+    with store:
+        assert [store.spec(rel).url for rel, _ in store.outputs] == [s.url for s in specs]
