@@ -171,11 +171,11 @@ def test_shards_come_from_the_cache_when_the_output_lost_them(
         patch.setattr(search_shards, "_index", no_pagefind)
         site.build()
     assert _files(site.output / "pagefind") == before
-    # A damaged cached shard is indexed again, with a warning.
+    # A damaged cached shard is discarded with a warning and indexed again.
     for path in (site.root / ".masthead-cache" / "search").glob("2026-*.shard"):
-        path.write_bytes(b"masthead-search-shard 1\n\xff")
+        path.write_bytes(path.read_bytes()[:-1] + b"\xff")
     shutil.rmtree(site.output / "pagefind")
     with caplog.at_level(logging.WARNING):
         site.build()
-    assert "indexing that part of the search again" in caplog.text
+    assert ".shard: build cache is corrupt (checksum mismatch); discarded" in caplog.text
     assert _files(site.output / "pagefind") == before

@@ -284,3 +284,56 @@ def test_build_and_serve_base_urls_keep_their_compiled_templates(
     monkeypatch.setattr(masthead.building.state, "TEMPLATES_KEPT", 2)
     assert not build(BuildOptions(site_dir=site.root, jobs=1, base_url="https://b.example/")).failed
     assert len(configs() - {own}) == 1 and preview not in configs()  # the least recently used
+
+
+# -- the other caches: the search shards' and the images' ----------------------------
+
+
+def test_every_cache_file_is_a_declared_kind_with_its_own_name() -> None:
+    import masthead.building.modelstore
+    import masthead.outputs.images
+    import masthead.outputs.search_shards  # noqa: F401
+
+    assert sorted(cachefile.KINDS) == [
+        "build-state", "image-index", "model", "records", "records-delta", "search-catalog",
+        "search-shard",
+    ]  # fmt: skip
+
+
+def test_a_damaged_image_index_is_discarded_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from masthead.outputs.images import INDEX, _Store
+
+    store = _Store(tmp_path)
+    store.open()
+    store.urls = {"https://img.example/a.png": "a" * 64}
+    store.save()
+    again = _Store(tmp_path)
+    again.read()
+    assert again.urls == store.urls
+    data = bytearray((tmp_path / INDEX).read_bytes())
+    data[-3] ^= 0x01
+    (tmp_path / INDEX).write_bytes(bytes(data))
+    damaged = _Store(tmp_path)
+    damaged.read()
+    assert damaged.urls == {}
+    assert _warnings(caplog) == [
+        f"{tmp_path / INDEX}: build cache is corrupt (checksum mismatch); discarded"
+    ]
+
+
+def test_a_cached_search_shard_round_trips_and_a_damaged_one_is_discarded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from masthead.outputs.search_shards import _Cache
+
+    cache = _Cache(tmp_path, "t" * 64)
+    bundle = {"pagefind-entry.json": b"{}", "fragment/a.pf_fragment": b"\x00\x01"}
+    cache.put("2026", bundle, [("/a/", "<html>a</html>")])
+    assert cache.get("2026") == bundle
+    assert _Cache(tmp_path, "t" * 64).docs("2026") == {"/a/": "<html>a</html>"}
+    path = tmp_path / "2026.shard"
+    path.write_bytes(path.read_bytes()[:-1])
+    assert _Cache(tmp_path, "t" * 64).get("2026") is None
+    assert _warnings(caplog) == [f"{path}: build cache is corrupt (checksum mismatch); discarded"]

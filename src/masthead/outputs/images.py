@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from masthead import cachefile
+from masthead.cachefile import Kind
 from masthead.config import ImagesConfig
 from masthead.diagnostics import MastheadError
 from masthead.hashing import bytes_digest, digest_of
@@ -55,6 +57,8 @@ FOLDER = "images"
 """Under the cache folder, and in the output: `/images/<key>-<width>.<suffix>`."""
 INDEX = "index.json"
 INDEX_VERSION = 1
+INDEX_KIND = Kind("image-index", INDEX_VERSION, bytes)
+"""The cache's index of images (_Store), as JSON."""
 RETRY_AFTER = 86_400
 """Seconds before an image that could not be fetched is tried again."""
 JOBS_MIN_PER_WORKER = 2
@@ -422,8 +426,9 @@ class _Store:
             self.read()
 
     def read(self) -> None:
-        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-            data = json.loads((self.root / INDEX).read_text(encoding="utf-8"))
+        found = cachefile.read_bytes(self.root / INDEX, INDEX_KIND)  # None: missing or discarded
+        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+            data = json.loads(found) if found is not None else {}
             if data.get("version") == INDEX_VERSION:
                 self.urls = dict(data["urls"])
                 self.failed = {u: (float(t), str(r)) for u, (t, r) in data["failed"].items()}
@@ -448,7 +453,7 @@ class _Store:
             return
         text = json.dumps(self._state(), sort_keys=True, separators=(",", ":"))
         try:
-            write_atomically(self.root / INDEX, text.encode("utf-8"))
+            cachefile.write_bytes(self.root / INDEX, INDEX_KIND, text.encode("utf-8"))
         except OSError as exc:
             log.warning("%s: cannot write (%s)", self.root / INDEX, exc.strerror or exc)
 

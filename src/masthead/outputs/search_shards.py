@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from masthead import cachefile
+from masthead.cachefile import Kind
 from masthead.hashing import bytes_digest, digest_of, hasher
 from masthead.killpoint import kill_point
 from masthead.outputs.pagefind_bundle import stabilise_files
@@ -46,6 +48,10 @@ DOCS = "masthead-docs.json"
 """In a cached shard: the documents it was made of, for the next build's edits."""
 CATALOG = "catalog.json"
 """In the cache: every story's shard, date and time, and the shard list they go with."""
+SHARD_KIND = Kind("search-shard", 1, bytes)
+"""A cached shard: its bundle and documents, packed (_pack)."""
+CATALOG_KIND = Kind("search-catalog", 1, bytes)
+"""The catalog, as JSON."""
 
 Files = dict[str, bytes]
 
@@ -293,12 +299,9 @@ class _Out:
         self.written += self.writer.write(rel, data)
 
 
-_PACKED = b"masthead-search-shard 1\n"
-
-
 def _pack(files: Files) -> bytes:
-    """The files as one: a signature, the length of a JSON table of {path: [offset,
-    length]}, the table, then the files' bytes (a zip costs a tenth of a millisecond a
+    """The files as one: the length of a JSON table of {path: [offset, length]}, the
+    table, then the files' bytes (a zip costs a tenth of a millisecond a
     file to write, and a shard has one per story)."""
     table: dict[str, list[int]] = {}
     offset = 0
@@ -306,15 +309,13 @@ def _pack(files: Files) -> bytes:
         table[rel] = [offset, len(files[rel])]
         offset += len(files[rel])
     head = json.dumps(table, separators=(",", ":")).encode()
-    return b"".join([_PACKED, len(head).to_bytes(8, "big"), head, *(files[r] for r in table)])
+    return b"".join([len(head).to_bytes(8, "big"), head, *(files[r] for r in table)])
 
 
 def _unpack(data: bytes, only: str | None = None) -> Files:
     """The files `_pack` made into `data` (just `only`, if given); ValueError if damaged."""
-    if not data.startswith(_PACKED):
-        raise ValueError("not a cached search shard")
-    start = len(_PACKED) + 8
-    size = int.from_bytes(data[len(_PACKED) : start], "big")
+    start = 8
+    size = int.from_bytes(data[:start], "big")
     table = json.loads(data[start : start + size])
     body = start + size
     found = {}
@@ -362,12 +363,13 @@ class _Cache:
         build that wrote the shard list whose digest is `listing`."""
         if self.folder is None or listing is None:
             return None
+        data = cachefile.read_bytes(self.folder / CATALOG, CATALOG_KIND)
         try:
-            saved = json.loads((self.folder / CATALOG).read_bytes())
+            saved = json.loads(data) if data is not None else {}
             if saved.get("list") != listing:
                 return None
             stories: dict[str, list] = saved["stories"]
-        except (OSError, ValueError, AttributeError, KeyError):
+        except (ValueError, AttributeError, KeyError):
             return None
         for name, *_ in stories.values():
             self.sizes[name] = self.sizes.get(name, 0) + 1
@@ -377,16 +379,17 @@ class _Cache:
         if self.folder is None:
             return
         data = json.dumps({"list": listing, "stories": stories}, separators=(",", ":"))
-        self._save(self.folder / CATALOG, data.encode())
+        self._save(self.folder / CATALOG, CATALOG_KIND, data.encode())
 
     def _read(self, name: str, only: str | None = None) -> Files | None:
         if self.folder is None:
             return None
+        data = cachefile.read_bytes(self._path(name), SHARD_KIND)
+        if data is None:
+            return None  # not cached, or discarded (with a warning)
         try:
-            return _unpack(self._path(name).read_bytes(), only)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return _unpack(data, only)
+        except (ValueError, KeyError, TypeError) as exc:
             log.warning("%s: %s; indexing that part of the search again", self._path(name), exc)
             return None
 
@@ -395,15 +398,13 @@ class _Cache:
             return
         if docs is not None:
             files = {**files, DOCS: json.dumps(docs).encode()}
-        self._save(self._path(name), _pack(files))
+        self._save(self._path(name), SHARD_KIND, _pack(files))
 
-    def _save(self, path: Path, data: bytes) -> None:
+    def _save(self, path: Path, kind: Kind, data: bytes) -> None:
         assert self.folder is not None
-        temporary = path.with_name(path.name + ".tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
+            cachefile.write_bytes(path, kind, data)
         except OSError as exc:
             log.warning("%s: %s; the search index is not cached", path, exc)
 
