@@ -149,7 +149,11 @@ def save_model(
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / MODEL
     old = _read_table(path, quiet=True)
-    parts = _Parts(path, old if old is not None and old[0].key == key else None)
+    # Only where its pickles lie is kept: not the rest of the old table, for the memory.
+    parts = _Parts(
+        path, (old[0].articles, old[0].specs, old[1]) if old and old[0].key == key else None
+    )
+    del old
     with parts, cachefile.writing(path, MODEL_KIND) as out:
         for article in site.articles:
             name = article.record.path
@@ -174,7 +178,7 @@ class _Parts:
     """The parts of a model.bin being written, and where each lies; those the last
     model.bin (`old`) holds unchanged are copied from it as bytes."""
 
-    def __init__(self, path: Path, old: tuple[_Table, int] | None) -> None:
+    def __init__(self, path: Path, old: tuple[_Where, _Where, int] | None) -> None:
         self.articles, self.specs = _Where(), _Where()
         self.offset = 0
         self.buffer = io.BytesIO()
@@ -205,8 +209,8 @@ class _Parts:
     def _old_blob(self, kind: str, name: str, reuse: bytes) -> bytes:
         if self.old is None or self.source is None or reuse == _NEVER:
             return b""
-        table, start = self.old
-        was = (table.articles if kind == "articles" else table.specs).get(name)
+        articles, specs, start = self.old
+        was = (articles if kind == "articles" else specs).get(name)
         if was is None or was[3] != reuse:
             return b""
         blob = os.pread(self.source, was[1], start + was[0])
