@@ -176,8 +176,13 @@ def test_remote_images_are_fetched_once_resized_and_survive_the_host(
     shown = by_url(scratch.output, server)
     for path in [*GOOD, "/pics/local.png"]:
         img = shown[path]
-        srcset = [part.split() for part in img["srcset"].split(", ")]
-        assert img["sizes"] and img["width"] and img["height"], path
+        if "srcset" in img:
+            srcset = [part.split() for part in img["srcset"].split(", ")]
+            assert img["sizes"], path
+        else:  # one copy (the 50 px logo): nothing for the browser to choose from
+            srcset = [[img["src"], f"{img['width']}w"]]
+            assert path == "/logo.png"
+        assert img["width"] and img["height"], path
         assert img["style"].startswith("background-color:#")
         for url, width in srcset:
             assert url.startswith("/images/") and url.endswith(f"-{width[:-1]}.webp")
@@ -212,9 +217,19 @@ def test_remote_images_are_fetched_once_resized_and_survive_the_host(
     img_test = next(w for w in warnings if "img.test" in w)
     assert f"{len(BAD)} not fetched" in img_test
     assert any("private.test" in w and "10.0.0.7, a private address" in w for w in warnings)
-    # The logo, resized, in the byline of the list pages.
+    # The logo, resized, in the byline of the list pages: drawn at 16 px, so its one copy
+    # (50 px, its original's width) is all a screen can use, without srcset or <picture>.
     logo = parse(scratch.output / "index.html").select_one(".source img")
-    assert logo["srcset"].endswith("-50.webp 50w") and logo["width"] == "16"
+    assert logo["src"].endswith("-50.webp") and logo["width"] == "16"
+    assert "srcset" not in logo.attrs and logo.parent.name != "picture"
+    # A card's 88 px thumbnail: the copies up to 3 device pixels per CSS pixel, no more.
+    home = parse(scratch.output / "index.html")
+    thumbs = [img for img in home.select("img.card-image") if "srcset" in img.attrs]
+    assert thumbs and all(img["sizes"] == "88px" for img in thumbs)
+    widths = {tuple(p.split()[1] for p in img["srcset"].split(", ")) for img in thumbs}
+    assert ("160w", "320w") in widths and all(w[-1] in ("200w", "300w", "320w") for w in widths)
+    for source in home.select("picture source"):  # AVIF, where Pillow writes it: the same
+        assert source["srcset"].count(" ") <= 3 or source["sizes"] != "88px"
 
     # Host gone, output and build state gone: the same site from the image cache alone.
     first = tree(scratch.output)
@@ -363,8 +378,10 @@ def test_a_build_that_patched_a_story_s_image_leaves_no_copy_of_the_old_one(
     assert not report.failed and "model" not in report.timings, report.timings  # patched
     shown = set()
     for page in scratch.output.rglob("*.html"):
-        for img in parse(page).select("img[srcset]"):
-            shown |= {part.split()[0].lstrip("/") for part in img["srcset"].split(", ")}
+        for img in parse(page).select("img"):  # one width: a copy is its src, no srcset
+            assert "srcset" not in img.attrs
+            if img["src"].startswith("/images/"):
+                shown.add(img["src"].lstrip("/"))
     made = {p.relative_to(scratch.output).as_posix() for p in scratch.output.glob("images/*")}
     assert len(shown) == 1 and made == shown
 

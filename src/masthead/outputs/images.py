@@ -39,7 +39,6 @@ from masthead.hashing import bytes_digest, digest_of
 from masthead.model.sitepaths import site_key
 from masthead.outputs.assets import Assets
 from masthead.outputs.imagework import (
-    MEDIA_TYPE,
     ImageRefused,
     Job,
     Made,
@@ -82,9 +81,6 @@ class Picture:
     def fallback(self) -> tuple[tuple[int, str], ...]:
         """The copies every browser takes (the last format: WebP)."""
         return self.sources[-1][1]
-
-    def media_type(self, fmt: str) -> str:
-        return MEDIA_TYPE[fmt]
 
 
 @dataclass(slots=True)

@@ -20,10 +20,11 @@ from masthead.diagnostics import MastheadError
 from masthead.model.site import TAXONOMIES
 from masthead.model.sitepaths import site_key
 from masthead.outputs import jsonld
-from masthead.outputs.images import ImageMap
+from masthead.outputs.images import ImageMap, Picture
+from masthead.outputs.imagework import MEDIA_TYPE
 from masthead.outputs.memo import IdentityMemo, Memos
 from masthead.outputs.plan import PageSpec
-from masthead.upstream import COMPILED_TEMPLATE_PATTERN, EscapeTextCodeGenerator
+from masthead.upstream import COMPILED_TEMPLATE_PATTERN, EscapeTextCodeGenerator, escape_text
 from masthead.urls import absolute_link, absolute_url, feed_url, under_base, under_base_path
 
 
@@ -130,6 +131,7 @@ def set_images(env: jinja2.Environment, images: ImageMap) -> None:
     """Give `env`'s `img()` this build's resized copies (images.py); set once per build,
     before its pages render. Without, every image is linked where its record says."""
     env.pictures.images = images  # type: ignore[attr-defined]
+    env.pictures.made.clear()  # type: ignore[attr-defined]
 
 
 class _Pictures:
@@ -139,12 +141,25 @@ class _Pictures:
     there are AVIF copies), the original's `width` and `height` so the page does not
     jump, and its average colour as the background until it loads. Without: the URL as
     the record gives it, and the record's width and height, as before the stage.
+
+    An image drawn at a fixed size (`sizes` in px: a logo, a thumbnail) lists only the
+    copies a screen of up to 3 device pixels per CSS pixel can use (the browser would
+    pick no other), and one small enough for a single copy is a plain `<img>`: AVIF
+    saves a few hundred bytes there, less than its `<source>` costs every page.
+    The markup of each picture and layout is made once per process: a logo or a card
+    image is on many pages, and a build at 10,000 stories calls this 50,000 times.
     """
+
+    MADE_MAX = 20_000
+    """Elements kept for reuse (a few hundred bytes each); past that, made afresh."""
 
     def __init__(self, base_path: str, link: Any) -> None:
         self.base_path = base_path
+        self.under = str(escape(under_base(base_path, "")))
+        """The copies' paths (`/images/<hex>-<width>.<suffix>`) need no escaping: this does."""
         self.link = link
         self.images = ImageMap()
+        self.made: dict[tuple[Any, ...], Markup] = {}
 
     def img(
         self, image: Any, sizes: str = "100vw", *, width: int | None = None,
@@ -159,26 +174,67 @@ class _Pictures:
             h = height or getattr(image, "height", None)
             head = f'<img src="{escape(self.link(url))}" alt="{escape(alt)}"'
             return Markup(head + _size(w, h) + _attributes(attrs) + ">")
-        fallback = picture.fallback
-        src = next((p for w, p in fallback if w >= 640), fallback[-1][1])
-        sizes_attr = f' sizes="{escape(sizes)}"'
-        sources = "".join(
-            f'<source type="{picture.media_type(fmt)}" srcset="{self._srcset(copies)}"{sizes_attr}>'
-            for fmt, copies in picture.sources[:-1]
+        try:
+            key = (picture.key, sizes, width, height, alt, *attrs.items())
+            found = self.made.get(key)
+        except TypeError:  # an unhashable attribute value: made each time
+            return self._element(picture, sizes, width, height, alt, attrs)
+        if found is None:
+            found = self._element(picture, sizes, width, height, alt, attrs)
+            if len(self.made) >= self.MADE_MAX:
+                self.made.clear()
+            self.made[key] = found
+        return found
+
+    def _element(
+        self, picture: Picture, sizes: str, width: int | None, height: int | None,
+        alt: str, attrs: dict[str, Any],
+    ) -> Markup:  # fmt: skip
+        fixed = _FIXED.fullmatch(sizes)
+        sources = picture.sources
+        if fixed:
+            sources = tuple((f, _enough(c, 3 * int(fixed[1]))) for f, c in sources)
+        fallback = sources[-1][1]
+        sizes_attr = f' sizes="{escape_text(sizes)}"'
+        if len(fallback) == 1:  # one copy: no choice for the browser to make
+            src, chosen, sources = fallback[0][1], "", ()
+        else:
+            largest = fallback[-1][1]
+            src = largest if fixed else next((p for w, p in fallback if w >= 640), largest)
+            chosen = f' srcset="{self._srcset(fallback)}"{sizes_attr}'
+        alternatives = "".join(
+            [
+                f'<source type="{MEDIA_TYPE[fmt]}" srcset="{self._srcset(copies)}"{sizes_attr}>'
+                for fmt, copies in sources[:-1]
+            ]
         )
         if width and not height:
             height = max(1, round(picture.height * width / picture.width))
-        element = (
-            f'<img src="{escape(under_base(self.base_path, src))}" srcset="{self._srcset(fallback)}"'
-            f'{sizes_attr} alt="{escape(alt)}"'
-            + _size(width or picture.width, height or picture.height)
-            + _attributes(attrs)
-            + f' style="background-color:{picture.colour}">'
+        others = "".join(
+            [f' {escape_text(k)}="{escape_text(v)}"' for k, v in attrs.items() if v is not None]
         )
-        return Markup(f"<picture>{sources}{element}</picture>" if sources else element)
+        element = (
+            f'<img src="{self.under}{src[1:]}"{chosen} alt="{escape_text(alt)}"'
+            f"{_size(width or picture.width, height or picture.height)}{others}"
+            f' style="background-color:{picture.colour}">'
+        )
+        return Markup(f"<picture>{alternatives}{element}</picture>" if alternatives else element)
 
     def _srcset(self, copies: tuple[tuple[int, str], ...]) -> str:
-        return ", ".join(f"{escape(under_base(self.base_path, p))} {w}w" for w, p in copies)
+        under = self.under
+        return ", ".join([f"{under}{p[1:]} {w}w" for w, p in copies])
+
+
+_FIXED = re.compile(r"(\d{1,4})px")
+"""`sizes` of an image drawn at one width whatever the screen (a logo, a thumbnail)."""
+
+
+def _enough(copies: tuple[tuple[int, str], ...], need: int) -> tuple[tuple[int, str], ...]:
+    """`copies` (by width, ascending) up to the first at least `need` pixels wide."""
+    for i, (w, _path) in enumerate(copies):
+        if w >= need:
+            return copies[: i + 1]
+    return copies
 
 
 def _size(width: int | None, height: int | None) -> str:
