@@ -17,7 +17,9 @@ finds the cache warm and skips the warming build.
 The stand-in answers many URLs with the same bytes, so the cache holds few originals:
 what is measured is the per-URL cost of the stage (collecting the URLs, the cache's
 index, the map, `srcset` in every page) and writing the copies of those originals, not
-writing one set of copies per story.
+writing one set of copies per story. `img()` makes each picture's element once per
+layout and process, so with so few pictures nearly every element is reused: a site
+whose stories have pictures of their own pays more (benchmarks/README.md bounds it).
 """
 
 from __future__ import annotations
