@@ -28,6 +28,7 @@ def test_a_typed_number_is_read_up_to_the_length_limit_and_refused_past_it() -> 
         load_yaml(f"a: 1\nn: !!int {digits}1")
     assert caught.value.line == 2
     assert f"{MAX_NUMBER_CHARS + 1} characters is too long" in caught.value.message
+    assert str(caught.value) == caught.value.message  # what a traceback shows
 
 
 def _error(text: str) -> YamlError:

@@ -6,6 +6,7 @@ step, what the manifest says, and what is refused, without a whole build around 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from pathlib import Path
@@ -22,6 +23,7 @@ from masthead.outputs.writer import (
     is_safe_rel,
     output_lock,
     read_manifest,
+    write_error,
 )
 
 
@@ -376,3 +378,66 @@ def test_a_stale_file_that_cannot_be_removed_is_a_warning_not_a_failed_build(
         f"{root / 'old.html'}: could not remove stale file: [Errno 13] Permission denied"
     ]
     assert read_manifest(root / MANIFEST) == {"a.html": bytes_digest(b"a")}
+
+
+def test_a_stale_file_replaced_by_a_link_to_the_same_bytes_stays(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "linked.html": b"l"})
+    (tmp_path / "elsewhere.html").write_bytes(b"l")
+    (root / "linked.html").unlink()
+    (root / "linked.html").symlink_to(tmp_path / "elsewhere.html")
+    assert _build(root, {"a.html": b"a"}).removed == []
+    assert (root / "linked.html").is_symlink()
+    assert (tmp_path / "elsewhere.html").read_bytes() == b"l"
+
+
+def test_keep_without_looking_still_refuses_what_the_last_build_did_not_vouch_for(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    assert OutputWriter(root).keep("new.html", check=False) is False
+    (root / JOURNAL).write_text("not a journal")
+    recovering = OutputWriter(root)
+    assert recovering.keep("a.html", check=False) is False  # the commit was cut short
+    assert recovering.current == {}
+
+
+def test_a_file_deleted_since_the_last_build_is_written_again(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "b.html": b"b"})
+    (root / "b.html").unlink()
+    writer = OutputWriter(root)
+    assert writer.write("a.html", b"a") is False
+    assert writer.write("b.html", b"b") is True
+    writer.commit()
+    assert _files(root) == {"a.html": b"a", "b.html": b"b"}
+
+
+def test_a_commit_of_nothing_still_leaves_a_manifest(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    OutputWriter(root).commit()
+    assert read_manifest(root / MANIFEST) == {}
+
+
+def test_a_manifest_that_is_a_symbolic_link_is_not_followed(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    (tmp_path / "copy.json").write_bytes((root / MANIFEST).read_bytes())
+    (tmp_path / "link.json").symlink_to(tmp_path / "copy.json")
+    with pytest.raises(OSError):
+        read_manifest(tmp_path / "link.json")
+
+
+@pytest.mark.parametrize(
+    ("number", "text", "reason"),
+    [(None, "boom", "boom"), (errno.ENOSPC, None, "ENOSPC")],
+)
+def test_a_write_error_without_the_system_s_words_names_the_error_number_or_says_what_it_can(
+    tmp_path: Path, number: int | None, text: str | None, reason: str
+) -> None:
+    exc = OSError(text) if text else OSError()
+    exc.errno = number
+    assert exc.strerror is None
+    said = write_error(exc, tmp_path)
+    assert str(said) == f"cannot write to the output folder {tmp_path}: {reason}"
