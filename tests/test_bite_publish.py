@@ -7,6 +7,7 @@ output folder written here and, where git matters, a real repository (test_bite_
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,13 +16,14 @@ import pytest
 from masthead.building.build import BuildOptions, BuildReport, Inputs
 from masthead.commands import publish as publishing
 from masthead.commands.foldersync import manifest_path
-from masthead.commands.gitrepo import GitRepo
+from masthead.commands.gitrepo import GitError, GitRepo
 from masthead.commands.publish import (
     FolderPublisher,
     GitBranchPublisher,
     PublishError,
     PublishOptions,
     make_publisher,
+    published_files,
 )
 from masthead.config import ConfigError, SiteConfig
 from tests.test_bite_git import isolated_git, output, repo
@@ -189,3 +191,46 @@ def test_a_branch_checked_out_in_a_linked_worktree_is_refused(
         f"branch 'gh-pages' is checked out in {repo.folder} (or one of its worktrees); "
         "publishing would change files there, so switch to another branch first"
     )
+
+
+def test_a_link_in_the_output_is_named_in_a_warning_and_not_published(
+    output: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (output / "link.html").symlink_to(output / "index.html")
+    with caplog.at_level(logging.WARNING, logger="masthead.commands.publish"):
+        assert "link.html" not in published_files(output)
+    assert caplog.messages == [f"{output / 'link.html'}: symbolic link, not published"]
+
+
+def test_a_local_branch_moved_while_publishing_is_not_overwritten(
+    repo: GitRepo, output: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = GitBranchPublisher.open(repo.folder, "origin", "gh-pages", "pages")
+    publisher.publish(output)
+    first = repo.resolve("refs/heads/gh-pages")
+    assert first is not None
+    elsewhere = repo.commit_tree(repo.resolve(f"{first}^{{tree}}") or "", first, "elsewhere")
+    push = GitBranchPublisher._push
+
+    def push_then_move(self: GitBranchPublisher, tip: str) -> None:
+        push(self, tip)
+        repo.run("update-ref", "refs/heads/gh-pages", elsewhere)  # another publish, meanwhile
+
+    monkeypatch.setattr(GitBranchPublisher, "_push", push_then_move)
+    (output / "index.html").write_text("<p>new home</p>")
+    with pytest.raises(GitError):
+        publisher.publish(output)
+    assert repo.resolve("refs/heads/gh-pages") == elsewhere
+
+
+def test_without_a_local_branch_the_next_commit_builds_on_the_remote_one(
+    repo: GitRepo, output: Path
+) -> None:
+    publisher = GitBranchPublisher.open(repo.folder, "origin", "gh-pages", "pages")
+    publisher.publish(output)
+    first = repo.resolve("refs/heads/gh-pages")
+    repo.run("branch", "-D", "gh-pages")  # as in a fresh clone of the site's repository
+    (output / "index.html").write_text("<p>new home</p>")
+    publisher.publish(output)
+    assert repo.run("rev-parse", "refs/heads/gh-pages^") == first
+    assert repo.run("reflog", "show", "--format=%gs", "refs/heads/gh-pages") == "masthead publish"

@@ -21,6 +21,7 @@ from masthead.outputs.writer import (
     STAGING,
     OutputWriter,
     is_safe_rel,
+    make_work_folder,
     output_lock,
     read_manifest,
     write_error,
@@ -441,3 +442,35 @@ def test_a_write_error_without_the_system_s_words_names_the_error_number_or_says
     assert exc.strerror is None
     said = write_error(exc, tmp_path)
     assert str(said) == f"cannot write to the output folder {tmp_path}: {reason}"
+
+
+def test_a_manifest_of_another_version_is_named_as_such(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    root.mkdir()
+    (root / MANIFEST).write_text(json.dumps({"version": 999, "files": {}}))
+    with pytest.raises(OutputError) as caught:
+        OutputWriter(root)
+    assert str(caught.value) == (
+        f"{root / MANIFEST}: unreadable manifest (unknown manifest version); remove the "
+        "output folder to rebuild"
+    )
+
+
+def test_a_commit_that_cannot_save_its_manifest_names_the_output_folder(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    (root / MANIFEST).mkdir(parents=True)  # in the way of the manifest
+    writer = OutputWriter(root)
+    writer.write("a.html", b"a")
+    with pytest.raises(OutputError) as caught:
+        writer.commit()
+    assert str(caught.value).startswith(f"cannot write to the output folder {root}: ")
+
+
+def test_a_work_folder_is_made_new_and_empty_whatever_was_there(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "sub" / "left.txt").write_text("x")
+    make_work_folder(work)
+    assert work.is_dir() and not work.is_symlink() and list(work.iterdir()) == []
+    make_work_folder(tmp_path / "new")
+    assert list((tmp_path / "new").iterdir()) == []
