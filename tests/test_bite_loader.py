@@ -17,7 +17,13 @@ from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
 from masthead.records import yamlload
 from masthead.records.loader import MAX_NAME, Record, read_record, scan_records
-from masthead.records.yamlload import MAX_NUMBER_CHARS, YamlError, is_secret_key, load_yaml
+from masthead.records.yamlload import (
+    MAX_DEPTH,
+    MAX_NUMBER_CHARS,
+    YamlError,
+    is_secret_key,
+    load_yaml,
+)
 from tests.conftest import EXTRA_LINE, record_text
 
 
@@ -395,3 +401,23 @@ def test_a_linked_record_read_from_the_content_folder_itself_is_judged_against_i
     monkeypatch.chdir(content)
     record, diagnostics = read_record(Path("story.md"), "story.md", CONFIG)
     assert record is not None and record.title == "Linked story" and diagnostics == ()
+
+
+@pytest.mark.parametrize(("open_", "close"), [("{a: ", "}"), ("[", "]"), ("{a: [", "]}")])
+def test_nesting_is_read_up_to_the_depth_limit_and_refused_past_it(open_: str, close: str) -> None:
+    levels = MAX_DEPTH // len(close)
+    assert load_yaml(open_ * levels + "1" + close * levels) is not None
+    more = levels + 1
+    with pytest.raises(YamlError) as caught:
+        load_yaml(open_ * more + "1" + close * more)
+    assert caught.value.message == "YAML nested too deeply"
+
+
+@pytest.mark.parametrize(
+    "text", ["n: !!int 08", "n: !!float 2024-05-01T09:30:00Z", "n: !!int 2024-05-01T09:30:00Z"]
+)
+def test_an_explicit_tag_the_value_does_not_fit_is_refused_as_pyyaml_refuses_it(text: str) -> None:
+    with pytest.raises(ValueError):
+        yaml.safe_load(text)
+    value = text.split()[-1]
+    assert _error(text).message == f"YAML value {value!r} cannot be read as {text.split()[1]}"
