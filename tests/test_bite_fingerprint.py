@@ -18,6 +18,7 @@ import pytest
 from masthead.building import fingerprint
 from masthead.building.fingerprint import (
     TemplateDigests,
+    Unknown,
     config_digest,
     page_fingerprint,
     parsing_digest,
@@ -195,3 +196,24 @@ def test_one_source_is_parsed_once_however_many_templates_hold_it(
     digests.for_names(("a.html",))
     digests.for_names(("b.html",))
     assert parsed == [same, "f"]
+
+
+def test_dataclasses_of_two_types_with_the_same_fields_have_different_keys() -> None:
+    first, second = _box(), _box()
+    second.__name__ = "Crate"
+    assert value_key(first("x")) != value_key(second("x"))
+
+
+def test_the_memo_keeps_the_fields_of_a_dataclass_walked() -> None:
+    shown = ["a"]
+    box = _box()(shown)
+    memo: dict[int, Any] = {}
+    value_key(box, memo)
+    assert memo[id(shown)] == ("a",)
+
+
+@pytest.mark.parametrize(("value", "kind"), [({1}, "set"), (object(), "object")])
+def test_a_value_of_an_unknown_kind_is_named_by_its_type(value: object, kind: str) -> None:
+    with pytest.raises(Unknown) as caught:
+        value_key([value])
+    assert str(caught.value) == kind

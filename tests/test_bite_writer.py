@@ -415,8 +415,10 @@ def test_a_file_deleted_since_the_last_build_is_written_again(tmp_path: Path) ->
     assert _files(root) == {"a.html": b"a", "b.html": b"b"}
 
 
-def test_a_commit_of_nothing_still_leaves_a_manifest(tmp_path: Path) -> None:
-    root = tmp_path / "public"
+def test_a_commit_of_nothing_still_leaves_a_manifest_and_the_folders_to_it(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "site" / "public"
     OutputWriter(root).commit()
     assert read_manifest(root / MANIFEST) == {}
 
