@@ -45,7 +45,10 @@ MODULES: dict[str, list[str]] = {
     ],
     "embeds": ["test_sanitising.py", "test_host_allowlist.py", "test_embeds.py"],
     "gitrepo": ["test_bite_git.py"],
+    # not test_incremental.py: it builds sites, and checks the same through whole builds
     "fingerprint": ["test_bite_fingerprint.py", "test_fingerprint.py", "test_plan.py"],
+    # publish.py's own unit tests, on real repositories and folders written there; its
+    # tests through `masthead publish` build sites (minutes a mutant) and are left to the suite
     "publish": ["test_bite_publish.py", "test_bite_git.py"],
     "server": [
         "test_bite_server.py",
@@ -98,24 +101,6 @@ SCOPES: dict[str, list[str]] = {
         "_Fields.topics",
         "_Fields.images",
         "_Fields.dimension",
-    ],
-    # what each target refuses before the build (a local base_url, a branch checked out
-    # in any worktree, a folder overlapping the site's), what publish() does in which
-    # order, what is published and how a branch tip moves; not the FolderSync it drives
-    # (commands/foldersync.py), nor the CLI: its site-building tests take minutes a mutant
-    "publish": [
-        "publish",
-        "make_publisher",
-        "published_files",
-        "GitBranchPublisher.open",
-        "GitBranchPublisher.publish",
-        "GitBranchPublisher._parent",
-        "GitBranchPublisher._host_files",
-        "GitBranchPublisher._push",
-        "_default_message",
-        "FolderPublisher.open",
-        "FolderPublisher.publish",
-        "check_public_url",
     ],
     "server": [
         "DevServer.resolve",
