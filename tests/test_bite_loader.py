@@ -421,3 +421,16 @@ def test_an_explicit_tag_the_value_does_not_fit_is_refused_as_pyyaml_refuses_it(
         yaml.safe_load(text)
     value = text.split()[-1]
     assert _error(text).message == f"YAML value {value!r} cannot be read as {text.split()[1]}"
+
+
+def test_the_builder_alone_refuses_a_node_reached_twice() -> None:
+    """Behind the check of the text for anchors: a node graph with an alias still fails."""
+    node = yaml.compose("a: 1\nb: &x [1]\nc: *x\n", Loader=yamlload._Loader)
+    with pytest.raises(YamlError) as caught:
+        yamlload._Builder().build(node, 0)
+    error = caught.value
+    assert (error.message, error.line, error.expected) == (
+        "YAML anchors and aliases are not allowed",
+        2,
+        "every value written out, without anchors or aliases",
+    )
