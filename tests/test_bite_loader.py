@@ -434,3 +434,23 @@ def test_the_builder_alone_refuses_a_node_reached_twice() -> None:
         2,
         "every value written out, without anchors or aliases",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "line", "expected"),
+    [
+        ("a: 1\n<<: {b: 2}", "YAML merge keys (<<) are not allowed", 2, "each field written out"),
+        ("n: !custom x", "YAML tag !custom is not allowed", 1, "plain values"),
+        ("n: !!python/object x", "YAML tag !!python/object is not allowed", 1, "plain values"),
+    ],
+)
+def test_a_refused_tag_says_what_to_write_instead(
+    text: str, said: str, line: int, expected: str
+) -> None:
+    error = _error(text)
+    assert (error.message, error.line, error.expected) == (said, line, expected)
+
+
+def test_a_timestamp_is_not_held_to_the_length_limit_of_numbers() -> None:
+    text = "t: !!timestamp 2024-05-01 09:30:00." + "1" * MAX_NUMBER_CHARS + " +05:00"
+    assert load_yaml(text)["t"].microsecond == 111111

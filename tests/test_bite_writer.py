@@ -476,3 +476,17 @@ def test_a_work_folder_is_made_new_and_empty_whatever_was_there(tmp_path: Path) 
     assert work.is_dir() and not work.is_symlink() and list(work.iterdir()) == []
     make_work_folder(tmp_path / "new")
     assert list((tmp_path / "new").iterdir()) == []
+
+
+def test_a_link_planted_in_the_staging_folder_is_not_merged_through(tmp_path: Path) -> None:
+    root, outside = tmp_path / "public", tmp_path / "outside"
+    _build(root, {"news/a.html": b"a"})
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"not the site's")
+    writer = OutputWriter(root)
+    writer.write("index.html", b"home")
+    (root / STAGING / "news").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(OutputError):
+        writer.commit()
+    assert (outside / "secret.txt").read_bytes() == b"not the site's"
+    assert not (root / "news" / "secret.txt").exists()
