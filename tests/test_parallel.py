@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -164,6 +165,17 @@ def test_beside_raises_the_failure_of_its_work() -> None:
 def test_beside_reports_a_process_that_died() -> None:
     with pytest.raises(WorkerDied, match="ended unexpectedly"):
         beside(lambda: os._exit(3))()
+
+
+def test_a_cancelled_beside_leaves_no_process_and_does_no_more(tmp_path: Path) -> None:
+    late = tmp_path / "late"
+    started = beside(lambda: (time.sleep(1), late.write_text("done"))[1])
+    assert started.forked
+    pid = started._process.pid  # type: ignore[attr-defined]
+    started.cancel()
+    assert not Path(f"/proc/{pid}").exists()
+    time.sleep(1.5)
+    assert not late.exists()
 
 
 def test_beside_works_here_when_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
