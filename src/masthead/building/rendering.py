@@ -36,7 +36,7 @@ from masthead.urls import output_path
 RENDER_MIN_PER_JOB = 300
 """Below this many pages per worker process, one process renders faster than a pool."""
 
-_PageResult = tuple[str, str | None, bool, str | None, tuple[str, ...]]
+_PageResult = tuple[str, str | None, bool, str | None, Sequence[str]]
 """A page as a worker left it: output path, digest of what it staged (None: the file
 is unchanged and stays), whether it staged it, fingerprint, records it shows."""
 
@@ -55,6 +55,11 @@ class _Pages:
     use for them)."""
     index: dict[str, list[str]] | None
     """Record path -> outputs showing it, made anew (None: the last build's stands)."""
+    shown: dict[str, list[str]] | None
+    """Output -> records it showed, by the last build's index (None: there was none),
+    for making `index` anew:
+    a page whose fingerprint did not change shows the records it showed (each reached
+    through an Article, whose digest holds its path), which need not be looked for."""
     memos: Memos
     """What this build makes once of each story (feed entries, API items, cards)."""
 
@@ -101,10 +106,16 @@ def _setup(run: Run, plan: Plan) -> _Pages:
     set_missing_paths(env, memory.site_paths.missing)
     set_images(env, memory.images)
     index: dict[str, list[str]] | None = {} if remember and plan.affected is None else None
+    shown: dict[str, list[str]] | None = None
     if index is not None:
+        if state.outputs_of is not None:
+            shown = {}
+            for path, outputs in state.outputs_of.items():
+                for rel in outputs:
+                    shown.setdefault(rel, []).append(path)
         state.outputs_of = None  # replaced by this build's: no need to hold both
     # What the last build made of its stories may be out of date: this build's own memos.
-    return _Pages(run, env, digests, base, remember, index, build_memos(env))
+    return _Pages(run, env, digests, base, remember, index, shown, build_memos(env))
 
 
 def _todo(run: Run, plan: Plan, new: BuildState) -> list[tuple[PageSpec, str]]:
@@ -180,10 +191,14 @@ class _Worker:
         run = pages.run
         state, writer, config = run.state, run.writer, run.inputs.config
         images = run.memory.images
-        shown = pages.index is not None or (pages.remember and bool(images.marks))
+        # The images of the records a page shows are part of its fingerprint.
+        marked = pages.remember and bool(images.marks)
         for spec, rel in chunk:
-            paths = records_in(spec.context, self.shown) if shown else ()
-            base = pages.base + images.digest_for(paths)
+            paths: Sequence[str] | None = None
+            base = pages.base
+            if marked:
+                paths = records_in(spec.context, self.shown)
+                base += images.digest_for(paths)
             fp = (
                 page_fingerprint(
                     spec.url, spec.templates, spec.context, base, pages.digests, self.memo
@@ -191,7 +206,15 @@ class _Worker:
                 if pages.remember
                 else None
             )
-            if fp is not None and state.pages.get(rel) == fp and writer.still_there(rel):
+            same = fp is not None and state.pages.get(rel) == fp
+            if paths is None:
+                if pages.index is None:
+                    paths = ()
+                elif same and pages.shown is not None:
+                    paths = pages.shown.get(rel, ())
+                else:
+                    paths = records_in(spec.context, self.shown)
+            if same and writer.still_there(rel):
                 out.append((rel, None, False, fp, paths))  # unchanged and still there
             else:
                 data = render_output(pages.env, spec, config, pages.memos)
