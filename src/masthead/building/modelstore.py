@@ -14,6 +14,7 @@ not match the state that names it (by a random token) is not used.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
@@ -150,6 +151,7 @@ class Pickled:
     hundred megabytes at 100,000 records); close() lets go of it."""
 
     def __init__(self, folder: Path) -> None:
+        """OSError when no file can be made in `folder`."""
         self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (closed by close())
         self._where: dict[tuple[str, str], tuple[int, int]] = {}
         self._end = 0
@@ -157,8 +159,15 @@ class Pickled:
 
     def add(self, kind: str, name: str, blob: bytes) -> None:
         """Keep `blob`, what pickled_part() gave for the article (`kind` "articles", by
-        record path) or spec ("specs", by output path) `name`."""
-        self._file.write(blob)
+        record path) or spec ("specs", by output path) `name`. A file that cannot take
+        it (a full disk) keeps nothing more: save_model pickles the rest itself."""
+        if self._file.closed:
+            return
+        try:
+            self._file.write(blob)
+        except OSError:
+            self.close()
+            return
         self._where[kind, name] = (self._end, len(blob))
         self._end += len(blob)
         self._written = True
@@ -168,15 +177,20 @@ class Pickled:
         where = self._where.get((kind, name))
         if where is None:
             return b""
-        if self._written:
-            self._file.flush()
-            self._written = False
-        blob = os.pread(self._file.fileno(), where[1], where[0])
+        try:
+            if self._written:
+                self._file.flush()
+                self._written = False
+            blob = os.pread(self._file.fileno(), where[1], where[0])
+        except OSError:
+            self.close()
+            return b""
         return blob if len(blob) == where[1] else b""
 
     def close(self) -> None:
-        self._file.close()
         self._where.clear()
+        with contextlib.suppress(OSError):  # unwritten bytes on a full disk: not needed
+            self._file.close()
 
 
 def save_model(

@@ -126,7 +126,8 @@ def _setup(run: Run, plan: Plan) -> _Pages:
     run.memory.drop_pickled()
     pickled = None
     if options.use_cache and not options.defer_cache_save and plan.affected is None:
-        pickled = run.memory.pickled = Pickled(run.inputs.cache_dir)
+        with contextlib.suppress(OSError):  # the cache folder is full, say: pickled later
+            pickled = run.memory.pickled = Pickled(run.inputs.cache_dir)
     return _Pages(run, env, digests, base, remember, index, shown, build_memos(env), pickled)
 
 
