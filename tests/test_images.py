@@ -484,3 +484,51 @@ def test_a_new_story_s_image_renders_again_only_the_pages_that_show_it(
     assert tree(scratch.output) == tree(
         scratch.build(output_dir=scratch.root / "fresh", use_cache=False).output_dir
     )
+
+
+def test_prune_drops_only_the_originals_no_record_shows(
+    scratch: Scratch, servers: tuple[FeedServer, FeedServer]
+) -> None:
+    """The image cache keeps every image it fetched (a provider's link may die), unless
+    `prune` is on: then a full build drops the originals and copies of images no record
+    shows, and keeps every one a record still shows."""
+    from masthead.hashing import bytes_digest
+
+    server, _ = servers
+    config = 'search = false\n[images]\nfetch = true\nwidths = [100]\nformats = ["webp"]\n'
+    scratch.config(config)
+    image = "images:\n  - url: {}\n".format
+    scratch.add(
+        "a.md", record_text(title="Kept", extra=image(server.url("/photo.jpg", "img.test")))
+    )
+    scratch.add(
+        "b.md", record_text(title="Swapped", extra=image(server.url("/still.webp", "img.test")))
+    )
+    assert not scratch.build().failed
+    scratch.add(
+        "b.md", record_text(title="Swapped", extra=image(server.url("/chart.png", "img.test")))
+    )
+    cache = scratch.root / ".masthead-cache" / "images"
+
+    def originals() -> set[str]:
+        return {p.name for p in (cache / "originals").glob("*/*")}
+
+    sha = {
+        path: bytes_digest(GOOD[path][0]) for path in ("/photo.jpg", "/still.webp", "/chart.png")
+    }
+    assert not scratch.build(use_cache=False).failed  # a full build, prune off: all kept
+    assert originals() == set(sha.values())
+    scratch.config(config + "prune = true\n")
+    assert not scratch.build(use_cache=False).failed
+    assert originals() == {sha["/photo.jpg"], sha["/chart.png"]}
+    shown = set()
+    for page in scratch.output.rglob("*.html"):
+        shown |= {
+            img["src"].rsplit("/", 1)[1] for img in parse(page).select("img[src^='/images/']")
+        }
+    assert {p.name for p in (cache / "copies").iterdir()} == shown and len(shown) == 2
+    index = (cache / "index.json").read_text()
+    assert "/still.webp" not in index and "/photo.jpg" in index
+    requests = len(server.requests)  # what is still shown comes from the cache alone
+    assert not scratch.build(output_dir=scratch.root / "again", use_cache=False).failed
+    assert len(server.requests) == requests

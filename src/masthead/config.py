@@ -125,6 +125,9 @@ class ImagesConfig:
     """Images fetched at once."""
     allow_private_hosts: bool = False
     """Fetch from loopback, private and link-local addresses (an intranet image server)."""
+    prune: bool = False
+    """After a full build, drop from the image cache the originals (and copies) of images
+    no record of the build shows; off, the cache keeps every image it ever fetched."""
 
 
 @dataclass(frozen=True, slots=True)

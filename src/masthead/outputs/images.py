@@ -210,6 +210,9 @@ def run_image_stage(
     originals = _local_originals(local, store)
     originals.update(_remote_originals(remote, store, config, fetchable))
     made = _make_copies(store, sorted(set(originals.values())), config, jobs)
+    if config.prune and fetchable is None:  # a full build: `wanted` is every record's
+        referenced = {*originals.values(), *(store.urls[u] for u in wanted if u in store.urls)}
+        store.prune(set(wanted), referenced, {p.key for p in made.values()})
     images = ImageMap()
     for url, sha in sorted(originals.items()):
         picture = made.get(sha)
@@ -452,6 +455,26 @@ class _Store:
             cachefile.write_bytes(self.root / INDEX, INDEX_KIND, text.encode("utf-8"))
         except OSError as exc:
             log.warning("%s: cannot write (%s)", self.root / INDEX, exc.strerror or exc)
+
+    def prune(self, wanted: set[str], referenced: set[str], keys: set[str]) -> None:
+        """Drop the originals no record shows (`referenced` are those of the URLs
+        `wanted`, fetched now or before) and the copies of no current picture (`keys`)."""
+        dropped = 0
+        with contextlib.suppress(OSError):
+            for folder in self.originals.iterdir():
+                for path in folder.iterdir():
+                    if path.name not in referenced:
+                        path.unlink()
+                        dropped += 1
+            for path in self.copies.iterdir():
+                if path.name.split("-", 1)[0] not in keys:
+                    path.unlink()
+        self.urls = {u: sha for u, sha in self.urls.items() if u in wanted}
+        self.failed = {u: why for u, why in self.failed.items() if u in wanted}
+        self.made = {key: entry for key, entry in self.made.items() if key in keys}
+        self.local = {f: mark for f, mark in self.local.items() if mark[1] in referenced}
+        if dropped:
+            log.info("images: %d originals no record shows dropped from %s", dropped, self.root)
 
     def original(self, sha: str) -> Path:
         return self.originals / sha[:2] / sha
