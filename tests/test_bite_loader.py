@@ -454,3 +454,15 @@ def test_a_refused_tag_says_what_to_write_instead(
 def test_a_timestamp_is_not_held_to_the_length_limit_of_numbers() -> None:
     text = "t: !!timestamp 2024-05-01 09:30:00." + "1" * MAX_NUMBER_CHARS + " +05:00"
     assert load_yaml(text)["t"].microsecond == 111111
+
+
+def test_a_plain_number_is_typed_up_to_the_length_limit_and_text_past_it() -> None:
+    digits = "1" * MAX_NUMBER_CHARS
+    assert load_yaml(f"n: {digits}") == {"n": int(digits)}
+    assert load_yaml(f"n: {digits}1") == {"n": digits + "1"}
+
+
+def test_a_value_that_cannot_be_read_is_quoted_in_the_message_up_to_60_characters() -> None:
+    value = "x" * 59 + "yz"
+    error = _error(f"n: !!int {value}")
+    assert error.message == f"YAML value {value[:60]!r} cannot be read as !!int"
