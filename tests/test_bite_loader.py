@@ -466,3 +466,14 @@ def test_a_value_that_cannot_be_read_is_quoted_in_the_message_up_to_60_character
     value = "x" * 59 + "yz"
     error = _error(f"n: !!int {value}")
     assert error.message == f"YAML value {value[:60]!r} cannot be read as !!int"
+
+
+def test_broken_yaml_and_unreadable_characters_say_what_is_wanted_and_where() -> None:
+    error = _error("a: [1\nb: 2")
+    assert error.expected == "valid YAML" and error.message.startswith("YAML error: ")
+    error = _error("\na: 1\nb: x\x01y\n")
+    assert (error.message, error.line, error.expected) == (
+        "YAML error: a control or non-character code point",
+        3,
+        "printable text",
+    )

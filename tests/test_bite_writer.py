@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -490,3 +491,26 @@ def test_a_link_planted_in_the_staging_folder_is_not_merged_through(tmp_path: Pa
         writer.commit()
     assert (outside / "secret.txt").read_bytes() == b"not the site's"
     assert not (root / "news" / "secret.txt").exists()
+
+
+def test_the_digest_of_an_output_folder_follows_its_manifest() -> None:
+    assert OutputWriter.digest_of({"a.html": "1"}) != OutputWriter.digest_of({"a.html": "2"})
+    assert OutputWriter.digest_of(None) == OutputWriter.digest_of({})
+
+
+def test_a_folder_at_the_journal_s_name_is_replaced_and_the_manifest_is_0644(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    (root / JOURNAL).mkdir()
+    (root / JOURNAL / "x").write_text("planted")
+    _build(root, {"a.html": b"a", "b.html": b"b"})
+    assert not (root / JOURNAL).exists()
+    assert read_manifest(root / MANIFEST) == {
+        "a.html": bytes_digest(b"a"),
+        "b.html": bytes_digest(b"b"),
+    }
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (root / MANIFEST).stat().st_mode & 0o777 == 0o666 & ~umask
