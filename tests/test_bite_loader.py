@@ -477,3 +477,12 @@ def test_broken_yaml_and_unreadable_characters_say_what_is_wanted_and_where() ->
         3,
         "printable text",
     )
+
+
+def test_any_other_yaml_failure_is_still_one_yaml_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(text: str) -> None:
+        raise yaml.YAMLError("boom")
+
+    monkeypatch.setattr(yamlload, "_Loader", failing)
+    error = _error("a: 1")
+    assert (error.message, error.line, error.expected) == ("YAML error: boom", None, "valid YAML")
