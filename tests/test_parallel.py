@@ -146,11 +146,20 @@ def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
         list(run_chunks(_die_at_300, range(1000), 2, min_per_job=10))
 
 
-def test_beside_runs_in_another_process_while_this_one_goes_on() -> None:
-    started = time.monotonic()
-    result = beside(lambda: (time.sleep(0.3), os.getpid())[1])
-    assert time.monotonic() - started < 0.25  # it did not wait for the work
-    pid = result()
+def test_beside_runs_in_another_process_while_this_one_goes_on(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+
+    def work() -> tuple[int, bool]:
+        """Waits for a file this process writes only once beside() has returned."""
+        deadline = time.monotonic() + 30
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return os.getpid(), go.exists()
+
+    result = beside(work)
+    go.write_text("")
+    pid, saw_go = result()
+    assert saw_go  # beside() returned while the work was still waiting
     assert pid != os.getpid()
 
 
