@@ -176,17 +176,6 @@ def test_beside_reports_a_process_that_died() -> None:
         beside(lambda: os._exit(3))()
 
 
-def test_a_cancelled_beside_leaves_no_process_and_does_no_more(tmp_path: Path) -> None:
-    late = tmp_path / "late"
-    started = beside(lambda: (time.sleep(1), late.write_text("done"))[1])
-    assert started.forked
-    pid = started._process.pid  # type: ignore[attr-defined]
-    started.cancel()
-    assert not Path(f"/proc/{pid}").exists()
-    time.sleep(1.5)
-    assert not late.exists()
-
-
 def test_beside_works_here_when_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     """Out of memory or processes at the fork: the work is done, in this process."""
 

@@ -112,11 +112,8 @@ def test_a_failing_pagefind_fails_the_build_and_keeps_the_previous_output(
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     scratch.add("2026-01-02-b.md", title="Another story")
-    with pytest.raises(SearchError, match=r"Pagefind failed \(exit 3\): index exploded") as failed:
+    with pytest.raises(SearchError, match=r"Pagefind failed \(exit 3\): index exploded"):
         scratch.build()
-    # Raised in the process that made the index beside the rendering: the same error.
-    assert failed.value.why.startswith("Pagefind failed (exit 3)")
-    assert str(failed.value).count("could not be built") == 1
     assert _files(scratch.output) == before
     fake.write_text("#!/bin/sh\nexit 0\n")  # says it worked, writes nothing
     with pytest.raises(SearchError, match=r"Pagefind ended without an answer \(exit 0\)"):

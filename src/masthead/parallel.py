@@ -8,8 +8,6 @@ entries each process renders once), and no worker waits while another has work.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import multiprocessing
 import os
 import pickle
@@ -18,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.pool import ExceptionWithTraceback
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -140,35 +138,18 @@ class WorkerDied(RuntimeError):
         super().__init__(f"a worker process ended unexpectedly (exit code {exitcode})")
 
 
-def beside(work: Callable[[], R]) -> Beside[R]:
-    """Start `work()` in a forked process and go on; calling what is returned waits for
-    it and gives its result (or raises its exception). When this process cannot fork,
-    the call does the work itself."""
+def beside(work: Callable[[], R]) -> Callable[[], R]:
+    """Start `work()` in a forked process and go on; the function returned waits for it
+    and gives its result (or raises its exception). When this process cannot fork, the
+    function returned does the work itself, when called."""
     if not can_fork():
-        return Beside(work)
+        return work
     try:
         process, reader = _fork(_run_beside, work)
     except OSError:  # no memory or no process left for a fork: do it here, later
-        return Beside(work)
-    return Beside(work, process, reader)
+        return work
 
-
-class Beside(Generic[R]):
-    """Work started by beside(): call it for the result, or cancel() it."""
-
-    def __init__(self, work: Callable[[], R], process: Any = None, reader: Any = None) -> None:
-        self._work, self._process, self._reader = work, process, reader
-
-    @property
-    def forked(self) -> bool:
-        """Does the work run in a process of its own (rather than when called)?"""
-        return self._process is not None
-
-    def __call__(self) -> R:
-        process, reader = self._process, self._reader
-        if process is None:
-            return self._work()
-        self._process = self._reader = None
+    def wait_for_it() -> R:
         try:
             message = reader.recv()
         except EOFError:
@@ -180,44 +161,7 @@ class Beside(Generic[R]):
             raise message
         return message  # type: ignore[no-any-return]
 
-    def cancel(self) -> None:
-        """Stop the work, if it runs, and wait until its process is gone: nothing it
-        does can then happen after this returns."""
-        process, reader = self._process, self._reader
-        self._process = self._reader = None
-        if process is not None:
-            process.kill()
-            process.join()
-            reader.close()
-
-
-@contextlib.contextmanager
-def logs_kept(name: str = "masthead") -> Iterator[list[logging.LogRecord]]:
-    """The records logged under `name` while the block runs, kept rather than shown.
-
-    For work in a forked process (beside): the parent shows them through its own
-    handlers (the command line's, a test's), which copies in a child cannot reach. Kept
-    as their message, so that they pickle whatever their arguments were.
-    """
-    kept: list[logging.LogRecord] = []
-    logger = logging.getLogger(name)
-    handlers, propagate = logger.handlers, logger.propagate
-    logger.handlers, logger.propagate = [_Keeper(kept)], False
-    try:
-        yield kept
-    finally:
-        logger.handlers, logger.propagate = handlers, propagate
-
-
-class _Keeper(logging.Handler):
-    def __init__(self, kept: list[logging.LogRecord]) -> None:
-        super().__init__()
-        self.kept = kept
-
-    def emit(self, record: logging.LogRecord) -> None:
-        record.msg, record.args = record.getMessage(), None
-        record.exc_info = record.exc_text = record.stack_info = None
-        self.kept.append(record)
+    return wait_for_it
 
 
 def _fork(target: Callable[..., None], arg: Any) -> tuple[Any, Connection]:

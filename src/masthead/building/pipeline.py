@@ -18,7 +18,6 @@ from collections.abc import Collection
 from functools import partial
 from pathlib import Path
 
-from masthead import parallel
 from masthead.building import phases, rendering
 from masthead.building.changes import (
     Changes,
@@ -46,9 +45,9 @@ from masthead.diagnostics import fails_strict
 from masthead.killpoint import kill_point
 from masthead.outputs.images import image_phase, write_images
 from masthead.outputs.newsletter import is_web_page
-from masthead.outputs.search import index_from_model, model_indexed, update_search_index
+from masthead.outputs.search import update_search_index
 from masthead.outputs.writer import MANIFEST, OutputWriter, output_lock
-from masthead.parallel import Beside, WorkerDied, beside, default_jobs, logs_kept
+from masthead.parallel import WorkerDied, beside, default_jobs
 from masthead.records.loader import Stamp, stamp
 from masthead.urls import output_path
 
@@ -157,20 +156,16 @@ class Builder:
         if plan is None:
             return run.stop()
         new = _fresh_state(run, loaded)
-        search: Beside[_Indexed] | None = None
         try:
             with run.timed("images"):
                 images(run, model, plan)
-            search = index_beside(run, plan)
             with run.timed("render"):
                 rendering.render(run, plan, new)
             with run.timed("search"):
-                index(run, plan, search)
+                index(run, plan)
             with run.timed("write"):
                 write(run, plan, new)
         except BaseException:
-            if search is not None:
-                search.cancel()  # before the staged files go: it may be staging some
             run.writer.abort()
             self.memory.forget()  # the output may not match any state we know of
             raise
@@ -296,57 +291,10 @@ def images(run: Run, model: phases.Model, plan: phases.Plan) -> None:
     )
 
 
-_Indexed = tuple[tuple[int, int] | None, dict[str, str], list[str], list[logging.LogRecord]]
-"""The index phase as done in a process of its own: (files, written) (None: not done),
-the output files it registered with their digests, those it staged, what it logged."""
-
-
-def index_beside(run: Run, plan: phases.Plan) -> Beside[_Indexed] | None:
-    """The index phase started in a forked process, to run while the pages render, when
-    it needs no page as built (search.model_indexed): Pagefind and the bundle's files
-    then take the second core whenever rendering leaves it, rather than time after it."""
-    inputs = run.inputs
-    if run.options.defer_search or not model_indexed(inputs.config, inputs.site_dir):
-        return None
-    started = parallel.beside(partial(_index_here, run, plan))
-    return started if started.forked else None
-
-
-def _index_here(run: Run, plan: phases.Plan) -> _Indexed:
-    """In the forked process: the index, and what it did to the output writer (a copy of
-    the build's, which the build then tells: see index)."""
-    writer, inputs = run.writer, run.inputs
-    known, staged = set(writer.current), len(writer.staged)
-    with logs_kept() as logs:
-        done = index_from_model(
-            inputs.config, writer, plan.specs, run.memory.site_paths.missing,
-            inputs.cache_dir if run.options.use_cache else None,
-        )  # fmt: skip
-    if done is None:
-        return None, {}, [], logs
-    made = {rel: digest for rel, digest in writer.current.items() if rel not in known}
-    return done, made, writer.staged[staged:], logs
-
-
-def index(run: Run, plan: phases.Plan, started: Beside[_Indexed] | None = None) -> None:
+def index(run: Run, plan: phases.Plan) -> None:
     """The index phase: the Pagefind search index of this build's stories, in shards made
     again only where what Pagefind is given changed (carried over as it was when the
-    preview defers it to its background indexer). `started`: the phase as index_beside
-    started it, whose files are registered here."""
-    if started is not None:
-        kill_point("search")
-        done, made, staged, logs = started()
-        for record in logs:
-            logger = logging.getLogger(record.name)
-            if logger.isEnabledFor(record.levelno):
-                logger.handle(record)
-        if done is not None:
-            fresh = set(staged)
-            for rel, digest in made.items():
-                run.writer.register(rel, digest, rel in fresh)
-            run.report.files += done[0]
-            run.report.written += done[1]
-            return
+    preview defers it to its background indexer)."""
     outputs = [output_path(spec.url) for spec in plan.specs]
     indexed, written = update_search_index(
         run.inputs.config, outputs, run.writer, specs=plan.specs,

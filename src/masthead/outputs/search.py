@@ -59,10 +59,6 @@ class SearchError(MastheadError):
             "was (--no-search builds the site without search)"
         )
 
-    def __reduce__(self) -> tuple[type[SearchError], tuple[str]]:
-        """Made again from `why`: the index may be made in a forked process (pipeline)."""
-        return SearchError, (self.why,)
-
 
 def find_pagefind() -> Path | None:
     """The Pagefind binary: $PAGEFIND_BINARY_PATH, the pagefind_bin package, or the PATH."""
@@ -122,8 +118,11 @@ def update_search_index(
     if defer:
         return sum(writer.keep(rel) for rel in old_bundle), 0
     if specs is not None:
-        built = None if _from_model(site_dir) else partial(_built_page, writer)
-        done = _update_shards(binary, config, writer, specs, missing, cache_dir, built)
+        from masthead.outputs.search_shards import update_shards
+
+        own = site_dir is not None and (site_dir / "templates" / "article.html").is_file()
+        docs = search_docs(config, specs, missing, partial(_built_page, writer) if own else None)
+        done = update_shards(binary, config.language, docs, writer, cache_dir)
         if done is not None:
             return done
         log.info("search: the last build's index is not at hand; indexing the pages as built")
@@ -138,48 +137,6 @@ def update_search_index(
             writer.keep(rel)
         return len(old_bundle), 0
     return _index_pages(binary, pages, writer)
-
-
-def index_from_model(
-    config: SiteConfig,
-    writer: OutputWriter,
-    specs: Iterable[PageSpec],
-    missing: frozenset[str],
-    cache_dir: Path | None,
-) -> tuple[int, int] | None:
-    """update_search_index() for a site whose index is made from the model alone
-    (model_indexed), before its pages are rendered: the pipeline runs it beside the
-    rendering. None when it needs the pages as built after all (the last build's
-    documents are not at hand); then update_search_index, after rendering, does it."""
-    binary = find_pagefind()
-    if binary is None:
-        return 0, 0
-    return _update_shards(binary, config, writer, specs, missing, cache_dir, None)
-
-
-def model_indexed(config: SiteConfig, site_dir: Path | None) -> bool:
-    """Is the search index made from the model, with no need of the pages as built? Not
-    for a site whose own article template decides what its pages mark for search."""
-    return config.search and _from_model(site_dir) and find_pagefind() is not None
-
-
-def _from_model(site_dir: Path | None) -> bool:
-    return site_dir is None or not (site_dir / "templates" / "article.html").is_file()
-
-
-def _update_shards(
-    binary: Path,
-    config: SiteConfig,
-    writer: OutputWriter,
-    specs: Iterable[PageSpec],
-    missing: frozenset[str],
-    cache_dir: Path | None,
-    built: Callable[[str], str | None] | None,
-) -> tuple[int, int] | None:
-    from masthead.outputs.search_shards import update_shards
-
-    docs = search_docs(config, specs, missing, built)
-    return update_shards(binary, config.language, docs, writer, cache_dir)
 
 
 def reindex(writer: OutputWriter) -> tuple[int, int]:
