@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     import jinja2
 
     from masthead.building.fingerprint import TemplateDigests
-    from masthead.building.modelstore import Pickled
     from masthead.model.site import Site
     from masthead.outputs.assets import Assets
     from masthead.outputs.plan import PageSpec
@@ -207,8 +206,6 @@ class Memory:
     model_diagnostics: tuple[Diagnostic, ...] = ()
     model_pending: tuple[Site, list[PageSpec]] | None = None
     """A full plan not yet written to model.bin (save_cache writes it)."""
-    pickled: Pickled | None = None
-    """Parts of that model.bin, pickled by the render workers."""
     ignored: list[str] = field(default_factory=list)
     """Files under the content folder that are not records, as the last scan found."""
     prepared: tuple[Assets, jinja2.Environment] | None = None
@@ -226,12 +223,6 @@ class Memory:
         """After a failed build: the output may not match any state we know of."""
         self.state = self.site = self.env = self.specs = None
         self.manifest = self.model_pending = None
-        self.drop_pickled()
-
-    def drop_pickled(self) -> None:
-        if self.pickled is not None:
-            self.pickled.close()
-            self.pickled = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,12 @@ not match the state that names it (by a random token) is not used.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import logging
 import os
 import pickle
 import struct
-import tempfile
 import uuid
 from array import array
 from collections.abc import Callable, Iterable, Mapping
@@ -136,77 +134,14 @@ MODEL_KIND = Kind("model", 7, _Table)
 """The header's digest is the table's; each part has a CRC-32 in the table."""
 
 
-def pickled_part(value: Article | PageSpec) -> bytes:
-    """An article, or a spec with its articles named by path, as model.bin holds it."""
-    buffer = io.BytesIO()
-    writer = _ArticleWriter if value.__class__ is Article else _Writer
-    writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    return buffer.getvalue()
-
-
-class Pickled:
-    """Parts of the next model.bin pickled before it is written, by the render workers:
-    pickling is most of writing the model, and there it takes both cores rather than one
-    at the end of the build. Kept in an unnamed file meanwhile, not in memory (a few
-    hundred megabytes at 100,000 records); close() lets go of it."""
-
-    def __init__(self, folder: Path) -> None:
-        """OSError when no file can be made in `folder`."""
-        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (closed by close())
-        self._where: dict[tuple[str, str], tuple[int, int]] = {}
-        self._end = 0
-        self._written = False
-
-    def add(self, kind: str, name: str, blob: bytes) -> None:
-        """Keep `blob`, what pickled_part() gave for the article (`kind` "articles", by
-        record path) or spec ("specs", by output path) `name`. A file that cannot take
-        it (a full disk) keeps nothing more: save_model pickles the rest itself."""
-        if self._file.closed:
-            return
-        try:
-            self._file.write(blob)
-        except OSError:
-            self.close()
-            return
-        self._where[kind, name] = (self._end, len(blob))
-        self._end += len(blob)
-        self._written = True
-
-    def get(self, kind: str, name: str) -> bytes:
-        """The part kept for `name`, or b"" if none is."""
-        where = self._where.get((kind, name))
-        if where is None:
-            return b""
-        try:
-            if self._written:
-                self._file.flush()
-                self._written = False
-            blob = os.pread(self._file.fileno(), where[1], where[0])
-        except OSError:
-            self.close()
-            return b""
-        return blob if len(blob) == where[1] else b""
-
-    def close(self) -> None:
-        self._where.clear()
-        with contextlib.suppress(OSError):  # unwritten bytes on a full disk: not needed
-            self._file.close()
-
-
 def save_model(
-    cache_dir: Path,
-    key: str,
-    site: Site,
-    specs: Iterable[PageSpec],
-    pages: Mapping[str, str],
-    pickled: Pickled | None = None,
+    cache_dir: Path, key: str, site: Site, specs: Iterable[PageSpec], pages: Mapping[str, str]
 ) -> str:
     """Write model.bin for `site` and its plan; returns the token the state keeps to name it.
 
     `pages` holds each output's fingerprint. A spec with the fingerprint (and date) it had
     in the last model, or an article with the same digest, is copied over as bytes rather
-    than pickled again: after a story is added, only the lists that moved are. A part in
-    `pickled` is not pickled here either. The file is
+    than pickled again: after a story is added, only the lists that moved are. The file is
     its header, the pickles one after another, the table of where each lies, and the
     table's length: written in one pass, then renamed.
     """
@@ -218,7 +153,6 @@ def save_model(
     parts = _Parts(
         path, (old[0].articles, old[0].specs, old[1]) if old and old[0].key == key else None
     )
-    parts.pickled = pickled
     del old
     with parts, cachefile.writing(path, MODEL_KIND) as out:
         for article in site.articles:
@@ -250,7 +184,6 @@ class _Parts:
         self.buffer = io.BytesIO()
         self.old = old
         self.source = os.open(path, os.O_RDONLY) if old is not None else None
-        self.pickled: Pickled | None = None
 
     def __enter__(self) -> _Parts:
         return self
@@ -261,9 +194,7 @@ class _Parts:
 
     def put(self, out: BinaryIO, kind: str, name: str, reuse: bytes, value: Any) -> None:
         """Write one article or spec; `reuse` is the key under which its old bytes do."""
-        blob = self.pickled.get(kind, name) if self.pickled is not None else b""
-        if not blob:
-            blob = self._old_blob(kind, name, reuse)
+        blob = self._old_blob(kind, name, reuse)
         if not blob:
             self.buffer.seek(0)
             self.buffer.truncate()

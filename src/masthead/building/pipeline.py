@@ -181,8 +181,6 @@ class Builder:
             new.model, new.patched = state.model, {**state.patched, **patched}
         elif model.site is not None and self.options.use_cache:
             memory.model_pending = (model.site, plan.specs)  # a whole plan: the next model
-        if memory.model_pending is None:
-            memory.drop_pickled()
         _report_outputs(run, new)
         memory.manifest = (stamp_or_none(run.inputs.output_dir / MANIFEST), run.writer.current)
         memory.state, memory.site = new, model.site
@@ -351,13 +349,11 @@ def _save_cache(memory: Memory) -> None:
         site, specs = memory.model_pending
         memory.model_pending = None
         try:
-            state.model = save_model(cache_dir, state.key, site, specs, state.pages, memory.pickled)
+            state.model = save_model(cache_dir, state.key, site, specs, state.pages)
         except OSError:
             raise  # a full disk, say: save_cache leaves the whole cache out
         except Exception as exc:  # the site is built: a cache that is not saved costs time only
             log.warning("%s: cannot write the build cache's model: %s", cache_dir, exc)
-        finally:
-            memory.drop_pickled()
     try:
         held = saved() if saved is not None else None
     except WorkerDied as exc:  # the output is committed: write the records here instead

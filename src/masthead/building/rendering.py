@@ -23,7 +23,6 @@ from masthead.building.fingerprint import (
     page_fingerprint,
     records_in,
 )
-from masthead.building.modelstore import Pickled, pickled_part
 from masthead.building.phases import Plan, make_environment
 from masthead.building.state import BuildState
 from masthead.killpoint import kill_point
@@ -37,12 +36,9 @@ from masthead.urls import output_path
 RENDER_MIN_PER_JOB = 300
 """Below this many pages per worker process, one process renders faster than a pool."""
 
-_Part = tuple[str, str, bytes]
-"""A part of the next model.bin: kind, name, pickled (modelstore.Pickled.add)."""
-_PageResult = tuple[str, str | None, bool, str | None, Sequence[str], tuple[_Part, ...]]
+_PageResult = tuple[str, str | None, bool, str | None, Sequence[str]]
 """A page as a worker left it: output path, digest of what it staged (None: the file
-is unchanged and stays), whether it staged it, fingerprint, records it shows, its
-parts of the next model.bin."""
+is unchanged and stays), whether it staged it, fingerprint, records it shows."""
 
 
 @dataclass(slots=True)
@@ -66,10 +62,6 @@ class _Pages:
     through an Article, whose digest holds its path), which need not be looked for."""
     memos: Memos
     """What this build makes once of each story (feed entries, API items, cards)."""
-    pickled: Pickled | None
-    """The next model.bin's parts, pickled by the workers when this build writes one
-    (a whole plan, saved with the build): those of the pages whose fingerprint changed,
-    the others being in the last model.bin."""
 
 
 def render(run: Run, plan: Plan, new: BuildState) -> None:
@@ -123,12 +115,7 @@ def _setup(run: Run, plan: Plan) -> _Pages:
                     shown.setdefault(rel, []).append(path)
         state.outputs_of = None  # replaced by this build's: no need to hold both
     # What the last build made of its stories may be out of date: this build's own memos.
-    run.memory.drop_pickled()
-    pickled = None
-    if options.use_cache and not options.defer_cache_save and plan.affected is None:
-        with contextlib.suppress(OSError):  # the cache folder is full, say: pickled later
-            pickled = run.memory.pickled = Pickled(run.inputs.cache_dir)
-    return _Pages(run, env, digests, base, remember, index, shown, build_memos(env), pickled)
+    return _Pages(run, env, digests, base, remember, index, shown, build_memos(env))
 
 
 def _todo(run: Run, plan: Plan, new: BuildState) -> list[tuple[PageSpec, str]]:
@@ -159,8 +146,7 @@ def _collect(pages: _Pages, todo: list[tuple[PageSpec, str]], new: BuildState) -
     worker = _Worker(pages)
     progress = _Progress(len(todo)) if run.options.progress and len(todo) > 500 else None
     rendered = 0
-    pickled = pages.pickled
-    for rel, digest, staged, fp, paths, parts in run_chunks(
+    for rel, digest, staged, fp, paths in run_chunks(
         worker,
         todo,
         run.options.jobs or default_jobs(),
@@ -179,9 +165,6 @@ def _collect(pages: _Pages, todo: list[tuple[PageSpec, str]], new: BuildState) -
         if index is not None:
             for path in paths:
                 index.setdefault(path, []).append(rel)
-        if pickled is not None:
-            for part in parts:
-                pickled.add(*part)
     worker.forget()
     if progress:
         progress.done()
@@ -231,26 +214,16 @@ class _Worker:
                     paths = pages.shown.get(rel, ())
                 else:
                     paths = records_in(spec.context, self.shown)
-            parts = () if same or pages.pickled is None else _parts(spec, rel)
             if same and writer.still_there(rel):
-                out.append((rel, None, False, fp, paths, parts))  # unchanged and still there
+                out.append((rel, None, False, fp, paths))  # unchanged and still there
             else:
                 data = render_output(pages.env, spec, config, pages.memos)
-                out.append((rel, *writer.stage(rel, data), fp, paths, parts))
+                out.append((rel, *writer.stage(rel, data), fp, paths))
         return out
 
     def forget(self) -> None:
         self.memo.clear()
         self.shown.clear()
-
-
-def _parts(spec: PageSpec, rel: str) -> tuple[_Part, ...]:
-    """The spec pickled for model.bin; and its article, on the article's own page."""
-    spec_part = ("specs", rel, pickled_part(spec))
-    if spec.context.get("kind") != "article":
-        return (spec_part,)
-    article = spec.context["article"]
-    return spec_part, ("articles", article.record.path, pickled_part(article))
 
 
 def _newest_first(entry: tuple[PageSpec, str]) -> float:
