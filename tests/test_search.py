@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from masthead.commands.cli import main
 from masthead.outputs import search_shards
 from masthead.outputs.pagefind_bundle import stabilise
 from masthead.outputs.search import SearchError
+from masthead.outputs.writer import MANIFEST, read_manifest
 from tests.conftest import Scratch
 from tests.htmlcheck import parse
 from tests.newsroom import build_newsroom, write_newsroom
@@ -179,3 +182,34 @@ def test_shards_come_from_the_cache_when_the_output_lost_them(
         site.build()
     assert ".shard: build cache is corrupt (checksum mismatch); discarded" in caplog.text
     assert _files(site.output / "pagefind") == before
+
+
+def test_a_shard_gone_from_output_and_cache_mid_build_is_indexed_from_the_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard's folder and cache file vanish while an in-place edit's build runs (another
+    program, a clean-up): the shards cannot be made, and the build indexes the pages as
+    built instead. The primary shard's files were found intact first; saying they are
+    carried over before that fallback made it write them twice, and the build fail."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.add("2024-05-01-old-pier.md", title="Old pier closes", when="2024-05-01T09:00:00+00:00")
+    site.build()
+    stories = search_shards._stories
+
+    def vanish(*args: Any) -> Any:
+        lost = next((site.output / "pagefind" / "shards").glob("2025-*"))
+        shutil.rmtree(lost)
+        (site.root / ".masthead-cache" / "search" / f"{lost.name}.shard").unlink()
+        return stories(*args)
+
+    monkeypatch.setattr(search_shards, "_stories", vanish)
+    story = site.content / "2026-03-09-night-ferry.md"
+    story.write_text(story.read_text().replace("salinity damage", "barnacle damage"))
+    assert not site.build().failed
+    bundle = site.output / "pagefind"
+    fragments = b"".join(gzip.decompress(p.read_bytes()) for p in bundle.rglob("*.pf_fragment"))
+    assert b"barnacle damage" in fragments and b"New Year ferry" in fragments
+    manifest = read_manifest(site.output / MANIFEST)
+    on_disk = {p.relative_to(site.output).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    assert on_disk == {rel for rel in manifest if rel.startswith("pagefind/")}

@@ -135,6 +135,7 @@ def update_shards(
             if code is None:
                 code = scripts
                 cache.put(CODE, scripts)
+    out.keep_now()
     for label in missing:
         if label == primary:
             assert code is not None
@@ -245,6 +246,7 @@ class _Out:
         previous = writer.previous or {}
         self.old = sorted(rel for rel in previous if rel.startswith(f"{BUNDLE}/"))
         self.folders: dict[str, list[str]] = {}
+        self.kept: list[str] = []
         for rel in self.old:
             parts = rel.split("/", 3)
             if len(parts) == 4 and parts[1] == SHARDS:
@@ -285,10 +287,16 @@ class _Out:
                 return False
             if not names <= present:
                 return False
-        for rel in rels:
-            self.writer.keep(rel, check=False)
+        self.kept += rels
         self.files += len(rels)
         return True
+
+    def keep_now(self) -> None:
+        """Tell the writer what is carried over: only once every document this build
+        needs is at hand, since a shard found missing can still send the build back to
+        indexing the pages as built, which writes the bundle anew."""
+        for rel in self.kept:
+            self.writer.keep(rel, check=False)
 
     def write_all(self, prefix: str, files: Files) -> None:
         for rel in sorted(files):
