@@ -169,14 +169,17 @@ def _steps(build: object, a: Path, b: Path, c: Path) -> list[tuple[str, object]]
 
 
 def _driver(mode: str, site: Path, out: Path, search: bool) -> None:
-    from masthead.building.build import Builder, BuildOptions
+    try:
+        from masthead.building.build import Builder, BuildOptions
+        from masthead.commands.serve import Preview, ServeOptions
+    except ModuleNotFoundError:  # a base commit from before the subpackages (e7123bf)
+        from masthead.build import Builder, BuildOptions  # type: ignore[no-redef]
+        from masthead.serve import Preview, ServeOptions  # type: ignore[no-redef]
 
     content, output = site / "content", site / "public"
     options = BuildOptions(site_dir=site, output_dir=output, search=search)
     steps: list[dict] = []
     if mode == "preview":
-        from masthead.commands.serve import Preview, ServeOptions
-
         preview = Preview(ServeOptions(options, port=0))
 
         def build(paths: set[Path]) -> object:
