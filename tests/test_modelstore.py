@@ -9,22 +9,15 @@ from types import SimpleNamespace
 import pytest
 
 from masthead import cachefile
-from masthead.building.build import BuildOptions, build
 from masthead.building.modelstore import MODEL, MODEL_KIND, ModelError, ModelStore, save_model
 from masthead.building.state import STATE, BuildState
 from tests.conftest import Scratch
-from tests.test_incremental import _record
+from tests.test_state import four_stories
 
 
 @pytest.fixture
 def site(scratch: Scratch) -> Scratch:
-    scratch.config('title = "Model"\npage_size = 2\n')
-    for n in range(4):
-        scratch.add(
-            f"2026-11-1{n}-story-{n}.md", _record(n, "Climate", "Harbour Ledger", day=10 + n)
-        )
-    assert not build(BuildOptions(site_dir=scratch.root, jobs=1)).failed
-    return scratch
+    return four_stories(scratch)
 
 
 def _state(site: Scratch) -> BuildState:

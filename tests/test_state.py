@@ -202,8 +202,8 @@ def test_a_cache_folder_that_is_a_file_means_one_warning_and_no_cache(
 # -- end to end: what a build does with what it cannot use ---------------------------
 
 
-@pytest.fixture
-def site(scratch: Scratch) -> Scratch:
+def four_stories(scratch: Scratch) -> Scratch:
+    """A small site built once, with its cache (test_modelstore's too)."""
     scratch.config('title = "Cache"\npage_size = 2\n')
     for n in range(4):
         scratch.add(
@@ -211,6 +211,11 @@ def site(scratch: Scratch) -> Scratch:
         )
     assert not build(BuildOptions(site_dir=scratch.root, jobs=1)).failed
     return scratch
+
+
+@pytest.fixture
+def site(scratch: Scratch) -> Scratch:
+    return four_stories(scratch)
 
 
 @pytest.mark.parametrize(

@@ -204,23 +204,42 @@ def read(path: Path, kind: Kind) -> tuple[tuple[Any, ...], str] | None:
     The payload is checked against its digest in one pass over the file and unpickled
     from the file in a second, so it is never in memory as bytes.
     """
+    return _read_with(path, kind, _unpickle)  # type: ignore[no-any-return]
+
+
+def read_bytes(path: Path, kind: Kind) -> bytes | None:
+    """The payload `write_bytes` put into `path`, or None (with one warning) if unusable."""
+    found = _read_with(path, kind, _payload)
+    return found[0] if found is not None else None
+
+
+def _read_with(path: Path, kind: Kind, load: Any) -> Any:
+    """`load(file, digest, kind)` on `path` opened at its payload, or None, with the one
+    warning, if the file or what `load` finds in it is unusable."""
     found = open_checked(path, kind)
     if found is None:
         return None
     f, digest = found
     with f:
         try:
-            parts = _unpickle(f, digest, kind)
+            return load(f, digest, kind)
         except OSError as exc:
             discard(path, f"cannot be read ({exc.strerror or exc})")
-            return None
         except Unusable as exc:
             discard(path, exc)
-            return None
-    return parts, digest
+    return None
 
 
-def _unpickle(f: Any, digest: str, kind: Kind) -> tuple[Any, ...]:
+def _payload(f: Any, digest: str, kind: Kind) -> tuple[bytes, str]:
+    data = f.read()
+    sha = hasher()
+    sha.update(data)
+    if sha.hexdigest() != digest:
+        raise Unusable("build cache is corrupt (checksum mismatch)")
+    return data, digest
+
+
+def _unpickle(f: Any, digest: str, kind: Kind) -> tuple[tuple[Any, ...], str]:
     start, sha = f.tell(), hasher()
     while chunk := f.read(1 << 20):
         sha.update(chunk)
@@ -235,24 +254,4 @@ def _unpickle(f: Any, digest: str, kind: Kind) -> tuple[Any, ...]:
         raise Unusable("build cache cannot be read") from None
     if not all(isinstance(part, kind.payload) for part in parts):
         raise Unusable(f"build cache does not hold a {kind.name}")
-    return tuple(parts)
-
-
-def read_bytes(path: Path, kind: Kind) -> bytes | None:
-    """The payload `write_bytes` put into `path`, or None (with one warning) if unusable."""
-    found = open_checked(path, kind)
-    if found is None:
-        return None
-    f, digest = found
-    with f:
-        try:
-            data = f.read()
-        except OSError as exc:
-            discard(path, f"cannot be read ({exc.strerror or exc})")
-            return None
-    sha = hasher()
-    sha.update(data)
-    if sha.hexdigest() != digest:
-        discard(path, "build cache is corrupt (checksum mismatch)")
-        return None
-    return data
+    return tuple(parts), digest
