@@ -183,7 +183,11 @@ def serve(options: ServeOptions) -> int:
         print(f"Serving {preview.server.root} at {url} (Ctrl-C to stop)", flush=True)
         if options.open_browser:
             webbrowser.open(url)
-        preview.gone.wait()
+        # Python runs signal handlers in the main thread only, between bytecodes: a wait
+        # without a timeout sleeps through a Ctrl-C the kernel hands to another of the
+        # preview's threads (seen in about one stop in four just after a rebuild).
+        while not preview.gone.wait(0.2):
+            pass
         print(
             f"error: the site folder {preview.site_dir} was deleted or moved away; "
             "stopping (start masthead serve again where the site now is)",
