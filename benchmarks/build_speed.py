@@ -138,6 +138,18 @@ def warm(
     return {"first": [first], "noop": noop, "change": change, "add": add}
 
 
+def pair_arguments(description: str, pairs: int) -> argparse.Namespace:
+    """The command line of the benchmarks that time masthead beside Hugo in adjacent pairs."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--size", type=int, default=10000)
+    ap.add_argument("--pairs", type=int, default=pairs)
+    ap.add_argument("--out-root", type=Path, default=Path("/tmp/ssg-tmpfs"))
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/ssg-bench"))
+    ap.add_argument("--masthead", default=shutil.which("masthead") or "masthead")
+    ap.add_argument("--wait-idle", type=float, default=60)
+    return ap.parse_args()
+
+
 def median(rows: list[dict[str, float | str]], key: str) -> float:
     return statistics.median(float(r[key]) for r in rows)
 

@@ -12,26 +12,16 @@ ratios, beside the median of each side.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-from build_speed import BENCH
+from build_speed import BENCH, pair_arguments
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=10000)
-    ap.add_argument("--pairs", type=int, default=7)
-    ap.add_argument("--out-root", type=Path, default=Path("/tmp/ssg-tmpfs"))
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/ssg-bench"))
-    ap.add_argument("--masthead", default=shutil.which("masthead") or "masthead")
-    ap.add_argument("--wait-idle", type=float, default=60)
-    a = ap.parse_args()
+    a = pair_arguments(__doc__.splitlines()[0], pairs=7)
     empty_site = a.out_root / "empty-site"
     empty_site.mkdir(parents=True, exist_ok=True)
     candidate = (

@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from build_speed import BENCH, add_record, edit_title, published_records, timed
+from build_speed import BENCH, add_record, edit_title, pair_arguments, published_records, timed
 
 
 def in_index(bundle: Path, text: str) -> bool:
@@ -78,14 +77,7 @@ def one_pair(a: argparse.Namespace, n: int) -> dict[str, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=10000)
-    ap.add_argument("--pairs", type=int, default=5)
-    ap.add_argument("--out-root", type=Path, default=Path("/tmp/ssg-tmpfs"))
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/ssg-bench"))
-    ap.add_argument("--masthead", default=shutil.which("masthead") or "masthead")
-    ap.add_argument("--wait-idle", type=float, default=60)
-    a = ap.parse_args()
+    a = pair_arguments(__doc__.splitlines()[0], pairs=5)
     pairs = [one_pair(a, n) for n in range(a.pairs)]
     med = lambda key: statistics.median(p[key] for p in pairs)  # noqa: E731
     ratio = lambda key: statistics.median(p[key] / p["hugo"] for p in pairs)  # noqa: E731
