@@ -315,16 +315,22 @@ def _publisher(repo: GitRepo) -> GitBranchPublisher:
     return GitBranchPublisher.open(repo.folder, "origin", "gh-pages", "pages")
 
 
-def test_the_branch_publisher_builds_on_whichever_tip_contains_the_other(
-    repo: GitRepo, output: Path
-) -> None:
+def _published_once(repo: GitRepo, output: Path) -> tuple[GitBranchPublisher, str, str]:
+    """A publisher that has published `output` once, its commit and that commit's tree."""
     publisher = _publisher(repo)
     publisher.publish(output)
     first = repo.resolve("refs/heads/gh-pages")
     assert first is not None
-    # Local ahead (a push that never happened): the next commit builds on the local tip.
     tree = repo.resolve(f"{first}^{{tree}}")
     assert tree is not None
+    return publisher, first, tree
+
+
+def test_the_branch_publisher_builds_on_whichever_tip_contains_the_other(
+    repo: GitRepo, output: Path
+) -> None:
+    publisher, first, tree = _published_once(repo, output)
+    # Local ahead (a push that never happened): the next commit builds on the local tip.
     ahead = repo.commit_tree(tree, first, "local only")
     repo.run("update-ref", "refs/heads/gh-pages", ahead)
     (output / "index.html").write_text("<p>new home</p>")
@@ -339,12 +345,7 @@ def test_the_branch_publisher_builds_on_whichever_tip_contains_the_other(
 
 
 def test_diverged_tips_are_refused_and_both_left_alone(repo: GitRepo, output: Path) -> None:
-    publisher = _publisher(repo)
-    publisher.publish(output)
-    first = repo.resolve("refs/heads/gh-pages")
-    assert first is not None
-    tree = repo.resolve(f"{first}^{{tree}}")
-    assert tree is not None
+    publisher, first, tree = _published_once(repo, output)
     local = repo.commit_tree(tree, first, "local")
     remote = repo.commit_tree(tree, first, "remote")
     repo.run("push", "-q", "origin", f"{remote}:refs/heads/gh-pages")

@@ -26,7 +26,7 @@ from masthead.commands.publish import (
     published_files,
 )
 from masthead.config import ConfigError, SiteConfig
-from tests.test_bite_git import isolated_git, output, repo
+from tests.test_bite_git import _published_once, isolated_git, output, repo
 from tests.test_publish_git import git
 
 __all__ = ["isolated_git", "output", "repo"]
@@ -205,11 +205,8 @@ def test_a_link_in_the_output_is_named_in_a_warning_and_not_published(
 def test_a_local_branch_moved_while_publishing_is_not_overwritten(
     repo: GitRepo, output: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    publisher = GitBranchPublisher.open(repo.folder, "origin", "gh-pages", "pages")
-    publisher.publish(output)
-    first = repo.resolve("refs/heads/gh-pages")
-    assert first is not None
-    elsewhere = repo.commit_tree(repo.resolve(f"{first}^{{tree}}") or "", first, "elsewhere")
+    publisher, first, tree = _published_once(repo, output)
+    elsewhere = repo.commit_tree(tree, first, "elsewhere")
     push = GitBranchPublisher._push
 
     def push_then_move(self: GitBranchPublisher, tip: str) -> None:
