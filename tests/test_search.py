@@ -58,6 +58,38 @@ def test_two_builds_give_the_same_search_bundle(output: Path, tmp_path: Path) ->
     assert [k for k in first if first[k] != second[k]] == []
 
 
+def test_two_pagefind_processes_make_the_bundle_one_makes(
+    output: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build of a big site shares its shards between two Pagefind processes, one
+    per core: each shard's files are the ones a single process makes."""
+    started: list[Path] = []
+
+    class Counted(search_shards.Service):
+        def __init__(self, binary: Path, **options: Any) -> None:
+            started.append(binary)
+            super().__init__(binary, **options)
+
+    monkeypatch.setattr(search_shards, "Service", Counted)
+    monkeypatch.setattr(search_shards, "PARALLEL_MIN", 0)  # the newsroom is small
+    again = build_newsroom(tmp_path / "site", jobs=2)
+    assert len(started) == 2
+    assert _files(again / "pagefind") == _files(output / "pagefind")
+    # One process for one job.
+    started.clear()
+    build_newsroom(tmp_path / "one", jobs=1)
+    assert len(started) == 1
+    # Either process failing fails the build, with what Pagefind said.
+    fake = tmp_path / "fake-pagefind"
+    fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    started.clear()
+    with pytest.raises(SearchError, match=r"Pagefind failed \(exit 3\): index exploded"):
+        build_newsroom(tmp_path / "failed", jobs=2)
+    assert len(started) == 2
+
+
 def test_an_unexpected_bundle_is_left_as_pagefind_wrote_it(
     output: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

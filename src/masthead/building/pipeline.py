@@ -298,7 +298,7 @@ def index(run: Run, plan: phases.Plan) -> None:
         run.inputs.config, outputs, run.writer, specs=plan.specs,
         missing=run.memory.site_paths.missing, site_dir=run.inputs.site_dir,
         cache_dir=run.inputs.cache_dir if run.options.use_cache else None,
-        defer=run.options.defer_search,
+        defer=run.options.defer_search, processes=run.options.jobs or default_jobs(),
     )  # fmt: skip
     run.report.files += indexed
     run.report.written += written

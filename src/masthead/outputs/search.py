@@ -98,6 +98,7 @@ def update_search_index(
     site_dir: Path | None = None,
     cache_dir: Path | None = None,
     defer: bool = False,
+    processes: int = 1,
 ) -> tuple[int, int]:
     """Bring the search bundle in line with this build's pages; return (files, written).
 
@@ -108,7 +109,7 @@ def update_search_index(
     carried over as it is when none did. Call it after the pages are staged or kept,
     before `writer.commit()`. `defer`: carry the last bundle over whatever changed (the
     preview's builds: serve_search indexes the committed pages again in the background,
-    through reindex()).
+    through reindex()). `processes`: Pagefind processes that may index side by side.
     """
     binary = find_pagefind() if config.search else None
     if binary is None:
@@ -122,7 +123,7 @@ def update_search_index(
 
         own = site_dir is not None and (site_dir / "templates" / "article.html").is_file()
         docs = search_docs(config, specs, missing, partial(_built_page, writer) if own else None)
-        done = update_shards(binary, config.language, docs, writer, cache_dir)
+        done = update_shards(binary, config.language, docs, writer, cache_dir, processes)
         if done is not None:
             return done
         log.info("search: the last build's index is not at hand; indexing the pages as built")

@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +75,11 @@ def update_shards(
     found: SearchInput,
     writer: OutputWriter,
     cache_dir: Path | None,
+    processes: int = 1,
 ) -> tuple[int, int] | None:
     """Write or carry over every shard's bundle; return (files, written). None when the
-    build planned only some pages and the last build's documents are not at hand."""
+    build planned only some pages and the last build's documents are not at hand.
+    `processes`: how many Pagefind processes may index side by side."""
     cache = _Cache(cache_dir / CACHE if cache_dir is not None else None, _binary_digest(binary))
     stories = _stories(found, cache, writer)
     if stories is None:
@@ -127,7 +129,7 @@ def update_shards(
                 return None
             docs[label] = made
     if to_index:
-        made_bundles = _index(binary, language, [docs[label] for label in to_index])
+        made_bundles = _index(binary, language, [docs[label] for label in to_index], processes)
         for label, bundle in zip(to_index, made_bundles, strict=True):
             data, scripts = _split(bundle)
             bundles[label] = data
@@ -210,19 +212,65 @@ def _binary_digest(binary: Path) -> str:
     return _BINARIES[stamp]
 
 
-def _index(binary: Path, language: str, shards: list[list[Document]]) -> Iterator[Files]:
-    """The stabilised bundle of each shard, made by one Pagefind process."""
+def _index(
+    binary: Path, language: str, shards: list[list[Document]], processes: int = 1
+) -> list[Files]:
+    """The stabilised bundle of each shard, in order, made by up to `processes` Pagefind
+    processes side by side: Pagefind writes one index's files on one core, so on a first
+    build (every shard to make) a second process halves the wait."""
+    groups = _share(shards, processes if sum(map(len, shards)) >= PARALLEL_MIN else 1)
+    bundles: dict[int, Files] = {}
     try:
-        with Service(binary, preexec=die_with_parent()) as service:
+        with contextlib.ExitStack() as stack:
+            # Started here, not in the threads: Pagefind is killed when the thread that
+            # started it ends (die_with_parent), and a fork from a thread is not safe.
+            services = [
+                stack.enter_context(Service(binary, preexec=die_with_parent())) for _ in groups
+            ]
             kill_point("search")
-            for bundle in service.index(shards, language):
-                check_version(bundle)
-                for name in ("pagefind-entry.json", *UI_FILES):
-                    if name not in bundle:
-                        raise SearchError(f"Pagefind wrote no {name}")
-                yield stabilise_files(bundle)
+            pool = ThreadPoolExecutor(len(groups))
+            try:
+                made = [
+                    pool.submit(_made, service, language, [shards[i] for i in group])
+                    for service, group in zip(services, groups, strict=True)
+                ]
+                for group, future in zip(groups, made, strict=True):
+                    bundles.update(zip(group, future.result(), strict=True))
+            except BaseException:
+                for service in services:
+                    service.close()  # the other process's thread stops now, not when done
+                raise
+            finally:
+                pool.shutdown()
     except ServiceError as exc:
         raise SearchError(str(exc)) from exc
+    return [bundles[i] for i in range(len(shards))]
+
+
+PARALLEL_MIN = 1000
+"""Stories to index below which one Pagefind process does it: a second costs its start."""
+
+
+def _share(shards: list[list[Document]], processes: int) -> list[list[int]]:
+    """The shards' indexes in up to `processes` groups of about as many documents each."""
+    groups: list[list[int]] = [[] for _ in range(max(1, min(processes, len(shards))))]
+    sizes = [0] * len(groups)
+    for i in sorted(range(len(shards)), key=lambda i: -len(shards[i])):
+        least = sizes.index(min(sizes))
+        groups[least].append(i)
+        sizes[least] += len(shards[i])
+    return [sorted(group) for group in groups if group]
+
+
+def _made(service: Service, language: str, shards: list[list[Document]]) -> list[Files]:
+    bundles = []
+    for bundle in service.index(shards, language):
+        check_version(bundle)
+        for name in ("pagefind-entry.json", *UI_FILES):
+            if name not in bundle:
+                raise SearchError(f"Pagefind wrote no {name}")
+        bundles.append(stabilise_files(bundle))
+    return bundles
 
 
 def _split(bundle: Files) -> tuple[Files, Files]:
