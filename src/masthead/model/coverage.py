@@ -12,7 +12,7 @@ fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 
 from masthead.model.editions import rank_key
@@ -66,16 +66,25 @@ class Surroundings:
         older = self.articles[i + 1] if i + 1 < len(self.articles) else None
         return newer, older
 
-    def nearest(self, ref: TermRef, article: Article) -> Iterable[Article]:
-        """The term's other stories, nearest in time first (newer before older at a tie)."""
+    def nearest(
+        self, ref: TermRef, article: Article, count: int, exclude: Collection[str] = ()
+    ) -> list[Article]:
+        """Up to `count` of the term's other stories whose URL is not in `exclude`, nearest
+        in time first (newer before older at a tie). Index steps, not a generator: the
+        plan asks this a dozen times for every story of the site."""
         items, i = self.members[ref], self.place[ref][article.record.path]
+        found: list[Article] = []
+        if count <= 0:
+            return found
         for step in range(1, len(items)):
             if i - step < 0 and i + step >= len(items):
-                return
-            if i - step >= 0:
-                yield items[i - step]
-            if i + step < len(items):
-                yield items[i + step]
+                break
+            for j in (i - step, i + step):
+                if 0 <= j < len(items) and items[j].url not in exclude:
+                    found.append(items[j])
+                    if len(found) == count:
+                        return found
+        return found
 
     def related(
         self, article: Article, exclude: Collection[str] = (), limit: int = RELATED
@@ -87,7 +96,7 @@ class Surroundings:
         when = article.record.published_at
         scored: dict[str, tuple[float, float, str, Article]] = {}
         for ref in refs:
-            for other in _take(self.nearest(ref, article), NEIGHBOURS * 2):
+            for other in self.nearest(ref, article, NEIGHBOURS * 2):
                 path = other.record.path
                 if path in scored or other.url in exclude:
                     continue
@@ -104,7 +113,7 @@ class Surroundings:
         """Up to `limit` of the term's stories nearest `article` in time, not in `exclude`."""
         if ref is None:
             return ()
-        return tuple(_take((a for a in self.nearest(ref, article) if a.url not in exclude), limit))
+        return tuple(self.nearest(ref, article, limit, exclude))
 
     def around(self, article: Article) -> dict[str, object]:
         """An article page's context beyond the article: each story shown once."""
@@ -129,12 +138,3 @@ class Surroundings:
     def narrowest(self, topics: Sequence[TermRef]) -> TermRef | None:
         """The most specific topic (fewest stories), as the editions' sections choose it."""
         return min(topics, key=lambda t: len(self.members.get(t, ())), default=None)
-
-
-def _take(items: Iterable[Article], count: int) -> list[Article]:
-    taken: list[Article] = []
-    for item in items:
-        if len(taken) >= count:
-            break
-        taken.append(item)
-    return taken
