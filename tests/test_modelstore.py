@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from masthead import cachefile
 from masthead.building.modelstore import MODEL, MODEL_KIND, ModelError, ModelStore, save_model
 from masthead.building.state import STATE, BuildState
+from masthead.outputs.plan import PageSpec
 from tests.conftest import Scratch
 from tests.test_state import four_stories
 
@@ -114,21 +116,28 @@ def test_a_damaged_part_is_found_when_it_is_read(site: Scratch) -> None:
         store.spec("news/2026/11/12/story-2/index.html")
 
 
-def test_unchanged_parts_are_copied_not_pickled_again(
-    site: Scratch, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Writing the model again for the same pages copies each part's bytes."""
+def _saved_again(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch, damage: str | None = None
+) -> tuple[list[Any], list[PageSpec], ModelStore]:
+    """The model written again for the same pages (the article at `damage` first spoilt in
+    the old file, after it was read): what was pickled rather than copied, the specs, and
+    the new model opened."""
     import masthead.building.modelstore as modelstore
 
     state, cache = _state(site), site.root / ".masthead-cache"
-    store = _open(site, state)
-    assert store is not None
-    with store:
+    with _open(site, state) as store:  # type: ignore[union-attr]
         specs = [store.spec(rel) for rel, _ in store.outputs]
-    with _open(site, state) as again:  # type: ignore[union-attr]
-        articles = [again.article(path) for path in again.table.articles.index]
-        model = SimpleNamespace(articles=articles, by_identity=again.by_identity)
-    pickled: list[object] = []
+        articles = [store.article(path) for path in store.table.articles.index]
+        model = SimpleNamespace(articles=articles, by_identity=store.by_identity)
+        if damage is not None:
+            where = store.table.articles.get(damage)
+            assert where is not None
+            with (cache / MODEL).open("r+b") as f:
+                f.seek(store.start + where[0] + where[1] // 2)
+                byte = f.read(1)
+                f.seek(-1, 1)
+                f.write(bytes([byte[0] ^ 0x01]))
+    pickled: list[Any] = []
     real = modelstore._ArticleWriter.dump
 
     def counting(self: object, value: object) -> None:
@@ -137,8 +146,29 @@ def test_unchanged_parts_are_copied_not_pickled_again(
 
     monkeypatch.setattr(modelstore._ArticleWriter, "dump", counting)
     token = save_model(cache, state.key, model, specs, state.pages)  # type: ignore[arg-type]
-    assert [type(v).__name__ for v in pickled] == []  # same digests, same fingerprints
     store = ModelStore.open(cache, state.key, token, {})
     assert store is not None
+    return pickled, specs, store
+
+
+def test_unchanged_parts_are_copied_not_pickled_again(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the model again for the same pages copies each part's bytes."""
+    pickled, specs, store = _saved_again(site, monkeypatch)
+    assert [type(v).__name__ for v in pickled] == []  # same digests, same fingerprints
     with store:
         assert [store.spec(rel).url for rel, _ in store.outputs] == [s.url for s in specs]
+
+
+def test_a_damaged_part_is_pickled_again_not_copied(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old parts are copied in runs, each checked: one spoilt since it was written is
+    made again from the model, and the new file reads back whole."""
+    damaged = "2026-11-12-story-2.md"
+    pickled, specs, store = _saved_again(site, monkeypatch, damage=damaged)
+    assert [v.record.path for v in pickled] == [damaged]
+    with store:
+        assert [store.spec(rel).url for rel, _ in store.outputs] == [s.url for s in specs]
+        assert all(store.article(path) is not None for path in store.table.articles.index)

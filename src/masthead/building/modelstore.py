@@ -165,6 +165,7 @@ def save_model(
             reuse = short_key(f"{fingerprint} {spec.lastmod}") if fingerprint else _NEVER
             parts.put(out.file, "specs", rel, reuse, spec)
             outputs.append((rel, spec.url))
+        parts.flush(out.file)
         merged = frozenset(path for a in site.articles for path in a.merged)
         table = _Table(key, token, parts.articles, parts.specs, outputs, merged, site.by_identity)
         hashing = HashingWriter(out.file)  # straight into the file, not held as bytes
@@ -176,7 +177,9 @@ def save_model(
 
 class _Parts:
     """The parts of a model.bin being written, and where each lies; those the last
-    model.bin (`old`) holds unchanged are copied from it as bytes."""
+    model.bin (`old`) holds unchanged are copied from it as bytes, each run of parts that
+    lay one after another there read and written at once (after an added story, nearly
+    the whole file is a few such runs)."""
 
     def __init__(self, path: Path, old: tuple[_Where, _Where, int] | None) -> None:
         self.articles, self.specs = _Where(), _Where()
@@ -184,6 +187,8 @@ class _Parts:
         self.buffer = io.BytesIO()
         self.old = old
         self.source = os.open(path, os.O_RDONLY) if old is not None else None
+        self.run: list[tuple[str, str, bytes, Any, int, int, int]] = []
+        """Parts to copy, in order: kind, name, reuse key, value, and where it lay."""
 
     def __enter__(self) -> _Parts:
         return self
@@ -194,27 +199,59 @@ class _Parts:
 
     def put(self, out: BinaryIO, kind: str, name: str, reuse: bytes, value: Any) -> None:
         """Write one article or spec; `reuse` is the key under which its old bytes do."""
-        blob = self._old_blob(kind, name, reuse)
-        if not blob:
-            self.buffer.seek(0)
-            self.buffer.truncate()
-            writer = _ArticleWriter if kind == "articles" else _Writer
-            writer(self.buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-            blob = self.buffer.getvalue()
-        out.write(blob)
-        where = self.articles if kind == "articles" else self.specs
-        where.add(name, self.offset, len(blob), checksum(blob), reuse)
-        self.offset += len(blob)
+        was = self._old_place(kind, name, reuse)
+        if was is None:
+            self.flush(out)
+            blob = self._pickled(kind, value)
+            self._add(kind, name, reuse, len(blob), checksum(blob))
+            out.write(blob)
+            return
+        if self.run and self._run_end() != was[0]:
+            self.flush(out)
+        self.run.append((kind, name, reuse, value, *was))
 
-    def _old_blob(self, kind: str, name: str, reuse: bytes) -> bytes:
+    def flush(self, out: BinaryIO) -> None:
+        """Copy the parts of the pending run, each checked; one that is not as written
+        is pickled again."""
+        if not self.run:
+            return
+        assert self.source is not None and self.old is not None
+        first = self.run[0][4]
+        data = memoryview(os.pread(self.source, self._run_end() - first, self.old[2] + first))
+        for kind, name, reuse, value, offset, length, crc in self.run:
+            blob: bytes | memoryview = data[offset - first : offset - first + length]
+            if len(blob) != length or checksum(blob) != crc:
+                blob = self._pickled(kind, value)
+                crc = checksum(blob)
+            self._add(kind, name, reuse, len(blob), crc)
+            out.write(blob)
+        self.run.clear()
+
+    def _run_end(self) -> int:
+        last = self.run[-1]
+        return last[4] + last[5]
+
+    def _add(self, kind: str, name: str, reuse: bytes, length: int, crc: int) -> None:
+        where = self.articles if kind == "articles" else self.specs
+        where.add(name, self.offset, length, crc, reuse)
+        self.offset += length
+
+    def _pickled(self, kind: str, value: Any) -> bytes:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        writer = _ArticleWriter if kind == "articles" else _Writer
+        writer(self.buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        return self.buffer.getvalue()
+
+    def _old_place(self, kind: str, name: str, reuse: bytes) -> tuple[int, int, int] | None:
+        """(offset, length, CRC-32) of the part's old bytes, if they can be copied."""
         if self.old is None or self.source is None or reuse == _NEVER:
-            return b""
-        articles, specs, start = self.old
+            return None
+        articles, specs, _ = self.old
         was = (articles if kind == "articles" else specs).get(name)
         if was is None or was[3] != reuse:
-            return b""
-        blob = os.pread(self.source, was[1], start + was[0])
-        return blob if checksum(blob) == was[2] else b""
+            return None
+        return was[0], was[1], was[2]
 
 
 def _read_table(path: Path, quiet: bool = False) -> tuple[_Table, int] | None:
