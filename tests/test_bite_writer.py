@@ -10,17 +10,23 @@ import errno
 import json
 import logging
 import os
+import resource
+import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
-from masthead.diagnostics import OutputError
+from masthead.diagnostics import ConfigError, OutputError
 from masthead.hashing import bytes_digest
+from masthead.outputs import writer as writer_module
 from masthead.outputs.writer import (
     JOURNAL,
     MANIFEST,
     STAGING,
     OutputWriter,
+    check_cache_folder,
+    check_folders,
     is_safe_rel,
     make_work_folder,
     output_lock,
@@ -70,6 +76,7 @@ def test_a_committed_file_is_on_disk_and_in_the_manifest(tmp_path: Path) -> None
         "..",
         MANIFEST,
         STAGING + "/x",
+        STAGING + "/deep/x.html",
     ],
 )
 def test_a_path_leaving_the_folder_or_naming_bookkeeping_is_refused(
@@ -514,3 +521,220 @@ def test_a_folder_at_the_journal_s_name_is_replaced_and_the_manifest_is_0644(
     umask = os.umask(0)
     os.umask(umask)
     assert (root / MANIFEST).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_folder_made_for_the_build_by_the_lock_goes_again_when_the_build_fails(
+    tmp_path: Path,
+) -> None:
+    """The lock makes the folder, so it exists when the writer starts: the writer must take
+    the caller's word that it is new rather than look."""
+    root = tmp_path / "public"
+    with output_lock(root) as created:
+        writer = OutputWriter(root, created_root=created)
+        writer.write("news/a.html", b"a")
+        writer.abort()
+        assert not root.exists()
+
+
+def test_a_manifest_the_caller_vouches_for_is_not_read_again(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    committed = read_manifest(root / MANIFEST)
+    (root / MANIFEST).write_text("{not json")  # would stop a writer that read it
+    writer = OutputWriter(root, previous=committed)
+    assert writer.write("a.html", b"a") is False
+    assert writer.previous == committed
+
+
+def test_a_leftover_staging_folder_that_cannot_be_removed_is_one_error_naming_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a read-only output folder for anyone but root (the tests may run as root)."""
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a"})
+    (root / STAGING).mkdir()
+
+    def refuse(path: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(shutil, "rmtree", refuse)
+    with pytest.raises(OutputError) as caught:
+        OutputWriter(root)
+    assert str(caught.value) == (
+        f"cannot write to the output folder {root}: Permission denied ({root / STAGING})"
+    )
+
+
+def test_pages_are_written_readable_by_all_and_executable_by_none(tmp_path: Path) -> None:
+    """0o666 less the umask, as open() would: not 0o777 (os.open's default) or near it."""
+    root = tmp_path / "public"
+    umask = os.umask(0)
+    try:
+        _build(root, {"a.html": b"a", "news/b.html": b"b"})
+    finally:
+        os.umask(umask)
+    assert {rel: (root / rel).stat().st_mode & 0o777 for rel in ("a.html", "news/b.html")} == {
+        "a.html": 0o666,
+        "news/b.html": 0o666,
+    }
+
+
+def test_a_write_the_system_cuts_short_names_the_file_it_was_writing(tmp_path: Path) -> None:
+    """A file size limit (like a full disk) fails os.write, which names no file itself."""
+    root = tmp_path / "public"
+    writer = OutputWriter(root)
+    writer.write("first.html", b"x")
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG rather than a signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, limits[1]))
+    try:
+        with pytest.raises(OutputError) as caught:
+            writer.write("big.html", b"x" * 4096)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert str(caught.value) == (
+        f"cannot write to the output folder {root}: File too large ({root / STAGING / 'big.html'})"
+    )
+
+
+def test_staging_folders_made_by_a_forked_worker_are_used_by_the_parent(tmp_path: Path) -> None:
+    """Render workers stage pages in forked processes, each with its own record of the
+    folders it made: the parent then finds them made already."""
+    root = tmp_path / "public"
+    writer = OutputWriter(root)
+    pid = os.fork()
+    if pid == 0:  # the worker: nothing but os._exit leaves it
+        code = 1
+        try:
+            code = 0 if writer.stage("news/a.html", b"a") == (bytes_digest(b"a"), True) else 2
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    writer.register("news/a.html", bytes_digest(b"a"), True)
+    assert writer.write("news/b.html", b"b") is True
+    assert writer.write("index.html", b"i") is True
+    writer.commit()
+    assert _files(root) == {"index.html": b"i", "news/a.html": b"a", "news/b.html": b"b"}
+
+
+def test_a_file_in_the_way_of_a_staging_folder_is_named(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    writer = OutputWriter(root)
+    writer.write("a.html", b"a")
+    (root / STAGING / "news").write_bytes(b"planted")
+    with pytest.raises(OutputError) as caught:
+        writer.write("news/b.html", b"b")
+    assert str(caught.value) == (
+        f"cannot write to the output folder {root}: File exists ({root / STAGING / 'news'})"
+    )
+
+
+@pytest.mark.parametrize("planted", ["link", "file"])
+def test_a_staging_folder_replaced_before_the_first_page_is_not_written_through(
+    tmp_path: Path, planted: str
+) -> None:
+    root, elsewhere = tmp_path / "public", tmp_path / "elsewhere"
+    _build(root, {"a.html": b"a"})
+    elsewhere.mkdir()
+    writer = OutputWriter(root)
+    if planted == "link":
+        (root / STAGING).symlink_to(elsewhere, target_is_directory=True)
+    else:
+        (root / STAGING).write_bytes(b"planted")
+    with pytest.raises(OutputError) as caught:
+        writer.write("b.html", b"b")
+    assert str(caught.value) == f"{root / STAGING} was replaced while the build ran; not written"
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_each_staging_folder_is_made_once_not_once_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build of thousands of pages in a few folders: one mkdir a folder (the docstring's
+    promise), counted at the system call."""
+    made: list[str] = []
+    mkdir = os.mkdir
+
+    def counted(path: str | os.PathLike[str], *args: object, **kwargs: object) -> None:
+        made.append(os.fspath(path))
+        mkdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    root = tmp_path / "public"
+    writer = OutputWriter(root)
+    monkeypatch.setattr(os, "mkdir", counted)
+    for rel in ("a.html", "b.html", "news/a.html", "news/b.html", "news/x/c.html", "d.html"):
+        writer.write(rel, rel.encode())
+    assert sorted(made) == sorted(set(made))
+    assert {str(root / STAGING), str(root / STAGING / "news" / "x")} <= set(made)
+
+
+def test_a_link_planted_at_the_journal_s_temporary_name_in_a_race_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between clearing the temporary name and creating it, someone plants a link there:
+    the create fails rather than write the manifest into what the link leads to."""
+    root, victim = tmp_path / "public", tmp_path / "victim.txt"
+    _build(root, {"a.html": b"a"})
+    victim.write_bytes(b"someone's")
+    writer = OutputWriter(root)
+    writer.write("b.html", b"b")
+    clear = writer_module.clear_work_folder
+
+    def clear_then_plant(path: Path) -> None:
+        clear(path)
+        if path.name == JOURNAL + ".tmp":
+            path.symlink_to(victim)
+
+    monkeypatch.setattr(writer_module, "clear_work_folder", clear_then_plant)
+    with pytest.raises(OutputError) as caught:
+        writer.commit()
+    assert str(caught.value).startswith(f"cannot write to the output folder {root}: File exists")
+    assert victim.read_bytes() == b"someone's"
+    assert not (root / "b.html").exists() and not (root / JOURNAL).exists()
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path.resolve() / "home"
+    site = home / "projects" / "site"
+    (site / "content").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    return site
+
+
+@pytest.mark.parametrize(
+    ("output", "named"),
+    [(".", "the site folder"), ("../..", "your home folder"), ("/", "the file system root")],
+)
+def test_a_refused_output_folder_is_named_for_what_it_is(
+    site: Path, output: str, named: str
+) -> None:
+    folder = (site / output).resolve()
+    with pytest.raises(ConfigError) as caught:
+        check_folders(site, site / "content", site / output)
+    assert str(caught.value) == f"refusing to use {named} ({folder}) as the output folder"
+
+
+def test_a_cache_folder_among_the_user_s_folders_is_refused_as_a_cache_folder(
+    site: Path,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_cache_folder(site, site / "content", site / "public", site / "content")
+    assert str(caught.value) == (
+        f"refusing to use the site's content/ folder ({site / 'content'}) as the cache folder"
+    )
+
+
+@pytest.mark.parametrize(
+    ("output", "cache"), [("public", "public/cache"), (".cache/out", ".cache")]
+)
+def test_a_cache_folder_overlapping_the_output_is_refused_either_way(
+    site: Path, output: str, cache: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_cache_folder(site, site / "content", site / output, site / cache)
+    assert str(caught.value) == (
+        f"refusing cache folder {site / cache}: it overlaps the output folder {site / output}"
+    )
+    check_cache_folder(site, site / "content", site / "public", site / ".cache")  # beside: fine
