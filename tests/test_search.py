@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from masthead.commands.cli import main
-from masthead.outputs import search_shards
+from masthead.outputs import search_records, search_shards
 from masthead.outputs.pagefind_bundle import stabilise
 from masthead.outputs.search import SearchError
 from masthead.outputs.writer import MANIFEST, read_manifest
@@ -188,6 +188,45 @@ def test_an_edit_reindexes_and_matches_a_clean_build(tmp_path: Path) -> None:
     shutil.copy(story, clean.content / story.name)
     clean.build(use_cache=False)
     assert after == _files(clean.output / "pagefind")
+
+
+def test_an_added_story_makes_only_its_own_shard_s_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard whose stories are all as the last build indexed them keeps its name and its
+    files: what Pagefind would be given for it is not even made again."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    before = _files(site.output / "pagefind")
+    made: list[str] = []
+    real = search_records._page
+
+    def counted(config: Any, article: Any, body: Any) -> str:
+        made.append(article.url)
+        return real(config, article, body)
+
+    monkeypatch.setattr(search_records, "_page", counted)
+    site.add(
+        "2026-11-30-added.md", title="A ferry timetable added late", when="2026-11-30T09:00:00Z"
+    )
+    site.build()
+    # The 2026 shard (the new story's) is made again, each of its stories once; 2025's
+    # (the primary, the oldest) is carried over untouched.
+    assert "/news/2026/11/30/added/" in made and len(made) == len(set(made))
+    assert made and all(url.startswith("/news/2026/") for url in made)
+    after = _files(site.output / "pagefind")
+
+    def primary(files: dict[str, bytes]) -> dict[str, bytes]:
+        return {k: v for k, v in files.items() if not k.startswith(("shards/", "shards.json"))}
+
+    assert primary(after) == primary(before) and after != before
+    # And the result is the index a clean build makes.
+    clean = Scratch(tmp_path / "clean")
+    write_newsroom(clean)
+    shutil.copy(site.content / "2026-11-30-added.md", clean.content)
+    clean.build(use_cache=False)
+    assert _files(site.output / "pagefind") == _files(clean.output / "pagefind")
 
 
 def test_shards_come_from_the_cache_when_the_output_lost_them(

@@ -19,9 +19,11 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from masthead.config import SiteConfig
+from masthead.hashing import digest_of
 from masthead.outputs.pagefind_labels import safe_filters
 from masthead.outputs.plan import PageSpec
 from masthead.outputs.render import MissingPaths, human_date
@@ -33,14 +35,22 @@ SHARD_MAX = 500
 
 @dataclass(frozen=True, slots=True)
 class SearchDoc:
-    """One story as Pagefind is given it: its page's URL and a page made for the index,
+    """One story as Pagefind is given it: its page's URL and a page made for the index
+    (when asked for: a shard whose stories are all as they were is not indexed again),
     with its date (year and month for its shard, the time to order the shard by)."""
 
     url: str
-    html: str
     year: int
     month: int
     time: float
+    key: str
+    """A hash of everything the page is made of ('' when not known): the same key, the
+    same page, which the last build indexed."""
+    make: Callable[[], str]
+
+    @property
+    def html(self) -> str:
+        return self.make()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,8 @@ def search_docs(
     a URL (None: not marked for search), to index in place of the page made here, for a
     site whose own article template decides what its pages mark for search."""
     body = MissingPaths(missing)
+    # What every page is made of besides its story (a site's own template: not known).
+    common = digest_of(config.language, config.base_path, sorted(missing)) if built is None else ""
     docs = []
     unplanned = []
     for spec in specs:
@@ -72,10 +84,12 @@ def search_docs(
         elif context.get("kind") == "article":
             article = context["article"]
             date = article.date
-            page = _page(config, article, body) if built is None else built(spec.url)
-            if page is None:
-                continue
-            docs.append(SearchDoc(spec.url, page, date.year, date.month, date.timestamp()))
+            when = (spec.url, date.year, date.month, date.timestamp())
+            if built is None:
+                key = digest_of(common, article.digest) if article.digest else ""
+                docs.append(SearchDoc(*when, key, partial(_page, config, article, body)))
+            elif (page := built(spec.url)) is not None:
+                docs.append(SearchDoc(*when, "", page.__str__))  # the page as built
     return SearchInput(docs, unplanned)
 
 

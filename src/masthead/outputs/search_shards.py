@@ -50,7 +50,7 @@ CATALOG = "catalog.json"
 """In the cache: every story's shard, date and time, and the shard list they go with."""
 SHARD_KIND = Kind("search-shard", 1, bytes)
 """A cached shard: its bundle and documents, packed (_pack)."""
-CATALOG_KIND = Kind("search-catalog", 1, bytes)
+CATALOG_KIND = Kind("search-catalog", 2, bytes)
 """The catalog, as JSON."""
 
 Files = dict[str, bytes]
@@ -58,13 +58,15 @@ Files = dict[str, bytes]
 
 @dataclass(frozen=True, slots=True)
 class _Story:
-    """A story in the index: its document made by this build, or (`doc` None) the one
-    the last build gave shard `old`."""
+    """A story in the index: its document as this build makes it (`doc`; None: only the
+    last build's is at hand), and `old`, the shard that last held it as it is now ("":
+    new or changed)."""
 
     url: str
     year: int
     month: int
     time: float
+    key: str
     doc: SearchDoc | None = None
     old: str = ""
 
@@ -95,11 +97,7 @@ def update_shards(
     docs: dict[str, list[Document]] = {}
     for label, members in sorted(shards.items()):
         old = {s.old for s in members}
-        if (
-            len(old) == 1
-            and members[0].doc is None
-            and cache.sizes.get(members[0].old) == len(members)
-        ):
+        if len(old) == 1 and members[0].old and cache.sizes.get(members[0].old) == len(members):
             names[label] = members[0].old  # the same stories as last time: the same name
             continue
         made = _documents(members, cache)
@@ -147,7 +145,9 @@ def update_shards(
     merged = [f"{SHARDS}/{names[label]}/" for label in sorted(names) if label != primary]
     listing = json.dumps({"primary": names[primary], "merge": merged}, indent=1) + "\n"
     out.write(f"{BUNDLE}/{LIST}", listing.encode())
-    catalog = {s.url: [names[labels[s.year, s.month]], s.year, s.month, s.time] for s in stories}
+    catalog = {
+        s.url: [names[labels[s.year, s.month]], s.year, s.month, s.time, s.key] for s in stories
+    }
     cache.save_catalog(bytes_digest(listing.encode()), catalog)
     cache.prune({*names.values(), CODE})
     return out.files, out.written
@@ -156,22 +156,25 @@ def update_shards(
 def _stories(found: SearchInput, cache: _Cache, writer: OutputWriter) -> list[_Story] | None:
     """Every story of this build: those planned afresh, and the last build's for the
     rest (None when they are not known)."""
-    stories = [_Story(d.url, d.year, d.month, d.time, d) for d in found.docs]
-    if not found.unplanned:
-        return stories
-    catalog = cache.catalog((writer.previous or {}).get(f"{BUNDLE}/{LIST}"))
-    if catalog is None:
+    found_catalog = cache.catalog((writer.previous or {}).get(f"{BUNDLE}/{LIST}"))
+    if found_catalog is None and found.unplanned:
         return None
+    catalog = found_catalog or {}
+    stories = []
+    for d in found.docs:
+        known = catalog.get(d.url)
+        same = d.key and known and known[1:] == [d.year, d.month, d.time, d.key]
+        stories.append(_Story(d.url, d.year, d.month, d.time, d.key, d, known[0] if same else ""))
     for url in found.unplanned:
         known = catalog.get(url)
         if known is not None:  # an article page (other outputs are not in the catalog)
-            name, year, month, time = known
-            stories.append(_Story(url, year, month, time, old=name))
+            name, year, month, time, key = known
+            stories.append(_Story(url, year, month, time, key, old=name))
     return stories
 
 
 def _documents(members: list[_Story], cache: _Cache) -> list[Document] | None:
-    """(url, page) of each story, the unchanged ones' as the last build made them."""
+    """(url, page) of each story, those only the last build made as it made them."""
     made: list[Document] = []
     for story in members:
         if story.doc is not None:
@@ -415,7 +418,7 @@ class _Cache:
         return self._docs[name]
 
     def catalog(self, listing: str | None) -> dict[str, list] | None:
-        """{url: [shard, year, month, time]} of the last build's stories, if it was the
+        """{url: [shard, year, month, time, key]} of the last build's stories, if it was the
         build that wrote the shard list whose digest is `listing`."""
         if self.folder is None or listing is None:
             return None
