@@ -70,7 +70,11 @@ def run(records: int, requests: int, timeout: float, masthead: str) -> dict[str,
         )  # fmt: skip
         try:
             # The build summary comes first, then the line with the address.
-            base = next(filter(None, (re.search(r"http://127\.0\.0\.1:(\d+)/", line) for line in proc.stdout)))
+            base = next(
+                filter(
+                    None, (re.search(r"http://127\.0\.0\.1:(\d+)/", line) for line in proc.stdout)
+                )
+            )
             port = int(base.group(1))
             pages = sorted(
                 p.relative_to(work / "out").as_posix() for p in (work / "out").rglob("index.html")
