@@ -31,6 +31,11 @@ if not CHROMIUM.is_file():
 
 __all__ = ["CHROMIUM", "Browser", "Page", "Route", "chromium", "expect"]
 
+# Playwright's assertions wait 5 s by default. A search page that loads Pagefind and merges
+# its shards took longer than that on two cores shared with a mutation run; a real failure
+# still fails, later.
+expect.set_options(timeout=15_000)
+
 
 @contextmanager
 def chromium(*args: str) -> Iterator[Browser]:
