@@ -52,6 +52,7 @@ class Surroundings:
     def __init__(self, site: Site) -> None:
         self.articles = site.articles
         self.position = {a.record.path: i for i, a in enumerate(site.articles)}
+        self.stamp = {a.record.path: a.record.published_at.timestamp() for a in site.articles}
         self.members: dict[TermRef, tuple[Article, ...]] = {}
         self.place: dict[TermRef, dict[str, int]] = {}
         for taxonomy in site.taxonomies:
@@ -91,18 +92,19 @@ class Surroundings:
     ) -> tuple[Article, ...]:
         """Stories like `article`, best first: shared topics count 3 each, the same
         provider 2, and a day apart costs a tenth; ties go to the nearer story in time."""
-        refs = [*article.topics, *([article.provider] if article.provider else [])]
+        provider = article.provider
+        refs = [*article.topics, *([provider] if provider else [])]
         topics = set(article.topics)
-        when = article.record.published_at
+        when = self.stamp[article.record.path]
         scored: dict[str, tuple[float, float, str, Article]] = {}
         for ref in refs:
             for other in self.nearest(ref, article, NEIGHBOURS * 2):
                 path = other.record.path
                 if path in scored or other.url in exclude:
                     continue
-                days = abs((other.record.published_at - when).total_seconds()) / 86400
+                days = abs(self.stamp[path] - when) / 86400
                 score = 3 * len(topics.intersection(other.topics)) - days / 10
-                if article.provider is not None and other.provider == article.provider:
+                if provider is not None and other.provider == provider:
                     score += 2
                 scored[path] = (-score, days, path, other)
         return tuple(item[3] for item in sorted(scored.values())[:limit])
