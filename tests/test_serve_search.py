@@ -4,6 +4,7 @@ the writer's manifest describes, for the preview and for the next `masthead buil
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
 import hashlib
@@ -64,7 +65,7 @@ def _landings(capsys: pytest.CaptureFixture[str], seen: list[str]) -> int:
 def _indexed_titles(output: Path) -> set[str]:
     """The titles of the pages in the search bundle (its fragments are gzipped JSON)."""
     titles = set()
-    for fragment in (output / "pagefind" / "fragment").glob("*.pf_fragment"):
+    for fragment in (output / "pagefind").rglob("fragment/*.pf_fragment"):
         data = gzip.decompress(fragment.read_bytes())
         titles.add(json.loads(data[data.index(b"{") :])["meta"]["title"])
     return titles
@@ -165,6 +166,56 @@ def test_after_the_preview_indexed_the_output_is_whole_for_the_next_build(
     assert "stopped while it replaced" not in done.stderr and "WARNING" not in done.stderr
     _assert_consistent(site.output)
     assert NEW_TITLE in _indexed_titles(site.output)
+
+
+def _logged_pagefind(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Pagefind, with what its indexing service is sent copied to a file; return it."""
+    real = find_pagefind()
+    assert real is not None
+    log, fake = folder / "sent", folder / "logged-pagefind"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = --service ]; then tee -a "{log}" | "{real}" "$@"; '
+        f'else exec "{real}" "$@"; fi\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    return log
+
+
+def _pages_sent(log: Path) -> list[str]:
+    """The URLs of the pages the service was given (its messages: base64 JSON, each
+    ended by a comma), emptying the log."""
+    messages = [json.loads(base64.b64decode(m)) for m in log.read_bytes().split(b",") if m]
+    log.write_bytes(b"")
+    return [m["payload"]["url"] for m in messages if m["payload"]["type"] == "AddFile"]
+
+
+def test_an_edit_indexes_only_its_story_s_shard_again(
+    site: Scratch, preview: Preview, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The preview's background index is made by shard, as `masthead build` makes it: a
+    story edited in November 2026 indexes 2026's stories again, not 2025's."""
+    site.add("2025-06-01-wall.md", title="Harbour wall rebuilt", when="2025-06-01T08:00:00Z")
+    log = _logged_pagefind(tmp_path, monkeypatch)
+    seen: list[str] = []
+    preview.rebuild(set())
+    _wait(lambda: _landings(capsys, seen) >= 1, "the first search index")
+    assert len(_pages_sent(log)) == 3
+    preview.rebuild({site.add(STORY, title=NEW_TITLE, url=URL)})
+    _wait(lambda: _landings(capsys, seen) >= 2, "the search index after the edit")
+    assert sorted(_pages_sent(log)) == ["/news/2026/11/17/tide/", "/news/2026/11/18/pier/"]
+    titles = _indexed_titles(site.output)
+    assert {NEW_TITLE, "Harbour wall rebuilt"} <= titles and OLD_TITLE not in titles
+    _assert_consistent(site.output)
+    # What the preview made is what `masthead build` makes of the same site.
+    preview.stop()
+    bundle = {k: v for k, v in _on_disk(site.output).items() if k.startswith("pagefind/")}
+    clean = masthead("build", "--no-cache", "--output", str(tmp_path / "clean"), cwd=site.root)
+    assert clean.returncode == 0, clean.stderr
+    assert bundle == {
+        k: v for k, v in _on_disk(tmp_path / "clean").items() if k.startswith("pagefind/")
+    }
 
 
 def test_a_failing_pagefind_is_a_warning_and_the_preview_goes_on(

@@ -45,7 +45,8 @@ from masthead.diagnostics import fails_strict
 from masthead.killpoint import kill_point
 from masthead.outputs.images import image_phase, write_images
 from masthead.outputs.newsletter import is_web_page
-from masthead.outputs.search import update_search_index
+from masthead.outputs.search import own_article_template, update_search_index
+from masthead.outputs.search_records import SearchInput, search_docs
 from masthead.outputs.writer import MANIFEST, OutputWriter, output_lock
 from masthead.parallel import WorkerDied, beside, default_jobs
 from masthead.records.loader import Stamp, stamp
@@ -203,6 +204,15 @@ class Builder:
             return False
         memory.manifest = (manifest, after)
         return True
+
+    def search_input(self) -> SearchInput | None:
+        """The last build's stories as the search index is given them, for the preview's
+        background indexer; None when it has no plan at hand, or when the site's own
+        article template decides what is indexed (the pages as built are, then)."""
+        memory, inputs = self.memory, self.memory.inputs
+        if inputs is None or memory.specs is None or own_article_template(inputs.site_dir):
+            return None
+        return search_docs(inputs.config, memory.specs, memory.site_paths.missing)
 
     def save_cache(self) -> None:
         """Write the state to the cache folder; the preview calls this when it stops rather

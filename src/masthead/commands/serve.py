@@ -98,7 +98,8 @@ class Preview:
             self._rebuild(paths)
             config = self.builder.inputs.config if self.builder.inputs else None
             if self._search_stale and config is not None and config.search and self.still_there():
-                self.search.start()
+                cache = self.builder.inputs.cache_dir if self.builder.options.use_cache else None
+                self.search.start(self.builder.search_input(), config.language, cache)
 
     def _rebuild(self, paths: set[Path]) -> None:
         with self.server.building():

@@ -2,11 +2,15 @@
 
 The preview's builds carry the last index over (`BuildOptions.defer_search`), so a save
 reloads the page without waiting for Pagefind. After a build, `BackgroundIndex.start()`
-runs `python -m masthead.commands.serve_search OUTPUT PID`: a process of its own that holds the
-output lock (a `masthead build` into the same folder waits for it), keeps every file but
-the old bundle, runs Pagefind over the committed pages (search.reindex) and commits
-through the writer (staging, journal, manifest), then prints the new manifest as one
-line of JSON. A newer rebuild first stops it (`settle()`): SIGTERM kills the process and
+runs `python -m masthead.commands.serve_search OUTPUT PID [CACHE]`: a process of its own
+that holds the output lock (a `masthead build` into the same folder waits for it), keeps
+every file but the old bundle, makes the bundle again and commits it through the writer
+(staging, journal, manifest), then prints the new manifest as one line of JSON. The
+preview sends it the stories (`Builder.search_input`) on its standard input, each with
+its document only if it changed since the last index that landed; it then makes again
+only the shards that changed (search_shards), as `masthead build` does. Without them
+(a site with its own article template) or when the last index is not at hand, it runs
+Pagefind over the committed pages (search.reindex). A newer rebuild first stops it (`settle()`): SIGTERM kills the process and
 its Pagefind at once, leaving only work folders the next writer removes, unless the
 commit is under way, which then ends first. So no half-written bundle is ever live, and
 the manifest always lists what is on disk. The process stops the same way when the
@@ -30,7 +34,9 @@ from pathlib import Path
 from types import FrameType
 
 from masthead.diagnostics import MastheadError
-from masthead.outputs.search import BUNDLE, SearchError, reindex
+from masthead.outputs.search import BUNDLE, SearchError, find_pagefind, reindex
+from masthead.outputs.search_records import SearchDoc, SearchInput
+from masthead.outputs.search_shards import update_shards
 from masthead.outputs.writer import MANIFEST, OutputWriter, output_lock
 from masthead.records.loader import Stamp, stamp
 
@@ -61,6 +67,10 @@ Outcome = Landed | Failed | None
 class _Job:
     process: subprocess.Popen[str]
     started: float
+    stories: str | None
+    """What the process is sent: the stories as JSON (_stories_message)."""
+    keys: dict[str, str]
+    """Each story's key in what was sent: what the index has, once it lands."""
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome = None
 
@@ -74,14 +84,30 @@ class BackgroundIndex:
         self.output_dir = output_dir
         self.ready = ready
         self._job: _Job | None = None
+        self._indexed: dict[str, str] = {}
+        """Story URL -> key of its document in the last index that landed."""
 
-    def start(self) -> None:
-        """Index the output as it is now committed (stopping any run still going)."""
+    def start(
+        self, stories: SearchInput | None = None, language: str = "", cache: Path | None = None
+    ) -> None:
+        """Index the output as it is now committed (stopping any run still going): from
+        `stories` in `language`, by shard, with the build cache `cache`; without them,
+        from the pages."""
         self.settle()
         pid = str(os.getpid())  # the process ends when this one is gone
+        command = [sys.executable, "-m", "masthead.commands.serve_search", str(self.output_dir)]
+        message, keys = None, {}
+        if stories is not None:
+            # Without a build cache, no shard's documents are kept: send every story's.
+            indexed = self._indexed if cache is not None else {}
+            message, keys = _stories_message(stories, language, indexed)
+            command += [pid, str(cache) if cache is not None else ""]
+        else:
+            command += [pid]
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "masthead.commands.serve_search", str(self.output_dir), pid],
+                command,
+                stdin=subprocess.PIPE if message is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -90,7 +116,7 @@ class BackgroundIndex:
         except OSError as exc:
             log.warning("search index not updated: cannot start Python (%s)", exc)
             return
-        job = self._job = _Job(process, time.perf_counter())
+        job = self._job = _Job(process, time.perf_counter(), message, keys)
         threading.Thread(
             target=self._wait, args=(job,), name="masthead-search", daemon=True
         ).start()
@@ -113,11 +139,13 @@ class BackgroundIndex:
 
     def _take(self, job: _Job) -> Outcome:
         self._job = None  # each run's outcome is taken once
+        if isinstance(job.outcome, Landed):
+            self._indexed = job.keys
         return job.outcome
 
     def _wait(self, job: _Job) -> None:
         try:
-            out, err = job.process.communicate()
+            out, err = job.process.communicate(job.stories)
             seconds = time.perf_counter() - job.started
             job.outcome = _outcome(job.process.returncode, out, err, seconds)
         except Exception as exc:  # never leave settle() waiting
@@ -143,6 +171,32 @@ def _outcome(code: int, out: str, err: str, seconds: float) -> Outcome:
     return Failed(lines[-1] if lines else f"the indexing process ended with exit {code}")
 
 
+def _stories_message(
+    stories: SearchInput, language: str, indexed: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """The stories as the indexing process reads them, each story's document only if its
+    key is not the one `indexed` (the last index that landed) has; and the keys sent."""
+    docs, unchanged, keys = [], list(stories.unplanned), {}
+    for doc in stories.docs:
+        keys[doc.url] = doc.key
+        if doc.key and indexed.get(doc.url) == doc.key:
+            unchanged.append(doc.url)
+        else:
+            docs.append([doc.url, doc.year, doc.month, doc.time, doc.key, doc.html])
+    message = {"language": language, "docs": docs, "unchanged": unchanged}
+    return json.dumps(message, separators=(",", ":")), keys
+
+
+def _read_stories(text: str) -> tuple[str, SearchInput]:
+    """What _stories_message wrote: the language, and the stories to index."""
+    message = json.loads(text)
+    docs = [
+        SearchDoc(url, year, month, time, key, html.__str__)  # the page as sent
+        for url, year, month, time, key, html in message["docs"]
+    ]
+    return message["language"], SearchInput(docs, message["unchanged"])
+
+
 # The indexing process -------------------------------------------------------------
 
 _committing = False
@@ -164,9 +218,13 @@ def _end_with_parent(parent: int) -> None:
     _on_term(signal.SIGTERM, None)
 
 
-def index_output(root: Path) -> dict[str, object] | None:
-    """Index the pages committed in `root` again and commit the new bundle; the manifest
-    before (digest) and after, or None when there is no whole output to index."""
+def index_output(
+    root: Path, stories: tuple[str, SearchInput] | None = None, cache: Path | None = None
+) -> dict[str, object] | None:
+    """Index `root` again and commit the new bundle: from `stories` (language, stories)
+    by shard, with the build cache `cache`, when the last index is at hand; else from the
+    pages committed. The manifest before (digest) and after, or None when there is no
+    whole output to index."""
     global _committing
     if not root.is_dir():  # never make the folder (the site may have been deleted)
         return None
@@ -179,7 +237,7 @@ def index_output(root: Path) -> dict[str, object] | None:
             if not rel.startswith(BUNDLE + "/"):
                 writer.keep(rel)
         try:
-            reindex(writer)
+            _index(writer, stories, cache)
         except BaseException:
             writer.abort()
             raise
@@ -187,6 +245,18 @@ def index_output(root: Path) -> dict[str, object] | None:
         writer.commit()
         manifest = stamp(root / MANIFEST) if (root / MANIFEST).is_file() else None
         return {"before": before, "after": writer.current, "manifest": manifest}
+
+
+def _index(
+    writer: OutputWriter, stories: tuple[str, SearchInput] | None, cache: Path | None
+) -> None:
+    binary = find_pagefind() if stories is not None else None
+    if stories is not None and binary is not None:
+        language, found = stories
+        if update_shards(binary, language, found, writer, cache) is not None:
+            return
+        log.info("search: the last index is not at hand; indexing the pages as built")
+    reindex(writer)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(10)  # Pagefind too: the preview's rebuilds and requests come first
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
     try:
-        result = index_output(Path(args[0]))
+        stories = _read_stories(sys.stdin.read()) if len(args) > 2 else None
+        cache = Path(args[2]) if len(args) > 2 and args[2] else None
+        result = index_output(Path(args[0]), stories, cache)
     except SearchError as exc:
         print(f"error: {exc.why}", file=sys.stderr)  # not the build's advice (--no-search)
         return 1

@@ -121,7 +121,7 @@ def update_search_index(
     if specs is not None:
         from masthead.outputs.search_shards import update_shards
 
-        own = site_dir is not None and (site_dir / "templates" / "article.html").is_file()
+        own = site_dir is not None and own_article_template(site_dir)
         docs = search_docs(config, specs, missing, partial(_built_page, writer) if own else None)
         done = update_shards(binary, config.language, docs, writer, cache_dir, processes)
         if done is not None:
@@ -138,6 +138,12 @@ def update_search_index(
             writer.keep(rel)
         return len(old_bundle), 0
     return _index_pages(binary, pages, writer)
+
+
+def own_article_template(site_dir: Path) -> bool:
+    """Whether the site has its own article template, which then decides what its pages
+    mark for search: the pages as built are indexed, not the documents made from the model."""
+    return (site_dir / "templates" / "article.html").is_file()
 
 
 def reindex(writer: OutputWriter) -> tuple[int, int]:
