@@ -16,6 +16,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,6 +167,35 @@ def test_after_the_preview_indexed_the_output_is_whole_for_the_next_build(
     assert "stopped while it replaced" not in done.stderr and "WARNING" not in done.stderr
     _assert_consistent(site.output)
     assert NEW_TITLE in _indexed_titles(site.output)
+
+
+def test_a_save_during_the_first_build_is_built_once_the_watcher_runs(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher starts after the preview's first build (which forks its workers only
+    while no thread runs): a record saved during that build, which no watcher saw, is
+    built as soon as one runs, not at the next change."""
+    from masthead.building import phases
+
+    real = phases.load
+
+    def load_then_save(*args: Any) -> Any:
+        loaded = real(*args)
+        if not saved:  # after the first build read the records
+            saved.append(site.add(STORY, title=NEW_TITLE, url=URL))
+        return loaded
+
+    saved: list[Path] = []
+    monkeypatch.setattr(phases, "load", load_then_save)
+    preview = Preview(ServeOptions(BuildOptions(site_dir=site.root, search=False), port=0))
+    try:
+        preview.start()
+        page = (site.output / "news/2026/11/18/pier/index.html").read_text()
+        assert saved and NEW_TITLE in page and OLD_TITLE not in page
+        # Nothing saved since: a start without a save builds once, its index not stopped.
+        assert preview.builder.inputs_unchanged()
+    finally:
+        preview.stop()
 
 
 def _logged_pagefind(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -60,17 +60,30 @@ def scan(options: BuildOptions, memory: Memory, inputs: Inputs) -> Scan:
     key = cache_key(options, inputs)
     state = _load_state(options, memory, inputs, key)
     ignored: list[str] = []
-    stamps = scan_records(inputs.content_dir, ignored)
+    stamps, others = stamp_inputs(options, inputs, ignored)
     memory.ignored = ignored
-    others = digest_others(inputs, settings_digest(options, inputs))
     # What the next build compares to find nothing changed: no use to a first build that
     # keeps no state (without the cache, and not the preview's).
     keeps_state = options.use_cache or options.keep_model or memory.state is not None
-    digest = digest_of(sorted(stamps.items()), others) if keeps_state else ""
+    digest = inputs_digest(stamps, others) if keeps_state else ""
     writer = OutputWriter(inputs.output_dir, created_root=memory.created_output)
     if not _output_matches(memory, state, writer):
         state.pages, state.assets, state.inputs = {}, {}, ""
     return Scan(inputs, key, state, writer, stamps, others, digest)
+
+
+def stamp_inputs(
+    options: BuildOptions, inputs: Inputs, ignored: list[str]
+) -> tuple[dict[str, Stamp], str]:
+    """Every record's stamp, and a digest of the other inputs' (`ignored`: the files
+    under content/ that are not records, said once)."""
+    stamps = scan_records(inputs.content_dir, ignored)
+    return stamps, digest_others(inputs, settings_digest(options, inputs))
+
+
+def inputs_digest(stamps: dict[str, Stamp], others: str) -> str:
+    """What a build keeps to find, next time, that no input changed."""
+    return digest_of(sorted(stamps.items()), others)
 
 
 def cache_key(options: BuildOptions, inputs: Inputs) -> str:

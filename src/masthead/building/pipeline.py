@@ -205,6 +205,16 @@ class Builder:
         memory.manifest = (manifest, after)
         return True
 
+    def inputs_unchanged(self) -> bool:
+        """Whether every input file has the stamp the last build saw. The preview asks once
+        its watcher runs: a file saved during its first build, before the watcher looked,
+        would otherwise wait for the next change to be built."""
+        memory = self.memory
+        if memory.inputs is None or memory.state is None or not memory.state.inputs:
+            return False
+        stamps, others = phases.stamp_inputs(self.options, memory.inputs, [])
+        return phases.inputs_digest(stamps, others) == memory.state.inputs
+
     def search_input(self) -> SearchInput | None:
         """The last build's stories as the search index is given them, for the preview's
         background indexer; None when it has no plan at hand, or when the site's own

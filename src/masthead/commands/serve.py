@@ -68,6 +68,8 @@ class Preview:
         self.rebuild(set())
         self._thread.start()
         self.watcher.start()
+        if not self.builder.inputs_unchanged():  # saved during the first build
+            self.rebuild(set())
 
     def stop(self) -> None:
         """Stop whatever start() got to: watcher, search index, event streams, HTTP thread,
