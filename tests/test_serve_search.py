@@ -87,19 +87,26 @@ def _assert_consistent(output: Path) -> None:
     assert sorted(p.name for p in output.iterdir() if p.name.startswith(".")) == [MANIFEST]
 
 
+def _pagefind_behind(folder: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Put a shell script in front of Pagefind, `script` with `{real}` for Pagefind."""
+    real = find_pagefind()
+    assert real is not None
+    fake = folder / "wrapped-pagefind"
+    fake.write_text("#!/bin/sh\n" + script.replace("{real}", str(real)))
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+
+
 def _stuck_pagefind(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Make Pagefind's first run hang for a minute (later ones run at once); return the
     file where that run writes its process id and its parent's, the indexer's."""
-    real = find_pagefind()
-    assert real is not None
     pids, once = folder / "pids", folder / "once"
-    fake = folder / "stuck-pagefind"
-    fake.write_text(
-        f'#!/bin/sh\nif mkdir "{once}" 2>/dev/null; then echo $$ $PPID > "{pids}"; sleep 60; fi\n'
-        f'exec "{real}" "$@"\n'
+    _pagefind_behind(
+        folder,
+        monkeypatch,
+        f'if mkdir "{once}" 2>/dev/null; then echo $$ $PPID > "{pids}"; sleep 60; fi\n'
+        'exec "{real}" "$@"\n',
     )
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     return pids
 
 
@@ -200,15 +207,13 @@ def test_a_save_during_the_first_build_is_built_once_the_watcher_runs(
 
 def _logged_pagefind(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Pagefind, with what its indexing service is sent copied to a file; return it."""
-    real = find_pagefind()
-    assert real is not None
-    log, fake = folder / "sent", folder / "logged-pagefind"
-    fake.write_text(
-        f'#!/bin/sh\nif [ "$1" = --service ]; then tee -a "{log}" | "{real}" "$@"; '
-        f'else exec "{real}" "$@"; fi\n'
+    log = folder / "sent"
+    _pagefind_behind(
+        folder,
+        monkeypatch,
+        f'if [ "$1" = --service ]; then tee -a "{log}" | "{{real}}" "$@"; '
+        'else exec "{real}" "$@"; fi\n',
     )
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     return log
 
 
