@@ -182,3 +182,14 @@ def scratch(tmp_path: Path) -> Scratch:
 @pytest.fixture
 def make_scratch(tmp_path: Path) -> Callable[[str], Scratch]:
     return lambda name: Scratch(tmp_path / name)
+
+
+@pytest.fixture
+def site_in_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty site (its content/ folder only) at ~/projects/site, under a home folder of
+    its own: the folder checks name the home folder, and the site's."""
+    home = tmp_path.resolve() / "home"
+    site = home / "projects" / "site"
+    (site / "content").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    return site

@@ -695,12 +695,8 @@ def test_a_link_planted_at_the_journal_s_temporary_name_in_a_race_is_not_followe
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path.resolve() / "home"
-    site = home / "projects" / "site"
-    (site / "content").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    return site
+def site(site_in_home: Path) -> Path:
+    return site_in_home
 
 
 @pytest.mark.parametrize(

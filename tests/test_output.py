@@ -205,12 +205,8 @@ def test_two_pages_wanting_one_file_fail_the_build(scratch: Scratch) -> None:
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    site = home / "projects" / "site"
-    (site / "content").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    return site
+def site(site_in_home: Path) -> Path:
+    return site_in_home
 
 
 @pytest.mark.parametrize(
