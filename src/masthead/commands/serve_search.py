@@ -10,11 +10,12 @@ preview sends it the stories (`Builder.search_input`) on its standard input, eac
 its document only if it changed since the last index that landed; it then makes again
 only the shards that changed (search_shards), as `masthead build` does. Without them
 (a site with its own article template) or when the last index is not at hand, it runs
-Pagefind over the committed pages (search.reindex). A newer rebuild first stops it (`settle()`): SIGTERM kills the process and
-its Pagefind at once, leaving only work folders the next writer removes, unless the
-commit is under way, which then ends first. So no half-written bundle is ever live, and
-the manifest always lists what is on disk. The process stops the same way when the
-preview (process PID) is gone without stopping it: killed, not Ctrl-C'd.
+Pagefind over the committed pages (search.reindex). A newer rebuild first stops it
+(`settle()`): SIGTERM kills the process and its Pagefind at once, leaving only work
+folders the next writer removes, unless the commit is under way, which then ends first.
+So no half-written bundle is ever live, and the manifest always lists what is on disk.
+The process stops the same way when the preview (process PID) is gone without stopping
+it: killed, not Ctrl-C'd.
 """
 
 from __future__ import annotations
@@ -95,15 +96,19 @@ class BackgroundIndex:
         from the pages."""
         self.settle()
         pid = str(os.getpid())  # the process ends when this one is gone
-        command = [sys.executable, "-m", "masthead.commands.serve_search", str(self.output_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "masthead.commands.serve_search",
+            str(self.output_dir),
+            pid,
+        ]
         message, keys = None, {}
         if stories is not None:
             # Without a build cache, no shard's documents are kept: send every story's.
             indexed = self._indexed if cache is not None else {}
             message, keys = _stories_message(stories, language, indexed)
-            command += [pid, str(cache) if cache is not None else ""]
-        else:
-            command += [pid]
+            command.append(str(cache) if cache is not None else "")
         try:
             process = subprocess.Popen(
                 command,
@@ -250,7 +255,7 @@ def index_output(
 def _index(
     writer: OutputWriter, stories: tuple[str, SearchInput] | None, cache: Path | None
 ) -> None:
-    binary = find_pagefind() if stories is not None else None
+    binary = find_pagefind()
     if stories is not None and binary is not None:
         language, found = stories
         if update_shards(binary, language, found, writer, cache) is not None:
