@@ -49,7 +49,7 @@ def served(tmp_path: Path) -> Iterator[tuple[DevServer, Path]]:
     (root / "news" / "up-dir").symlink_to("../../public-private", target_is_directory=True)
     (root / "inside-link").symlink_to("news/story.txt")  # control: stays inside
     server = DevServer(root, port=0, base_path="/")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server, root
     server.shutdown()
