@@ -8,15 +8,17 @@ that must name the line, a branch taken only by an unusual but legal record.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from masthead.config import SiteConfig
-from masthead.diagnostics import Diagnostic
-from masthead.records import yamlload
-from masthead.records.loader import MAX_NAME, Record, read_record, scan_records
+from masthead.diagnostics import Diagnostic, RecordError
+from masthead.records import loader, yamlload
+from masthead.records.loader import MAX_NAME, Record, load_record, read_record, scan_records
 from masthead.records.yamlload import (
     MAX_DEPTH,
     MAX_NUMBER_CHARS,
@@ -169,6 +171,67 @@ def test_a_record_at_the_size_limit_loads_and_one_byte_more_is_refused(tmp_path:
     assert _said(tmp_path, text + "y") == (1, "file is 8193 bytes", "at most 8192")
 
 
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("loop.md", "symbolic link loops; not followed"),
+        ("missing.md", "symbolic link is broken; not followed"),
+    ],
+)
+def test_a_looping_or_broken_link_is_refused_by_what_is_wrong(
+    tmp_path: Path, target: str, said: str
+) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "loop.md").symlink_to(content / "loop.md")
+    (content / "link.md").symlink_to(content / target)
+    record, diagnostics = read_record(content / "link.md", "link.md", CONFIG)
+    assert record is None
+    assert [(d.message, d.severity) for d in diagnostics] == [(said, "warning")]
+
+
+def test_load_record_without_a_list_for_warnings_still_loads(tmp_path: Path) -> None:
+    """The warnings argument is optional: callers that want only the record leave it out."""
+    path = tmp_path / "2026-11-18-story.md"
+    path.write_text(_front(f"{BASE}\nwebUrl: 'javascript:x'"), encoding="utf-8")
+    record = load_record(path, path.name, CONFIG)
+    assert record.title == "Harbour" and record.web_url is None
+
+
+def test_a_file_that_never_ends_is_read_one_byte_past_the_limit_and_refused() -> None:
+    """A device (or a file growing as it is read) reports no size that stops the read:
+    the limit alone does, and the message says how much was read."""
+    with pytest.raises(RecordError) as caught:
+        load_record(Path("/dev/zero"), "zero.md", CONFIG)
+    limit = CONFIG.max_record_bytes
+    diagnostic = caught.value.diagnostic
+    assert (diagnostic.message, diagnostic.expected) == (
+        f"file is {limit + 1} bytes",
+        f"at most {limit}",
+    )
+
+
+def test_a_file_that_grows_after_a_short_read_is_read_no_further_than_the_limit() -> None:
+    """fstat said 50 bytes; the first read returns 30 (a network file system), and by the
+    next one the file has grown far past the limit: reading still stops at the limit."""
+    data = bytes(range(200))
+    read_end, write_end = os.pipe()
+    os.write(write_end, data[:30])
+
+    def rest() -> None:
+        time.sleep(0.05)
+        os.write(write_end, data[30:])
+        os.close(write_end)
+
+    writer = threading.Thread(target=rest)
+    writer.start()
+    try:
+        assert loader._read_at_most(read_end, 60, 50) == data[:60]
+    finally:
+        writer.join()
+        os.close(read_end)
+
+
 def test_a_record_gone_before_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
     record, diagnostics = read_record(tmp_path / "gone.md", "gone.md", CONFIG)
     assert record is None
@@ -255,6 +318,7 @@ BASE = 'title: "Harbour"\npublishedDateTime: 2026-11-18T09:30:00Z'
         (f"{BASE}\ntopics:\n  - a\n  - ''", (6, "topics[1] is empty", "a topic name")),
         (f"{BASE}\ntopics:\n  - 7", (5, "topics[0] is an integer", "a topic name")),
         (f"{BASE}\nimages: [x]", (4, "images[0] is a string", "a mapping")),
+        (f"{BASE}\nimages: x", (4, "images is a string", "a list of images")),
     ],
 )
 def test_each_field_of_the_wrong_kind_is_named_with_its_line(
@@ -303,10 +367,11 @@ def test_published_as_a_word_in_quotes_is_read_with_a_warning(
 ) -> None:
     record, diagnostics = _read(tmp_path, _front(f"{BASE}\npublished: {value}"))
     assert record is not None and record.published is flag
-    assert [(d.line, d.message, d.severity) for d in diagnostics] == [
+    assert [(d.line, d.message, d.expected, d.severity) for d in diagnostics] == [
         (
             4,
             f"published is the string {value.strip(chr(39))!r}, read as {str(flag).lower()}",
+            "true or false without quotes",
             "warning",
         )
     ]
@@ -324,6 +389,12 @@ def test_a_link_that_is_not_http_is_dropped_with_a_warning(tmp_path: Path) -> No
     ]
     record, diagnostics = _read(tmp_path, _front(f"{BASE}\nwebUrl: ''"))
     assert record is not None and record.web_url is None and diagnostics == ()
+
+
+def test_a_dropped_link_is_quoted_in_the_warning_up_to_80_characters(tmp_path: Path) -> None:
+    value = "javascript:" + "a" * 68 + "yz"
+    _, diagnostics = _read(tmp_path, _front(f"{BASE}\nwebUrl: '{value}'"))
+    assert [d.message for d in diagnostics] == [f"webUrl dropped: {value[:80]!r}"]
 
 
 def test_only_an_image_marked_cached_with_true_is_cached_and_one_without_url_is_left_out(

@@ -8,7 +8,11 @@ kept-alive connection must be able to tell where each answer ends).
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
+import io
+import mimetypes
+import os
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -139,3 +143,136 @@ def test_a_file_gone_between_lookup_and_open_is_a_plain_not_found(
     assert (status, body) == (404, b"not found\n")
     assert b"Content-Type: text/plain\r\n" in head + b"\r\n"
     assert _raw(server, "HEAD", _base(server) + "vanishing.html")[::2] == (404, b"")
+
+
+def test_a_percent_escape_that_is_not_utf8_finds_no_file(server: DevServer, root: Path) -> None:
+    """`%FF` decodes to no character: it is not read as U+FFFD, the replacement character,
+    which would reach a file of that name."""
+    (root / "\ufffd.html").write_text("<p>replacement</p>")
+    status, _, body = _raw(server, "GET", _base(server) + "%FF.html")
+    assert (status, body) == (404, b"not found\n")
+
+
+def _headers(server: DevServer, path: str) -> http.client.HTTPMessage:
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.headers
+    finally:
+        conn.close()
+
+
+def test_every_file_is_sent_uncached(server: DevServer, root: Path) -> None:
+    """A preview must show the last build: no browser cache keeps an older page or file."""
+    (root / "style.css").write_text("body{}")
+    (root / "404.html").write_text("<p>lost</p>")
+    for path in ("news/", "style.css", "missing.html"):
+        assert _headers(server, _base(server) + path)["Cache-Control"] == "no-store", path
+
+
+def test_types_of_text_and_binary_files(server: DevServer, root: Path) -> None:
+    (root / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (root / "blob.unknown-kind").write_bytes(b"\x00\x01")
+    (root / "notes.txt").write_text("notes")
+    types = {
+        "photo.png": "image/png",
+        "blob.unknown-kind": "application/octet-stream",
+        "notes.txt": "text/plain; charset=utf-8",
+    }
+    for name, expected in types.items():
+        assert _headers(server, _base(server) + name)["Content-Type"] == expected, name
+
+
+def test_feed_json_and_svg_types_do_not_depend_on_the_machine(
+    server: DevServer, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mimetypes reads the machine's mime.types, where .xml may be text/xml: a feed reader
+    or an API client must get the same type from every preview."""
+    machine = {".xml": "text/xml", ".json": "text/x-json", ".svg": "text/plain"}
+    guess = mimetypes.guess_type
+
+    def machine_guess(url: str, strict: bool = True) -> tuple[str | None, str | None]:
+        return machine.get(Path(url).suffix) or guess(url, strict)[0], None
+
+    monkeypatch.setattr(mimetypes, "guess_type", machine_guess)
+    types = {
+        "feed.xml": "application/xml; charset=utf-8",
+        "api.json": "application/json; charset=utf-8",
+        "logo.svg": "image/svg+xml; charset=utf-8",
+    }
+    for name, expected in types.items():
+        (root / name).write_text("<x/>")
+        assert _headers(server, _base(server) + name)["Content-Type"] == expected, name
+
+
+def test_one_byte_before_the_body_end_is_sent_before_the_script(
+    server: DevServer, root: Path
+) -> None:
+    (root / "short.html").write_bytes(b"x</body>")
+    assert _raw(server, "GET", _base(server) + "short.html")[2] == b"x" + TAG + b"</body>"
+
+
+class _ChangingFile(io.FileIO):
+    """A file that another process rewrites while the server reads it: `change` runs just
+    before the read with that number (1: looking for `</body>`, 2: the first piece sent)."""
+
+    def __init__(self, path: Path, change: dict[int, Callable[[Path], object]]) -> None:
+        super().__init__(path, "rb")
+        self._path, self._change, self._reads = path, change, 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._reads += 1
+        if self._reads in self._change:
+            self._change[self._reads](self._path)
+        return super().read(size)
+
+
+def _changing(
+    monkeypatch: pytest.MonkeyPatch, name: str, change: dict[int, Callable[[Path], object]]
+) -> None:
+    opened = Path.open
+
+    def open_changing(path: Path, *args: object, **kwargs: object) -> object:
+        if path.name == name:
+            return _ChangingFile(path, change)
+        return opened(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "open", open_changing)
+
+
+def test_a_page_that_shrinks_while_sent_ends_the_connection_without_the_script(
+    server: DevServer, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its length was sent already: the connection is closed after what is left, so the
+    browser sees a cut page, not the start of the next answer (and no script after it)."""
+    page = b"<html><body>" + b"x" * 2000 + b"</body></html>"
+    (root / "cut.html").write_bytes(page)
+    _changing(monkeypatch, "cut.html", {2: lambda path: os.truncate(path, 100)})
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=3) as sock:
+        sock.sendall(f"GET {_base(server)}cut.html HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):  # kept alive, this would wait for the timeout
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert f"Content-Length: {len(page) + len(TAG)}".encode() in head
+    assert body == page[:100]
+
+
+def test_a_page_that_grows_while_sent_gets_the_script_where_its_size_ended(
+    server: DevServer, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = b"<html><body><p>first</p></body></html>"
+    (root / "grows.html").write_bytes(page)
+
+    def append(path: Path) -> None:
+        with open(path, "ab") as file:  # not Path.open, which the test replaces
+            file.write(b"<p>later</p></body>")
+
+    _changing(monkeypatch, "grows.html", {1: append})
+    status, _, body = _raw(server, "GET", _base(server) + "grows.html")
+    assert status == 200
+    assert body == page.replace(b"</body>", TAG + b"</body>")
