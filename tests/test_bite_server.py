@@ -276,3 +276,17 @@ def test_a_page_that_grows_while_sent_gets_the_script_where_its_size_ended(
     status, _, body = _raw(server, "GET", _base(server) + "grows.html")
     assert status == 200
     assert body == page.replace(b"</body>", TAG + b"</body>")
+
+
+def test_a_refused_request_ends_its_connection_even_when_asked_to_keep_it(
+    server: DevServer,
+) -> None:
+    """A client that sent a foreign Host is not trusted with a kept-alive connection."""
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=3) as sock:
+        sock.sendall(b"GET /digest/news/ HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):  # kept alive, this would wait for the timeout
+            data += chunk
+    head = data.partition(b"\r\n\r\n")[0]
+    assert head.startswith(b"HTTP/1.1 421 ") and b"\r\nConnection: close" in head

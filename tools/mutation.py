@@ -9,6 +9,7 @@ guarded module or its tests:
     .venv/bin/pip install -e '.[test,mutation]'
     .venv/bin/python tools/mutation.py safeurl embeds          # or no names: every module
     .venv/bin/python tools/mutation.py --minutes 20 loader    # a time box per module
+    .venv/bin/python tools/mutation.py --survivors --timeouts server   # retry, tests as now
 
 Each module runs in its own scratch copy of the working tree (MUTATION_DIR, default
 /tmp/masthead-mutation/<module>), with one worker, the module's own test files and the
@@ -223,11 +224,17 @@ def _toml(value: object) -> str:
 
 
 def run(
-    module: str, minutes: float, base: Path, mode: str, triaged: Collection[str]
+    module: str,
+    minutes: float,
+    base: Path,
+    mode: str,
+    triaged: Collection[str],
+    timeouts: bool = False,
 ) -> dict[str, str]:
-    """Mutate `module` ("all"), or only retry its last survivors and the mutants not reached
-    against the tests as they are now ("survivors"), or neither ("report"); return every
-    mutant's status, and write the untriaged survivors' diffs to survivors.txt."""
+    """Mutate `module` ("all"), or only retry its last survivors (and, with `timeouts`, the
+    mutants that ran out of time) and the mutants not reached against the tests as they are
+    now ("survivors"), or neither ("report"); return every mutant's status, and write the
+    untriaged survivors' diffs to survivors.txt."""
     scratch = base / module
     env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = str(Path(sys.executable).with_name("mutmut"))
@@ -241,10 +248,12 @@ def run(
         # The same source and test selection, so mutmut keeps its other verdicts; the
         # tests are copied again, and new tests in the selected files are found.
         # Survivors and mutants no test reached first (a new test should kill them in
-        # seconds), then the rest; the triaged ones are not retried.
+        # seconds), then the rest; the triaged ones are not retried. A timed-out mutant
+        # is retried on request only: one that really hangs costs its time limit again.
         shutil.copytree(REPO / "tests", scratch / "tests", dirs_exist_ok=True)
         deadline = time.monotonic() + minutes * 60
-        for statuses in (("survived", "no tests"), ("not checked",)):
+        first = ("survived", "no tests", *(("timeout",) if timeouts else ()))
+        for statuses in (first, ("not checked",)):
             found = results_of(mutmut, scratch, env, module)
             names = [n for n, s in found.items() if s in statuses and n not in triaged]
             left = (deadline - time.monotonic()) / 60
@@ -355,6 +364,12 @@ def main() -> int:
         help="retry the last run's survivors, and the mutants its time box left, with the "
         "tests as they are now",
     )
+    parser.add_argument(
+        "--timeouts",
+        action="store_true",
+        help="with --survivors, retry the mutants that ran out of time too (a test written "
+        "since may end them quickly)",
+    )
     args = parser.parse_args()
     args.modules = args.modules or list(MODULES)
     if unknown := set(args.modules) - set(MODULES):
@@ -364,7 +379,7 @@ def main() -> int:
     total_killed = total_counted = 0
     for module in args.modules:
         mode = "report" if args.report else "survivors" if args.survivors else "all"
-        results = run(module, args.minutes, base, mode, triage.get(module, {}))
+        results = run(module, args.minutes, base, mode, triage.get(module, {}), args.timeouts)
         killed, counted = report(module, results, triage.get(module, {}))
         total_killed, total_counted = total_killed + killed, total_counted + counted
     if len(args.modules) > 1 and total_counted:
