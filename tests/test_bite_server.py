@@ -13,10 +13,12 @@ import mimetypes
 import os
 import socket
 from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from masthead.preview import server as server_module
 from masthead.preview.server import CLIENT, DevServer
 from tests.test_server_safety import exchange, start
 
@@ -290,3 +292,58 @@ def test_a_refused_request_ends_its_connection_even_when_asked_to_keep_it(
             data += chunk
     head = data.partition(b"\r\n\r\n")[0]
     assert head.startswith(b"HTTP/1.1 421 ") and b"\r\nConnection: close" in head
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        (None, "a%00b.html"),  # no file can have a NUL in its name: a 404, not a crash
+        ("back\\slash.html", "back%5Cslash.html"),  # a separator on Windows
+        (".alias", ".alias"),  # a dot-named link to a page that is not hidden itself
+    ],
+)
+def test_a_nul_a_backslash_or_a_dot_name_in_the_request_is_refused(
+    server: DevServer, root: Path, name: str | None, path: str
+) -> None:
+    if name is not None:
+        (root / name).symlink_to(root / "news" / "index.html")
+    status, _, body = _raw(server, "GET", _base(server) + path)
+    assert (status, body) == (404, b"not found\n")
+
+
+@pytest.mark.parametrize("path", ["two%20words.html", "/two%20words.html"])
+def test_a_space_and_an_empty_segment_find_the_file_a_static_host_finds(
+    server: DevServer, root: Path, path: str
+) -> None:
+    (root / "two words.html").write_text("<p>spaced</p>")
+    assert _raw(server, "GET", _base(server) + path)[::2] == (200, b"<p>spaced</p>" + TAG)
+
+
+def test_refusals_are_plain_text_and_a_refused_head_has_no_body(server: DevServer) -> None:
+    for method in ("GET", "HEAD"):
+        request = f"{method} /digest/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+        status, data = exchange(server, request)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert status == 421 and b"\r\nContent-Type: text/plain; charset=utf-8\r\n" in head
+        assert (body != b"") is (method == "GET"), method
+
+
+def test_the_live_reload_script_is_served_to_get_and_head(server: DevServer) -> None:
+    script = (resources.files("masthead.preview") / "live.js").read_bytes()
+    status, head, body = _raw(server, "GET", CLIENT)
+    assert (status, body) == (200, script)
+    assert b"\r\nContent-Type: text/javascript; charset=utf-8" in head + b"\r\n"
+    status, head, body = _raw(server, "HEAD", CLIENT)
+    assert (status, body) == (200, b"")
+    assert f"\r\nContent-Length: {len(script)}\r\n".encode() in head + b"\r\n"
+
+
+def test_a_build_that_outlasts_the_wait_gets_a_plain_service_unavailable(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "BUILD_WAIT_SECONDS", 0.05)
+    with server.building():
+        status, head, body = _raw(server, "GET", _base(server) + "news/")
+        assert (status, body) == (503, b"build still running\n")
+        assert b"\r\nContent-Type: text/plain\r\n" in head + b"\r\n"
+        assert _raw(server, "HEAD", _base(server) + "news/")[::2] == (503, b"")
