@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,14 @@ import yaml
 from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic, RecordError
 from masthead.records import loader, yamlload
-from masthead.records.loader import MAX_NAME, Record, load_record, read_record, scan_records
+from masthead.records.loader import (
+    MAX_MARKUP,
+    MAX_NAME,
+    Record,
+    load_record,
+    read_record,
+    scan_records,
+)
 from masthead.records.yamlload import (
     MAX_DEPTH,
     MAX_NUMBER_CHARS,
@@ -240,11 +248,17 @@ def test_a_record_gone_before_it_is_read_is_an_error_not_a_crash(tmp_path: Path)
     ]
 
 
+EMPTY = "front matter between '---' lines with at least title and publishedDateTime"
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("", (1, "file is empty", None)),
-        (" \n\n", (1, "file is empty", None)),
+        ("", (1, "file is empty", EMPTY)),
+        (" \n\n", (1, "file is empty", EMPTY)),
+        ("---", (1, "front matter is never closed", "a closing '---' line")),
+        ("\n---\ntitle: x\n---\n", (1, "no front matter", "a first line of '---'")),
+        ("---\n\n- a\n---\n", (3, "front matter is a list", "a mapping of fields")),
         ("title: x\n", (1, "no front matter", "a first line of '---'")),
         ("---\ntitle: x\n", (1, "front matter is never closed", "a closing '---' line")),
         ("---\ntitle: x\n---more\n", (1, "front matter is never closed", "a closing '---' line")),
@@ -252,7 +266,9 @@ def test_a_record_gone_before_it_is_read_is_an_error_not_a_crash(tmp_path: Path)
         ("---\n- a\n- b\n---\n", (2, "front matter is a list", "a mapping of fields")),
         ("---\njust text\n---\n", (2, "front matter is a string", "a mapping of fields")),
         (b"---\ntitle: \xff\n---\n", (2, "invalid UTF-8 at byte 11", "UTF-8 text")),
+        (b"\n\xff", (2, "invalid UTF-8 at byte 1", "UTF-8 text")),
         ("---\ntitle: x\n\x00\n---\n", (3, "NUL byte", "text")),
+        ("\n\x00\n\x00", (2, "NUL byte", "text")),
     ],
 )
 def test_a_file_without_usable_front_matter_says_where_and_what(
@@ -262,6 +278,84 @@ def test_a_file_without_usable_front_matter_says_where_and_what(
     assert (line, message) == said[:2]
     if said[2] is not None:
         assert expected == said[2]
+
+
+def test_front_matter_closes_at_the_first_fence_line_and_a_rule_below_stays_in_the_body(
+    tmp_path: Path,
+) -> None:
+    """`---x` is no fence (a quoted title goes on there), and the `---` under the intro is
+    a Markdown rule of the body, not the end of the front matter."""
+    text = '---\ntitle: "Harbour\n---x"\npublishedDateTime: 2026-11-18T09:30:00Z\n---\n'
+    record, _ = _read(tmp_path, text + "Intro\n\n---\n\nAfter the rule.\n")
+    assert record is not None and record.title == "Harbour ---x"
+    assert record.body_html == "<p>Intro</p>\n<hr />\n<p>After the rule.</p>\n"
+
+
+def test_a_closing_fence_at_the_very_end_of_the_file_leaves_no_body(tmp_path: Path) -> None:
+    record, _ = _read(tmp_path, _front(BASE).rstrip("\n"))
+    assert record is not None and record.body_html == ""
+
+
+def test_a_body_too_costly_for_markdown_is_flagged_at_its_first_line(tmp_path: Path) -> None:
+    record, diagnostics = _read(tmp_path, _front(BASE) + "*" * (MAX_MARKUP + 1))
+    assert record is not None
+    assert [(d.line, d.severity) for d in diagnostics] == [(5, "warning")]
+    assert diagnostics[0].message.startswith(f"body has {MAX_MARKUP + 1} Markdown punctuation")
+
+
+def test_the_digest_is_of_the_file_bytes_so_any_change_to_them_changes_it(
+    tmp_path: Path,
+) -> None:
+    lf, _ = _read(tmp_path, _front(BASE) + "Body\n", "a.md")
+    crlf, _ = _read(tmp_path, (_front(BASE) + "Body\n").replace("\n", "\r\n"), "b.md")
+    again, _ = _read(tmp_path, _front(BASE) + "Body\n", "c.md")
+    assert lf is not None and crlf is not None and again is not None
+    assert lf.body_html == crlf.body_html and lf.digest != crlf.digest
+    assert lf.digest == again.digest and len(lf.digest) > 8
+
+
+def test_a_yaml_failure_without_a_line_is_reported_at_the_front_matter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(text: str) -> None:
+        raise yaml.YAMLError("boom")
+
+    monkeypatch.setattr(yamlload, "_Loader", failing)
+    assert _said(tmp_path, _front(BASE)) == (1, "YAML error: boom", "valid YAML")
+
+
+def test_a_date_time_that_is_not_one_says_what_to_write(tmp_path: Path) -> None:
+    assert _said(tmp_path, _front('title: "x"\npublishedDateTime: soon')) == (
+        3,
+        "publishedDateTime is not a date-time: 'soon'",
+        "ISO 8601 such as 2024-05-01T09:30:00Z",
+    )
+
+
+@pytest.fixture
+def machine_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_range_of_a_date_time_is_judged_in_utc_and_the_sites_zone_not_the_machines(
+    tmp_path: Path, machine_in_new_york: None
+) -> None:
+    """Pages show it in the site's zone (Tokyo here), feeds in UTC; the machine's zone (New
+    York here) shows it nowhere: 01:00 at +01:00 on 1 January of year 1 is in range in UTC
+    and Tokyo, though not in New York, and the last half hour of 9999 at -05:00 is not."""
+    config = SiteConfig(timezone="Asia/Tokyo", max_record_bytes=8192)
+    path = tmp_path / "edge.md"
+    path.write_text(_front('title: "x"\npublishedDateTime: 0001-01-01T01:00:00+01:00'))
+    record, diagnostics = read_record(path, "edge.md", config)
+    assert record is not None and record.published_at.year == 1 and diagnostics == ()
+    path.write_text(_front('title: "x"\npublishedDateTime: 9999-12-31T23:30:00-05:00'))
+    record, diagnostics = read_record(path, "edge.md", config)
+    assert record is None
+    assert diagnostics[0].message.startswith("publishedDateTime is out of range")
 
 
 @pytest.mark.parametrize(
