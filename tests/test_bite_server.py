@@ -245,6 +245,19 @@ def _changing(
     monkeypatch.setattr(Path, "open", open_changing)
 
 
+def _kept_alive(server: DevServer, request_line: str, host: str) -> tuple[bytes, bytes]:
+    """Header block and body of one request that asks to keep its connection, read until
+    the server ends it: one it keeps open fails the test after 3 seconds."""
+    address = server.server_address[:2]
+    with socket.create_connection(address, timeout=3) as sock:
+        sock.sendall(f"{request_line} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
 def test_a_page_that_shrinks_while_sent_ends_the_connection_without_the_script(
     server: DevServer, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -253,13 +266,7 @@ def test_a_page_that_shrinks_while_sent_ends_the_connection_without_the_script(
     page = b"<html><body>" + b"x" * 2000 + b"</body></html>"
     (root / "cut.html").write_bytes(page)
     _changing(monkeypatch, "cut.html", {2: lambda path: os.truncate(path, 100)})
-    host, port = server.server_address[:2]
-    with socket.create_connection((host, port), timeout=3) as sock:
-        sock.sendall(f"GET {_base(server)}cut.html HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-        data = b""
-        while chunk := sock.recv(65536):  # kept alive, this would wait for the timeout
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, body = _kept_alive(server, f"GET {_base(server)}cut.html", "localhost")
     assert f"Content-Length: {len(page) + len(TAG)}".encode() in head
     assert body == page[:100]
 
@@ -284,13 +291,7 @@ def test_a_refused_request_ends_its_connection_even_when_asked_to_keep_it(
     server: DevServer,
 ) -> None:
     """A client that sent a foreign Host is not trusted with a kept-alive connection."""
-    host, port = server.server_address[:2]
-    with socket.create_connection((host, port), timeout=3) as sock:
-        sock.sendall(b"GET /digest/news/ HTTP/1.1\r\nHost: evil.example\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(65536):  # kept alive, this would wait for the timeout
-            data += chunk
-    head = data.partition(b"\r\n\r\n")[0]
+    head, _ = _kept_alive(server, "GET /digest/news/", "evil.example")
     assert head.startswith(b"HTTP/1.1 421 ") and b"\r\nConnection: close" in head
 
 
