@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -206,12 +207,24 @@ def test_load_record_without_a_list_for_warnings_still_loads(tmp_path: Path) -> 
     assert record.title == "Harbour" and record.web_url is None
 
 
-def test_a_file_that_never_ends_is_read_one_byte_past_the_limit_and_refused() -> None:
-    """A device (or a file growing as it is read) reports no size that stops the read:
-    the limit alone does, and the message says how much was read."""
-    with pytest.raises(RecordError) as caught:
-        load_record(Path("/dev/zero"), "zero.md", CONFIG)
+def test_a_file_that_grew_past_the_limit_since_fstat_is_read_one_byte_past_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log being appended to was empty when fstat looked: the limit alone stops the read,
+    and the message says how much was read. (Not /dev/zero: a mutant that never stops
+    reading must meet the end of a file, not fill the memory.)"""
     limit = CONFIG.max_record_bytes
+    path = tmp_path / "growing.md"
+    path.write_bytes(b"x" * (limit + 100))
+    real_fstat, inode = os.fstat, path.stat().st_ino
+
+    def empty_then(fd: int) -> object:
+        st = real_fstat(fd)
+        return SimpleNamespace(st_size=0) if st.st_ino == inode else st
+
+    monkeypatch.setattr(os, "fstat", empty_then)
+    with pytest.raises(RecordError) as caught:
+        load_record(path, "growing.md", CONFIG)
     diagnostic = caught.value.diagnostic
     assert (diagnostic.message, diagnostic.expected) == (
         f"file is {limit + 1} bytes",
