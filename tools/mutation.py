@@ -176,7 +176,9 @@ def configure(scratch: Path, module: str) -> None:
         "pytest_add_cli_args_test_selection": tests,
         "use_git_change_detection": False,
         # A mutant that loops forever is stopped after 10x its tests' time, not mutmut's
-        # default 30x: one such mutant would otherwise cost minutes.
+        # default 30x: one such mutant would otherwise cost minutes. That time counts the
+        # tests' calls, not their fixtures: a fixture that waits (a server polling for
+        # shutdown every 0.5 s) makes the mutants that pass many tests time out.
         "timeout_multiplier": 10.0,
     }
     lines = ["", "[tool.mutmut]"]
