@@ -101,6 +101,43 @@ def test_a_remote_branch_is_fetched_when_its_tip_is_not_here(repo: GitRepo, tmp_
     assert repo.remote_branch("origin", "main") == repo.resolve("HEAD")
 
 
+def test_a_remote_branch_is_fetched_into_its_own_ref_without_its_tags(
+    tmp_path: Path,
+) -> None:
+    """A clone that tracks one branch (a CI checkout, `clone --single-branch`) still gets
+    the branch asked for, and a tag on that branch's commits does not come with it."""
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "remote.git"))
+    other = clone(tmp_path / "remote.git", tmp_path / "other")
+    git(other, "commit", "-q", "--allow-empty", "-m", "first")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/main")
+    single = tmp_path / "single"
+    subprocess.run(
+        ["git", "clone", "-q", "--single-branch", "--branch", "main",
+         str(tmp_path / "remote.git"), str(single)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (other / "page.html").write_text("<p>x</p>")
+    git(other, "add", "page.html")
+    git(other, "commit", "-q", "-m", "pages")
+    git(other, "tag", "v1")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/gh-pages", "v1")
+    tip = git(other, "rev-parse", "HEAD").strip()
+    repo = GitRepo.containing(single)
+    assert repo.remote_branch("origin", "gh-pages") == tip
+    assert repo.resolve(f"{tip}^{{commit}}") == tip
+    assert repo.resolve("refs/tags/v1") is None
+
+
+def test_bytes_that_are_not_utf8_come_through_replaced(repo: GitRepo) -> None:
+    """git passes file contents and names through as bytes: what it prints, or says when
+    it fails, is read with the bytes that are not UTF-8 replaced, not refused."""
+    blob = repo.run("hash-object", "-w", "--stdin", input=b"caf\xe9\n")
+    assert repo.run("cat-file", "-p", blob) == "caf\ufffd"
+    with pytest.raises(GitError) as caught:
+        repo.run("cat-file", "-p", "no-such-\udcff")  # the argument's byte is 0xff
+    assert "no-such-\ufffd" in str(caught.value)
+
+
 def test_a_remote_branch_whose_tip_is_here_already_is_not_fetched(
     repo: GitRepo, tmp_path: Path
 ) -> None:
