@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -193,3 +196,24 @@ def site_in_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (site / "content").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
     return site
+
+
+@contextlib.contextmanager
+def filling_late(data: bytes, first: int) -> Iterator[int]:
+    """A pipe's read end holding the first `first` bytes of `data`, and the rest 0.05 s
+    later before it ends: a file that a network file system returns in two short reads."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, data[:first])
+
+    def rest() -> None:
+        time.sleep(0.05)
+        os.write(write_end, data[first:])
+        os.close(write_end)
+
+    writer = threading.Thread(target=rest)
+    writer.start()
+    try:
+        yield read_end
+    finally:
+        writer.join()
+        os.close(read_end)

@@ -8,7 +8,6 @@ that must name the line, a branch taken only by an unusual but legal record.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +34,7 @@ from masthead.records.yamlload import (
     is_secret_key,
     load_yaml,
 )
-from tests.conftest import EXTRA_LINE, record_text
+from tests.conftest import EXTRA_LINE, filling_late, record_text
 
 
 def test_a_typed_number_is_read_up_to_the_length_limit_and_refused_past_it() -> None:
@@ -236,21 +235,8 @@ def test_a_file_that_grows_after_a_short_read_is_read_no_further_than_the_limit(
     """fstat said 50 bytes; the first read returns 30 (a network file system), and by the
     next one the file has grown far past the limit: reading still stops at the limit."""
     data = bytes(range(200))
-    read_end, write_end = os.pipe()
-    os.write(write_end, data[:30])
-
-    def rest() -> None:
-        time.sleep(0.05)
-        os.write(write_end, data[30:])
-        os.close(write_end)
-
-    writer = threading.Thread(target=rest)
-    writer.start()
-    try:
+    with filling_late(data, 30) as read_end:
         assert loader._read_at_most(read_end, 60, 50) == data[:60]
-    finally:
-        writer.join()
-        os.close(read_end)
 
 
 def test_a_record_gone_before_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from masthead.config import SiteConfig
 from masthead.diagnostics import Diagnostic
 from masthead.records import loader as records
 from masthead.records.loader import LoadResult, Record, load_records
-from tests.conftest import Scratch, record_text
+from tests.conftest import Scratch, filling_late, record_text
 
 LONDON = SiteConfig(timezone="Europe/London")
 MESSAGE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): (?P<what>.+) \(expected (?P<expected>.+)\)$")
@@ -543,21 +542,8 @@ def test_a_short_read_before_the_end_is_followed_by_another() -> None:
     """Network file systems may return less than asked before the end: a pipe that gets
     the second half of a file later stands in for one."""
     data = bytes(range(50))
-    read_end, write_end = os.pipe()
-    os.write(write_end, data[:30])
-
-    def rest() -> None:
-        time.sleep(0.05)
-        os.write(write_end, data[30:])
-        os.close(write_end)
-
-    writer = threading.Thread(target=rest)
-    writer.start()
-    try:
+    with filling_late(data, 30) as read_end:
         assert records._read_at_most(read_end, 100, len(data)) == data
-    finally:
-        writer.join()
-        os.close(read_end)
 
 
 @pytest.mark.parametrize(
