@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import masthead.building.cachesave
 import masthead.building.phases
 import masthead.building.pipeline
 from masthead.building.context import Run
@@ -203,8 +204,9 @@ def test_progress_hears_of_results_as_they_arrive() -> None:
 def test_a_cache_writer_that_dies_leaves_a_whole_cache(
     scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """records.bin is written beside model.bin in a forked process; if that process is
-    killed, the build still succeeds and writes the records itself."""
+    """model.bin and records.bin are written in forked processes while the build makes
+    its search index; if those processes are killed, the build still succeeds and
+    writes both itself."""
 
     def killed(work: object) -> object:
         def wait() -> None:
@@ -213,9 +215,37 @@ def test_a_cache_writer_that_dies_leaves_a_whole_cache(
         return wait
 
     scratch.add("2026-11-12-story.md", title="A story")
-    monkeypatch.setattr(masthead.building.pipeline, "beside", killed)
+    monkeypatch.setattr(masthead.building.cachesave, "beside", killed)
     assert not scratch.build(jobs=1).failed
     assert "writing the build cache in this process" in caplog.text
     monkeypatch.undo()
     again = scratch.build(jobs=1)
     assert (again.parsed, again.written) == (0, 0)
+
+
+def test_a_build_that_fails_after_the_cache_writes_began_leaves_the_last_records(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """model.bin and records.bin are begun once the pages are rendered, before the search
+    index and the commit. A build that fails there must leave records.bin as the last
+    build left it (the next build takes it for what was read), and no staged copy."""
+    scratch.add("2026-11-12-story.md", title="A story")
+    assert not scratch.build(jobs=1).failed
+    cache = scratch.root / ".masthead-cache"
+    before = (cache / "records.bin").read_bytes()
+    scratch.add("2026-11-13-other.md", title="Another story")
+
+    def failing_index(*args: object) -> None:
+        raise OSError("the index could not be written")
+
+    monkeypatch.setattr(masthead.building.pipeline, "index", failing_index)
+    with pytest.raises(OSError, match="index could not"):
+        scratch.build(jobs=1)
+    assert (cache / "records.bin").read_bytes() == before
+    assert not list(cache.glob("*.next"))
+    monkeypatch.undo()
+    again = scratch.build(jobs=1)
+    assert again.parsed == 1  # only the new story: the records saved are the first build's
+    assert (scratch.output / "news").is_dir() and len(
+        list((scratch.output / "news").rglob("index.html"))
+    ) == 2

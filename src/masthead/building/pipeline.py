@@ -15,10 +15,10 @@ import dataclasses
 import logging
 import time
 from collections.abc import Collection
-from functools import partial
 from pathlib import Path
 
 from masthead.building import phases, rendering
+from masthead.building.cachesave import CacheWrites
 from masthead.building.changes import (
     Changes,
     Everything,
@@ -32,13 +32,10 @@ from masthead.building.changes import (
 )
 from masthead.building.context import BuildOptions, BuildReport, Inputs, Memory, Run, Scan, timed
 from masthead.building.context import resolve_inputs as resolve_inputs
-from masthead.building.modelstore import save_model
 from masthead.building.state import (
     BuildState,
-    Files,
     cache_usable,
     forget_state,
-    save_files,
     save_state,
 )
 from masthead.diagnostics import fails_strict
@@ -48,7 +45,7 @@ from masthead.outputs.newsletter import is_web_page
 from masthead.outputs.search import own_article_template, update_search_index
 from masthead.outputs.search_records import SearchInput, search_docs
 from masthead.outputs.writer import MANIFEST, OutputWriter, output_lock
-from masthead.parallel import WorkerDied, beside, default_jobs
+from masthead.parallel import default_jobs
 from masthead.records.loader import Stamp, stamp
 from masthead.urls import output_path
 
@@ -157,31 +154,51 @@ class Builder:
         if plan is None:
             return run.stop()
         new = _fresh_state(run, loaded)
+        self._next_model(run, model, plan, new)
+        writes = None
         try:
             with run.timed("images"):
                 images(run, model, plan)
             with run.timed("render"):
                 rendering.render(run, plan, new)
+            if self.options.use_cache and not self.options.defer_cache_save:
+                writes = CacheWrites(self.memory, new, beside_build=True)
             with run.timed("search"):
                 index(run, plan)
             with run.timed("write"):
                 write(run, plan, new)
         except BaseException:
             run.writer.abort()
+            if writes is not None:
+                writes.abandon()
             self.memory.forget()  # the output may not match any state we know of
             raise
-        self._remember(run, model, plan, new)
+        self._remember(run, model, plan, new, writes)
         return run.report
 
-    def _remember(self, run: Run, model: phases.Model, plan: phases.Plan, new: BuildState) -> None:
-        """Keep what this build learned, for the next: in memory, and in the cache."""
-        memory, state, report = self.memory, run.state, run.report
+    def _next_model(
+        self, run: Run, model: phases.Model, plan: phases.Plan, new: BuildState
+    ) -> None:
+        """What the next build finds of this one's model: the stored one and the articles
+        patched since, or this whole plan (written to model.bin with the cache)."""
+        memory, state = self.memory, run.state
         memory.model_pending = None
         patched = model.patched
         if patched is not None and state.model and len({*state.patched, *patched}) <= PATCHED_MAX:
             new.model, new.patched = state.model, {**state.patched, **patched}
         elif model.site is not None and self.options.use_cache:
-            memory.model_pending = (model.site, plan.specs)  # a whole plan: the next model
+            memory.model_pending = (model.site, plan.specs)
+
+    def _remember(
+        self,
+        run: Run,
+        model: phases.Model,
+        plan: phases.Plan,
+        new: BuildState,
+        writes: CacheWrites | None,
+    ) -> None:
+        """Keep what this build learned, for the next: in memory, and in the cache."""
+        memory, state, report = self.memory, run.state, run.report
         _report_outputs(run, new)
         memory.manifest = (stamp_or_none(run.inputs.output_dir / MANIFEST), run.writer.current)
         memory.state, memory.site = new, model.site
@@ -191,7 +208,7 @@ class Builder:
             # written, their memory serves the writing (the peak of a build at 100k).
             state.pages, state.stamps, state.files = {}, None, None
         if not self.options.defer_cache_save:
-            self.save_cache()
+            self.save_cache(writes)
         report.seconds = time.perf_counter() - run.started
 
     def adopt_output(self, before: str, after: dict[str, str], manifest: Stamp | None) -> bool:
@@ -224,7 +241,7 @@ class Builder:
             return None
         return search_docs(inputs.config, memory.specs, memory.site_paths.missing)
 
-    def save_cache(self) -> None:
+    def save_cache(self, writes: CacheWrites | None = None) -> None:
         """Write the state to the cache folder; the preview calls this when it stops rather
         than after every edit, so that saving 100,000 records never delays a reload.
 
@@ -237,7 +254,7 @@ class Builder:
         held = self._held is not None  # by the build that calls this
         try:
             self._lock(memory.inputs)
-            _save_cache(memory)
+            _save_cache(memory, writes)
         except OSError as exc:
             cache_dir = memory.inputs.cache_dir
             log.warning(
@@ -355,31 +372,12 @@ def _report_outputs(run: Run, new: BuildState) -> None:
     new.output = ""
 
 
-def _save_cache(memory: Memory) -> None:
+def _save_cache(memory: Memory, writes: CacheWrites | None) -> None:
+    """The model and records (started by the build, or now), then the state that names them."""
     assert memory.state is not None and memory.inputs is not None
-    if not memory.state.output and memory.manifest is not None:
-        memory.state.output = OutputWriter.digest_of(memory.manifest[1])
-    cache_dir, state, files, saved = memory.inputs.cache_dir, memory.state, memory.state.files, None
-    if files is not None:
-        records = partial(save_files, cache_dir, state.key, files, memory.saved)
-        # When there is a model to write too, the records are written beside it, in a
-        # process of their own: on another core, a first build ends that much sooner.
-        saved = beside(records) if memory.model_pending is not None else records
-    if memory.model_pending is not None:
-        site, specs = memory.model_pending
-        memory.model_pending = None
-        try:
-            state.model = save_model(cache_dir, state.key, site, specs, state.pages)
-        except OSError:
-            raise  # a full disk, say: save_cache leaves the whole cache out
-        except Exception as exc:  # the site is built: a cache that is not saved costs time only
-            log.warning("%s: cannot write the build cache's model: %s", cache_dir, exc)
-    try:
-        held = saved() if saved is not None else None
-    except WorkerDied as exc:  # the output is committed: write the records here instead
-        log.warning("%s: %s; writing the build cache in this process", cache_dir, exc)
-        held = records()
-    if held is not None and files is not None:
-        memory.saved = Files(dict(files), *held)
+    state = memory.state
+    if not state.output and memory.manifest is not None:
+        state.output = OutputWriter.digest_of(memory.manifest[1])
+    (writes or CacheWrites(memory, state, beside_build=False)).finish(memory, state)
     kill_point("cache")
-    save_state(cache_dir, state)
+    save_state(memory.inputs.cache_dir, state)

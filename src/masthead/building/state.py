@@ -194,12 +194,18 @@ def save_state(cache_dir: Path, state: BuildState) -> None:
 
 
 def save_files(
-    cache_dir: Path, key: str, files: dict[str, ParsedFile], saved: Files | None
+    cache_dir: Path,
+    key: str,
+    files: dict[str, ParsedFile],
+    saved: Files | None,
+    suffix: str = "",
 ) -> tuple[str, frozenset[str]] | None:
     """Save the parsed files; as a delta over `saved` (what the cache held) when small.
 
     Returns the checksum of the records.bin the cache now holds and the files its delta
     holds, for the `saved` of the next call; None when nothing changed since `saved`.
+    With a `suffix`, the file is written under its name with the suffix, for place_files
+    to move into place once the build has committed its output.
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
     if saved is not None and saved.base:
@@ -214,13 +220,34 @@ def save_files(
         delta = saved.delta | since
         if len(delta) <= max(DELTA_MIN, len(files) // 16):
             entries = {rel: files.get(rel) for rel in delta}
-            cachefile.write(cache_dir / _DELTA, DELTA, [RecordsDelta(key, saved.base, entries)])
+            cachefile.write(
+                cache_dir / (_DELTA + suffix), DELTA, [RecordsDelta(key, saved.base, entries)]
+            )
             return saved.base, frozenset(delta)
     items = list(files.items())
     chunks = (RecordsChunk(key, dict(items[i : i + _CHUNK])) for i in range(0, len(items), _CHUNK))
-    base = cachefile.write(cache_dir / _RECORDS, RECORDS, chunks)
-    (cache_dir / _DELTA).unlink(missing_ok=True)
+    base = cachefile.write(cache_dir / (_RECORDS + suffix), RECORDS, chunks)
+    if not suffix:
+        (cache_dir / _DELTA).unlink(missing_ok=True)
     return base, frozenset()
+
+
+def place_files(cache_dir: Path, suffix: str, held: tuple[str, frozenset[str]] | None) -> None:
+    """Move what save_files wrote with `suffix` (and returned as `held`) into place."""
+    if held is None or not suffix:
+        return
+    if held[1]:
+        os.replace(cache_dir / (_DELTA + suffix), cache_dir / _DELTA)
+    else:
+        os.replace(cache_dir / (_RECORDS + suffix), cache_dir / _RECORDS)
+        (cache_dir / _DELTA).unlink(missing_ok=True)
+
+
+def drop_files(cache_dir: Path, suffix: str) -> None:
+    """Remove what save_files wrote with `suffix`, for a build that did not commit."""
+    for name in (_RECORDS, _DELTA):
+        with contextlib.suppress(OSError):
+            (cache_dir / (name + suffix)).unlink(missing_ok=True)
 
 
 TEMPLATES_KEPT = 4
