@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from masthead import cachefile
@@ -38,20 +38,20 @@ from masthead.diagnostics import MastheadError
 from masthead.hashing import bytes_digest, digest_of
 from masthead.model.sitepaths import site_key
 from masthead.outputs.assets import Assets
-from masthead.outputs.imagework import (
-    ImageRefused,
-    Job,
-    Made,
-    open_image,
-    run_jobs,
-    writable_formats,
-    write_atomically,
-)
 from masthead.parallel import run_chunks
-from masthead.records.safefetch import USER_AGENT, Fetcher, FetchLimits
+
+if TYPE_CHECKING:
+    from masthead.outputs.imagework import Made
+    from masthead.records.safefetch import Fetcher
+
+# imagework (Pillow) and safefetch (ssl, http.client) are imported where images are
+# fetched or copies made: a build whose records show no image, and every edit, would
+# otherwise pay a twentieth of a second to start for them.
 
 log = logging.getLogger(__name__)
 
+MEDIA_TYPE = {"avif": "image/avif", "webp": "image/webp"}
+"""The media type of each format copies are made in, beside the original's."""
 FOLDER = "images"
 """Under the cache folder, and in the output: `/images/<key>-<width>.<suffix>`."""
 INDEX = "index.json"
@@ -140,6 +140,8 @@ def _urls_of(images: Iterable[Any], provider: Any) -> Iterator[str]:
 
 def fetcher_for(config: ImagesConfig) -> Fetcher:
     """The fetcher of remote images (tests replace it with one that reaches their server)."""
+    from masthead.records.safefetch import USER_AGENT, Fetcher, FetchLimits
+
     limits = FetchLimits(
         connect_timeout=min(10.0, config.timeout),
         read_timeout=min(10.0, config.timeout),
@@ -329,6 +331,8 @@ def _remote_originals(
 
 def _fetch(fetcher: Fetcher, url: str, store: _Store, config: ImagesConfig) -> tuple[str, str]:
     """(hash, "") for an image fetched, checked and kept, else ("", why not)."""
+    from masthead.outputs.imagework import ImageRefused, open_image
+
     try:
         body = fetcher.get(url, {"Accept": ACCEPT}).body
         open_image(body, config.max_pixels)  # the header only: a format we take, a sane size
@@ -353,6 +357,8 @@ def _make_copies(
     store: _Store, hashes: list[str], config: ImagesConfig, workers: int
 ) -> dict[str, Picture]:
     """Picture by original's hash; copies not in the cache are made in worker processes."""
+    from masthead.outputs.imagework import Job, run_jobs, writable_formats
+
     formats = writable_formats(config.formats)
     settings = (config.quality, config.widths, formats, config.max_pixels)
     pictures: dict[str, Picture] = {}
@@ -483,6 +489,8 @@ class _Store:
         return self.original(sha).is_file()
 
     def add_original(self, data: bytes) -> str:
+        from masthead.outputs.imagework import write_atomically
+
         sha = bytes_digest(data)
         path = self.original(sha)
         if not path.is_file():

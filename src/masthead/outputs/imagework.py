@@ -24,7 +24,6 @@ from masthead.diagnostics import MastheadError
 ALLOWED = frozenset({"JPEG", "PNG", "GIF", "WEBP", "AVIF"})
 """Formats accepted as originals; anything else (SVG, HTML, PDF, TIFF...) stays remote."""
 SUFFIX = {"avif": "avif", "webp": "webp"}
-MEDIA_TYPE = {"avif": "image/avif", "webp": "image/webp"}
 _AVIF_SPEED = 8
 """libavif's speed (0 slowest, 10 fastest): past 6, the files grow by a few per cent only."""
 

@@ -20,8 +20,7 @@ from masthead.diagnostics import MastheadError
 from masthead.model.site import TAXONOMIES
 from masthead.model.sitepaths import site_key
 from masthead.outputs import jsonld
-from masthead.outputs.images import ImageMap, Picture
-from masthead.outputs.imagework import MEDIA_TYPE
+from masthead.outputs.images import MEDIA_TYPE, ImageMap, Picture
 from masthead.outputs.memo import IdentityMemo, Memos
 from masthead.outputs.plan import PageSpec
 from masthead.upstream import COMPILED_TEMPLATE_PATTERN, EscapeTextCodeGenerator, escape_text

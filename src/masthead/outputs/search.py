@@ -12,6 +12,7 @@ search page that would not work.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import os
 import shutil
@@ -61,12 +62,24 @@ class SearchError(MastheadError):
 
 
 def find_pagefind() -> Path | None:
-    """The Pagefind binary: $PAGEFIND_BINARY_PATH, the pagefind_bin package, or the PATH."""
-    try:
-        from pagefind.service import get_executable
-    except ImportError:
-        return None
-    found = get_executable()
+    """The Pagefind binary: $PAGEFIND_BINARY_PATH, the pagefind_bin package, or the PATH.
+
+    Looked for in the order pagefind.service.get_executable looks, without importing
+    that module: it brings asyncio and ssl, which cost every command a fiftieth of a
+    second to start, and masthead speaks to the service itself (pagefind_service).
+    """
+    named = os.environ.get("PAGEFIND_BINARY_PATH")
+    found = Path(named) if named is not None else None
+    for package in ("pagefind_bin_extended", "pagefind_bin"):
+        if found is not None:
+            break
+        try:
+            found = importlib.import_module(package).get_executable()
+        except (ImportError, FileNotFoundError):
+            continue
+    if found is None:
+        on_path = shutil.which("pagefind_extended") or shutil.which("pagefind")
+        found = Path(on_path) if on_path else None
     return found if found is not None and found.is_file() else None
 
 
