@@ -23,6 +23,7 @@ from masthead.outputs import jsonld
 from masthead.outputs.images import MEDIA_TYPE, ImageMap, Picture
 from masthead.outputs.memo import IdentityMemo, Memos
 from masthead.outputs.plan import PageSpec
+from masthead.outputs.wordwrap import wordwrap
 from masthead.upstream import COMPILED_TEMPLATE_PATTERN, EscapeTextCodeGenerator, escape_text
 from masthead.urls import absolute_link, absolute_url, feed_url, under_base, under_base_path
 
@@ -117,6 +118,7 @@ def make_env(
     env.tests["available"] = missing.available
     env.filters["body_html"] = partial(missing.body_html, base_path)
     env.filters["initials"] = initials
+    env.filters["wordwrap"] = wordwrap
     return env
 
 
