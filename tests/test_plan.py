@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +13,7 @@ from masthead.building.fingerprint import Unknown, value_key
 from masthead.building.rendering import _newest_first
 from masthead.config import load_config
 from masthead.diagnostics import ConfigError
+from masthead.model import coverage
 from masthead.model.site import Site, build_site
 from masthead.outputs.plan import plan_pages
 from masthead.records.loader import load_records
@@ -79,3 +83,41 @@ def test_lead_stories_zero_leaves_the_lead_out(scratch: Scratch) -> None:
     home = parse(scratch.output / "index.html")
     assert home.select("section.edition-lead") == []
     assert home.h1.get_text(strip=True) == "Latest news"
+
+
+def test_a_list_in_the_site_s_order_has_its_newest_story_first(site: Site) -> None:
+    """The plan takes a topic's (and the site's) newest date from its first story rather
+    than looking through all of them: that holds only while the lists are newest first."""
+    lists = [site.articles, *(t.articles for tax in site.taxonomies for t in tax.terms)]
+    assert len(lists) > 3
+    for articles in lists:
+        assert articles[0].date == max(a.date for a in articles)
+        assert [a.date for a in articles] == sorted((a.date for a in articles), reverse=True)
+
+
+def test_surroundings_worked_out_in_processes_are_the_same(
+    site: Site, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a big site, forked processes work out each story's related stories and the
+    rest; what they send back must come to the same contexts, holding the site's own
+    story and topic objects."""
+    alone = [s.context for s in plan_pages(site) if s.context["kind"] == "article"]
+    parent, positions = os.getpid(), coverage.Surroundings._positions
+
+    def in_a_fork(self: coverage.Surroundings, indexes: Sequence[int]) -> list[Any]:
+        (tmp_path / str(os.getpid())).touch()
+        return positions(self, indexes)
+
+    monkeypatch.setattr(coverage, "AROUND_MIN", 2)
+    monkeypatch.setattr(coverage.Surroundings, "_positions", in_a_fork)
+    shared = [s.context for s in plan_pages(site, jobs=2) if s.context["kind"] == "article"]
+    workers = {int(p.name) for p in tmp_path.iterdir()}
+    assert workers and parent not in workers  # forked processes did the work
+    assert [value_key(c) for c in shared] == [value_key(c) for c in alone]
+    stories = {id(a) for a in site.articles}
+    terms = {id(t.ref) for tax in site.taxonomies for t in tax.terms}
+    for context in shared:
+        shown = [context["newer"], context["older"], *context["coverage"]]
+        shown += [*context["more_topic"], *context["more_provider"]]
+        assert all(id(a) in stories for a in shown if a is not None)
+        assert context["topic"] is None or id(context["topic"]) in terms

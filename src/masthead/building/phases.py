@@ -356,7 +356,7 @@ def plan(run: Run, model: Model, stored: Stored | None) -> Plan | None:
     else:
         assert model.site is not None
         with run.timed("model"):
-            specs = list(plan_pages(model.site))
+            specs = list(plan_pages(model.site, run.options.jobs or default_jobs()))
             _check_site_paths(run, model.site, specs, assets)
     run.report.diagnostics.extend(memory.model_diagnostics)
     if run.options.strict and any(d.strict for d in memory.model_diagnostics):

@@ -12,11 +12,13 @@ fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import timedelta
+from typing import Any
 
 from masthead.model.editions import rank_key
 from masthead.model.site import Article, Site, TermRef
+from masthead.parallel import run_chunks
 
 LEAD_WINDOW = timedelta(hours=72)
 """Top stories are chosen among the stories of the 72 hours before the newest one..."""
@@ -26,6 +28,9 @@ NEIGHBOURS = 6
 """How far before and after a story, in each of its terms, related stories are looked for."""
 RELATED = 5
 MORE = 4
+AROUND_MIN = 20_000
+"""Stories per process below which the plan works out every story's surroundings in
+this process: a fork and the positions sent back cost more than they save."""
 
 
 def top_stories(site: Site) -> tuple[Article, ...]:
@@ -63,8 +68,10 @@ class Surroundings:
         }
         self.members: dict[str, tuple[Article, ...]] = {}
         self.place: dict[str, dict[str, int]] = {}
+        self.terms: dict[str, TermRef] = {}
         for taxonomy in site.taxonomies:
             for term in taxonomy.terms:
+                self.terms[term.ref.url] = term.ref
                 self.members[term.ref.url] = term.articles
                 self.place[term.ref.url] = {a.record.path: i for i, a in enumerate(term.articles)}
 
@@ -145,6 +152,42 @@ class Surroundings:
             "more_topic": more_topic,
             "more_provider": more_provider,
         }
+
+    def everywhere(self, jobs: int) -> Iterator[dict[str, object]]:
+        """around() of every story, in the site's order; on a site of at least
+        AROUND_MIN stories per process, in `jobs` forked processes, which send back
+        positions in the site's order and topic URLs for this process to look up."""
+        articles = self.articles
+        if jobs < 2 or len(articles) < 2 * AROUND_MIN:
+            yield from map(self.around, articles)
+            return
+        found = run_chunks(self._positions, range(len(articles)), jobs, AROUND_MIN)
+        for newer, older, related, topic, more_topic, more_provider in found:
+            yield {
+                "newer": articles[newer] if newer >= 0 else None,
+                "older": articles[older] if older >= 0 else None,
+                "coverage": tuple(articles[i] for i in related),
+                "topic": self.terms[topic] if topic is not None else None,
+                "more_topic": tuple(articles[i] for i in more_topic),
+                "more_provider": tuple(articles[i] for i in more_provider),
+            }
+
+    def _positions(self, indexes: Sequence[int]) -> list[tuple[Any, ...]]:
+        """around() of the stories at `indexes`, as everywhere() sends it back."""
+        at = self.position
+        found = []
+        for i in indexes:
+            near: Any = self.around(self.articles[i])
+            newer, older, topic = near["newer"], near["older"], near["topic"]
+            found.append((
+                at[newer.record.path] if newer is not None else -1,
+                at[older.record.path] if older is not None else -1,
+                tuple(at[a.record.path] for a in near["coverage"]),
+                topic.url if topic is not None else None,
+                tuple(at[a.record.path] for a in near["more_topic"]),
+                tuple(at[a.record.path] for a in near["more_provider"]),
+            ))  # fmt: skip
+        return found
 
     def narrowest(self, topics: Sequence[TermRef]) -> TermRef | None:
         """The most specific topic (fewest stories), as the editions' sections choose it."""
