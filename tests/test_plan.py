@@ -14,6 +14,7 @@ from masthead.building.rendering import _newest_first
 from masthead.config import load_config
 from masthead.diagnostics import ConfigError
 from masthead.model import coverage
+from masthead.model.archives import build_archive
 from masthead.model.site import Site, build_site
 from masthead.outputs.plan import plan_pages
 from masthead.records.loader import load_records
@@ -86,9 +87,11 @@ def test_lead_stories_zero_leaves_the_lead_out(scratch: Scratch) -> None:
 
 
 def test_a_list_in_the_site_s_order_has_its_newest_story_first(site: Site) -> None:
-    """The plan takes a topic's (and the site's) newest date from its first story rather
-    than looking through all of them: that holds only while the lists are newest first."""
+    """The plan takes a topic's (the site's, a month's) newest date from its first story
+    rather than looking through all of them: that holds only while the lists are newest
+    first."""
     lists = [site.articles, *(t.articles for tax in site.taxonomies for t in tax.terms)]
+    lists += [month.articles for year in build_archive(site) for month in year.months]
     assert len(lists) > 3
     for articles in lists:
         assert articles[0].date == max(a.date for a in articles)

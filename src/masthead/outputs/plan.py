@@ -175,7 +175,7 @@ def _archives(site: Site) -> Iterator[PageSpec]:
             year.url,
             ("year.html",),
             {"kind": "year", "year": info},
-            lastmod=_newest(year.months[0].articles),
+            lastmod=_first_date(year.months[0].articles),
         )
         for month in year.months:
             for pager in paginate(month.articles, config.page_size, month.url, config):
@@ -183,7 +183,7 @@ def _archives(site: Site) -> Iterator[PageSpec]:
                     pager.url,
                     ("month.html",),
                     {"kind": "month", "year": info, "month": month.info, "pager": pager},
-                    lastmod=_newest(month.articles),
+                    lastmod=_first_date(month.articles),
                 )
 
 
