@@ -249,3 +249,24 @@ def test_a_build_that_fails_after_the_cache_writes_began_leaves_the_last_records
     assert (scratch.output / "news").is_dir() and len(
         list((scratch.output / "news").rglob("index.html"))
     ) == 2
+
+
+def test_a_model_that_cannot_be_written_leaves_no_cache_and_no_staged_records(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk while model.bin is written in its process: the site is built all the
+    same, the cache is left out with a warning, and the records written beside it under
+    a name of their own are removed rather than left or moved into place."""
+    scratch.add("2026-11-12-story.md", title="A story")
+
+    def full_disk(*args: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(masthead.building.cachesave, "save_model", full_disk)
+    report = scratch.build(jobs=1)
+    assert not report.failed and (scratch.output / "index.html").is_file()
+    assert "cannot write the build cache" in caplog.text
+    cache = scratch.root / ".masthead-cache"
+    assert not list(cache.glob("*.next")) and not (cache / "records.bin").exists()
+    monkeypatch.undo()
+    assert scratch.build(jobs=1).parsed == 1  # no cache was trusted: read again

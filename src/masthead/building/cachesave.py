@@ -62,15 +62,19 @@ class CacheWrites:
         if records is None and self.records is not None:
             # A process is worth its fork when there is a model to write beside the records.
             records = beside(self.records) if self.model is not None else self.records
+        failed = None
         try:
             if self._model is not None:
                 state.model = _again_if_died(self._model, self.model)
-        except OSError:
-            raise
+        except OSError as exc:  # a full disk, say: save_cache leaves the whole cache out
+            failed = exc
         except Exception as exc:  # the site is built: a cache not saved costs time only
             log.warning("%s: cannot write the build cache's model: %s", self.cache_dir, exc)
-        finally:  # the records' process is waited for, even when the model failed
-            held = _again_if_died(records, self.records) if records is not None else None
+        # The records' process is waited for even when the model failed.
+        held = _again_if_died(records, self.records) if records is not None else None
+        if failed is not None:
+            drop_files(self.cache_dir, self.suffix)
+            raise failed
         place_files(self.cache_dir, self.suffix, held)
         if held is not None and self.files is not None:
             memory.saved = Files(dict(self.files), *held)

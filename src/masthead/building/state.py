@@ -245,6 +245,8 @@ def place_files(cache_dir: Path, suffix: str, held: tuple[str, frozenset[str]] |
 
 def drop_files(cache_dir: Path, suffix: str) -> None:
     """Remove what save_files wrote with `suffix`, for a build that did not commit."""
+    if not suffix:
+        return
     for name in (_RECORDS, _DELTA):
         with contextlib.suppress(OSError):
             (cache_dir / (name + suffix)).unlink(missing_ok=True)
