@@ -284,3 +284,30 @@ def test_a_shard_gone_from_output_and_cache_mid_build_is_indexed_from_the_pages(
     manifest = read_manifest(site.output / MANIFEST)
     on_disk = {p.relative_to(site.output).as_posix() for p in bundle.rglob("*") if p.is_file()}
     assert on_disk == {rel for rel in manifest if rel.startswith("pagefind/")}
+
+
+def test_a_title_edit_puts_back_search_files_deleted_since(tmp_path: Path) -> None:
+    """The fast path after an edit in place does not look at the search bundle's files
+    one by one: the search step carries a shard over only if all its files are there,
+    so a file deleted from the bundle comes back, as a clean build would write it."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    assert main(["build", "--site", str(site.root)]) == 0
+    bundle = site.output / "pagefind"
+    shard = bundle / json.loads((bundle / "shards.json").read_text())["merge"][0]
+    lost = [bundle / "pagefind-ui.js", sorted((shard / "fragment").iterdir())[0]]
+    for path in lost:
+        path.unlink()
+    # The oldest story, in the primary index: the shard the file was deleted from keeps its name.
+    record = min(site.content.glob("*.md"), key=lambda p: _published(p.read_text()))
+    record.write_text(record.read_text().replace('title: "', 'title: "Retitled ', 1))
+    report = site.build()
+    assert "model" not in report.timings  # the stored model's fast path, no site modelled
+    assert [path for path in lost if not path.is_file()] == []
+    clean = tmp_path / "clean"
+    assert main(["build", "--site", str(site.root), "--no-cache", "--output", str(clean)]) == 0
+    assert _files(bundle) == _files(clean / "pagefind")
+
+
+def _published(record: str) -> str:
+    return next(line for line in record.splitlines() if line.startswith("publishedDateTime:"))
