@@ -130,6 +130,22 @@ def test_ctrl_c_during_the_commit_exits_130_and_the_next_build_completes_it(
     assert tree(site / "public") == clean[2]
 
 
+def test_ctrl_c_while_the_cache_is_written_beside_the_index_leaves_the_cache_whole(
+    tmp_path: Path, clean: dict[int, dict[str, bytes | None]]
+) -> None:
+    """The build cache's files are begun in forked processes before the search index is
+    made: a Ctrl-C then waits for them, drops the records staged for after the commit,
+    and exits 130; the next build, with the cache, gives the clean output."""
+    site = tmp_path / "site"
+    _write_site(site, 1)
+    assert _masthead(site) == 0
+    _write_site(site, 2)
+    assert _masthead(site, kill="search", sig="INT") == 130
+    assert not list((site / ".masthead-cache").glob("*.next"))
+    assert _masthead(site) == 0
+    assert tree(site / "public") == clean[2]
+
+
 def _processes_in_group(group: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):

@@ -80,13 +80,14 @@ class CacheWrites:
             memory.saved = Files(dict(self.files), *held)
 
     def abandon(self) -> None:
-        """After a failed build: wait for the processes started, whatever they say, and
-        drop the records they wrote."""
+        """After a failed build: wait for the processes started, whatever they say (a
+        Ctrl-C reaches them too, and comes back as their answer), and drop the records
+        they wrote. The build's own exception is the one raised."""
         if not self.early:
             return
         for wait in (self._model, self._records):
             if wait is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(BaseException):
                     wait()
         drop_files(self.cache_dir, self.suffix)
 

@@ -169,9 +169,9 @@ class Builder:
                 write(run, plan, new)
         except BaseException:
             run.writer.abort()
+            self.memory.forget()  # the output may not match any state we know of
             if writes is not None:
                 writes.abandon()
-            self.memory.forget()  # the output may not match any state we know of
             raise
         self._remember(run, model, plan, new, writes)
         return run.report
