@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import masthead.building.cachesave
 import masthead.building.phases
 import masthead.building.pipeline
+import masthead.parallel
 from masthead.building.context import Run
 from masthead.outputs.render import TemplateError
 from masthead.parallel import WorkerDied, _chunks, beside, can_fork, run_chunks
@@ -270,3 +271,25 @@ def test_a_model_that_cannot_be_written_leaves_no_cache_and_no_staged_records(
     assert not list(cache.glob("*.next")) and not (cache / "records.bin").exists()
     monkeypatch.undo()
     assert scratch.build(jobs=1).parsed == 1  # no cache was trusted: read again
+
+
+def test_where_nothing_forks_a_failed_build_writes_no_cache(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without fork (or beside live threads) the cache writes are left to the end of the
+    build, in this process; a build that fails before then must not write them."""
+    scratch.add("2026-11-12-story.md", title="A story")
+    assert not scratch.build(jobs=1).failed
+    cache = scratch.root / ".masthead-cache"
+    before = {p.name: p.read_bytes() for p in cache.glob("*.bin")}
+    scratch.add("2026-11-13-other.md", title="Another story")
+
+    def failing_index(*args: object) -> None:
+        raise OSError("the index could not be written")
+
+    monkeypatch.setattr(masthead.parallel, "can_fork", lambda: False)
+    monkeypatch.setattr(masthead.building.pipeline, "index", failing_index)
+    with pytest.raises(OSError, match="index could not"):
+        scratch.build(jobs=1)
+    assert {p.name: p.read_bytes() for p in cache.glob("*.bin")} == before
+    assert not list(cache.glob("*.next"))

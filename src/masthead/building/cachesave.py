@@ -85,8 +85,8 @@ class CacheWrites:
         they wrote. The build's own exception is the one raised."""
         if not self.early:
             return
-        for wait in (self._model, self._records):
-            if wait is not None:
+        for wait, work in ((self._model, self.model), (self._records, self.records)):
+            if wait is not None and wait is not work:  # not forked: nothing to wait for
                 with contextlib.suppress(BaseException):
                     wait()
         drop_files(self.cache_dir, self.suffix)
