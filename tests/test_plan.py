@@ -105,14 +105,14 @@ def test_surroundings_worked_out_in_processes_are_the_same(
     rest; what they send back must come to the same contexts, holding the site's own
     story and topic objects."""
     alone = [s.context for s in plan_pages(site) if s.context["kind"] == "article"]
-    parent, positions = os.getpid(), coverage.Surroundings._positions
+    parent, packed = os.getpid(), coverage.Surroundings._packed
 
     def in_a_fork(self: coverage.Surroundings, indexes: Sequence[int]) -> list[Any]:
         (tmp_path / str(os.getpid())).touch()
-        return positions(self, indexes)
+        return packed(self, indexes)
 
     monkeypatch.setattr(coverage, "AROUND_MIN", 2)
-    monkeypatch.setattr(coverage.Surroundings, "_positions", in_a_fork)
+    monkeypatch.setattr(coverage.Surroundings, "_packed", in_a_fork)
     shared = [s.context for s in plan_pages(site, jobs=2) if s.context["kind"] == "article"]
     workers = {int(p.name) for p in tmp_path.iterdir()}
     assert workers and parent not in workers  # forked processes did the work

@@ -155,39 +155,39 @@ class Surroundings:
 
     def everywhere(self, jobs: int) -> Iterator[dict[str, object]]:
         """around() of every story, in the site's order; on a site of at least
-        AROUND_MIN stories per process, in `jobs` forked processes, which send back
-        positions in the site's order and topic URLs for this process to look up."""
+        AROUND_MIN stories per process, in `jobs` forked processes, which send each story
+        back as its position in the site's order and each topic as its URL (_packed)."""
         articles = self.articles
         if jobs < 2 or len(articles) < 2 * AROUND_MIN:
             yield from map(self.around, articles)
             return
-        found = run_chunks(self._positions, range(len(articles)), jobs, AROUND_MIN)
-        for newer, older, related, topic, more_topic, more_provider in found:
-            yield {
-                "newer": articles[newer] if newer >= 0 else None,
-                "older": articles[older] if older >= 0 else None,
-                "coverage": tuple(articles[i] for i in related),
-                "topic": self.terms[topic] if topic is not None else None,
-                "more_topic": tuple(articles[i] for i in more_topic),
-                "more_provider": tuple(articles[i] for i in more_provider),
-            }
+        for near in run_chunks(self._packed, range(len(articles)), jobs, AROUND_MIN):
+            yield {key: self._unpack(value) for key, value in near.items()}
 
-    def _positions(self, indexes: Sequence[int]) -> list[tuple[Any, ...]]:
+    def _packed(self, indexes: Sequence[int]) -> list[dict[str, Any]]:
         """around() of the stories at `indexes`, as everywhere() sends it back."""
-        at = self.position
-        found = []
-        for i in indexes:
-            near: Any = self.around(self.articles[i])
-            newer, older, topic = near["newer"], near["older"], near["topic"]
-            found.append((
-                at[newer.record.path] if newer is not None else -1,
-                at[older.record.path] if older is not None else -1,
-                tuple(at[a.record.path] for a in near["coverage"]),
-                topic.url if topic is not None else None,
-                tuple(at[a.record.path] for a in near["more_topic"]),
-                tuple(at[a.record.path] for a in near["more_provider"]),
-            ))  # fmt: skip
-        return found
+        return [
+            {key: self._pack(value) for key, value in self.around(self.articles[i]).items()}
+            for i in indexes
+        ]
+
+    def _pack(self, value: Any) -> Any:
+        if isinstance(value, Article):
+            return self.position[value.record.path]
+        if isinstance(value, TermRef):
+            return value.url
+        if isinstance(value, tuple):
+            return tuple(map(self._pack, value))
+        return value  # None
+
+    def _unpack(self, value: Any) -> Any:
+        if isinstance(value, int):
+            return self.articles[value]
+        if isinstance(value, str):
+            return self.terms[value]
+        if isinstance(value, tuple):
+            return tuple(map(self._unpack, value))
+        return value
 
     def narrowest(self, topics: Sequence[TermRef]) -> TermRef | None:
         """The most specific topic (fewest stories), as the editions' sections choose it."""
