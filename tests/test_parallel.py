@@ -224,6 +224,11 @@ def test_a_cache_writer_that_dies_leaves_a_whole_cache(
     assert (again.parsed, again.written) == (0, 0)
 
 
+def _failing_index(*args: object) -> None:
+    """The search step, failing once the cache writes have begun."""
+    raise OSError("the index could not be written")
+
+
 def test_a_build_that_fails_after_the_cache_writes_began_leaves_the_last_records(
     scratch: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -236,10 +241,7 @@ def test_a_build_that_fails_after_the_cache_writes_began_leaves_the_last_records
     before = (cache / "records.bin").read_bytes()
     scratch.add("2026-11-13-other.md", title="Another story")
 
-    def failing_index(*args: object) -> None:
-        raise OSError("the index could not be written")
-
-    monkeypatch.setattr(masthead.building.pipeline, "index", failing_index)
+    monkeypatch.setattr(masthead.building.pipeline, "index", _failing_index)
     with pytest.raises(OSError, match="index could not"):
         scratch.build(jobs=1)
     assert (cache / "records.bin").read_bytes() == before
@@ -284,11 +286,8 @@ def test_where_nothing_forks_a_failed_build_writes_no_cache(
     before = {p.name: p.read_bytes() for p in cache.glob("*.bin")}
     scratch.add("2026-11-13-other.md", title="Another story")
 
-    def failing_index(*args: object) -> None:
-        raise OSError("the index could not be written")
-
     monkeypatch.setattr(masthead.parallel, "can_fork", lambda: False)
-    monkeypatch.setattr(masthead.building.pipeline, "index", failing_index)
+    monkeypatch.setattr(masthead.building.pipeline, "index", _failing_index)
     with pytest.raises(OSError, match="index could not"):
         scratch.build(jobs=1)
     assert {p.name: p.read_bytes() for p in cache.glob("*.bin")} == before
