@@ -16,6 +16,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from masthead.diagnostics import ConfigError, OutputError
 from masthead.hashing import bytes_digest
@@ -92,6 +94,13 @@ def test_a_path_leaving_the_folder_or_naming_bookkeeping_is_refused(
 @pytest.mark.parametrize("rel", ["a", "a/b.html", "a.b/.well-known/c", "..a/b.."])
 def test_ordinary_relative_paths_are_safe(rel: str) -> None:
     assert is_safe_rel(rel)
+
+
+@given(st.text(alphabet="/.\\\x00ab", max_size=12))
+def test_a_path_is_safe_exactly_when_no_part_is_empty_or_leads_up(rel: str) -> None:
+    parts = rel.split("/")
+    expected = all(p not in ("", ".", "..") for p in parts) and not {"\\", "\x00"} & set(rel)
+    assert is_safe_rel(rel) == expected
 
 
 def test_an_unchanged_file_is_not_written_again_and_a_changed_one_is(tmp_path: Path) -> None:
