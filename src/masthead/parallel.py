@@ -8,15 +8,15 @@ entries each process renders once), and no worker waits while another has work.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.connection import Connection, wait
-from multiprocessing.pool import ExceptionWithTraceback
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,8 +31,15 @@ def default_jobs() -> int:
 
 
 def can_fork() -> bool:
-    """Fork only a single-threaded process; forking beside live threads can deadlock."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    """Fork only a single-threaded process; forking beside live threads can deadlock.
+
+    multiprocessing is imported by the first fork, not by every command: a build that
+    forks nothing (an edit, say) starts a hundredth of a second sooner."""
+    if threading.active_count() != 1:
+        return False
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def run_chunks(
@@ -66,6 +73,8 @@ def run_chunks(
         ends.append(len(bounds))
         bounds += _chunks(len(items) * k // workers, len(items) * (k + 1) // workers)
         ends.append(len(bounds))
+    import multiprocessing
+
     runs = multiprocessing.get_context("fork").Array("q", ends)
     # Workers are forked after this point and inherit `work` and `items`; only results
     # come back.
@@ -166,6 +175,8 @@ def beside(work: Callable[[], R]) -> Callable[[], R]:
 
 def _fork(target: Callable[..., None], arg: Any) -> tuple[Any, Connection]:
     """A daemon process running `target(arg, results)`, and the end of `results` to read."""
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
     try:
@@ -213,6 +224,8 @@ def _run_beside(work: Callable[[], Any], results: Connection) -> None:
 def _send_failure(results: Connection, exc: BaseException) -> None:
     """Send `exc` to the parent, which raises it with the worker's traceback as its cause
     (as multiprocessing's Pool does); as a message if it does not pickle."""
+    from multiprocessing.pool import ExceptionWithTraceback
+
     try:
         results.send(ExceptionWithTraceback(exc, exc.__traceback__))
     except Exception:
@@ -223,6 +236,8 @@ def _collect(
     readers: list[Connection], processes: list[Any], arrived: Callable[[int], None] | None
 ) -> Iterator[Any]:
     """Results in chunk order, as the workers send them; a worker's failure is raised."""
+    from multiprocessing.connection import wait
+
     done: dict[int, list[Any]] = {}
     following = 0
     open_ = dict(zip(readers, processes, strict=True))

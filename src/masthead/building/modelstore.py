@@ -20,7 +20,6 @@ import logging
 import os
 import pickle
 import struct
-import uuid
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -145,7 +144,7 @@ def save_model(
     its header, the pickles one after another, the table of where each lies, and the
     table's length: written in one pass, then renamed.
     """
-    token = uuid.uuid4().hex
+    token = os.urandom(16).hex()  # as uuid4, without importing uuid (and platform)
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / MODEL
     old = _read_table(path, quiet=True)

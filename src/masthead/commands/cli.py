@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import multiprocessing
 import os
 import shlex
 import signal
@@ -200,7 +199,8 @@ def run() -> NoReturn:
         raise SystemExit(code) from None
     # What multiprocessing's exit handler would do: a worker left running by a failure
     # (the build cache's writer, say) is stopped, not left to finish on its own.
-    for child in multiprocessing.active_children():
+    forked = sys.modules.get("multiprocessing")  # imported by the first fork, if any
+    for child in forked.active_children() if forked is not None else ():
         child.terminate()
         child.join()
     os._exit(code)  # exit handlers do not run: profile and coverage data go unwritten

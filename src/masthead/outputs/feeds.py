@@ -11,7 +11,6 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
 from masthead import __version__
@@ -115,6 +114,8 @@ def _make_atom_entry(article: Article, config: SiteConfig) -> Fragment:
 
 
 def rss(feed: Feed, config: SiteConfig, memos: Memos) -> bytes:
+    from email.utils import format_datetime  # brings the email package: not for every build
+
     root = element("rss", attrs={"version": "2.0"})
     channel = sub(root, "channel")
     sub(channel, "title", feed.title)
@@ -132,6 +133,8 @@ def rss(feed: Feed, config: SiteConfig, memos: Memos) -> bytes:
 
 def _make_rss_item(article: Article, config: SiteConfig) -> Fragment:
     """A story's item, serialised once per build and shared as the Atom entries are."""
+    from email.utils import format_datetime
+
     item = element("item")
     url = absolute_url(config, article.url)
     sub(item, "title", article.title)
