@@ -15,7 +15,7 @@ import pytest
 from masthead.commands.cli import main
 from masthead.outputs import search_records, search_shards
 from masthead.outputs.pagefind_bundle import stabilise
-from masthead.outputs.search import SearchError
+from masthead.outputs.search import SearchError, find_pagefind
 from masthead.outputs.writer import MANIFEST, read_manifest
 from tests.conftest import Scratch
 from tests.htmlcheck import parse
@@ -227,6 +227,44 @@ def test_an_added_story_makes_only_its_own_shard_s_documents(
     shutil.copy(site.content / "2026-11-30-added.md", clean.content)
     clean.build(use_cache=False)
     assert _files(site.output / "pagefind") == _files(clean.output / "pagefind")
+
+
+def test_the_pagefind_binary_is_hashed_again_only_when_it_is_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its hash names the shards (another Pagefind makes other bundles). A build takes it
+    from the catalog while the binary's stamp holds; another binary is hashed, and every
+    shard is made with it again."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    hashed: list[int] = []
+    real = search_shards.hasher
+
+    def counted() -> Any:
+        hashed.append(1)
+        return real()
+
+    monkeypatch.setattr(search_shards, "hasher", counted)
+    monkeypatch.setattr(search_shards, "_BINARIES", {})  # as a new process finds it
+    story = site.content / "2026-03-09-night-ferry.md"
+    story.write_text(story.read_text().replace("salinity damage", "barnacle damage"))
+    leftover = site.root / ".masthead-cache" / "search" / "catalog.json"  # another format's
+    leftover.write_text("{}")
+    site.build()
+    assert hashed == [] and not leftover.exists()
+    shards = site.output / "pagefind" / "shards"
+    before = {p.name for p in shards.iterdir()}
+    binary = find_pagefind()
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(f'#!/bin/sh\nexec "{binary}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(wrapper))
+    story.write_text(story.read_text().replace("barnacle damage", "kelp damage"))
+    site.build()
+    assert hashed == [1]
+    after = {p.name for p in shards.iterdir()}
+    assert before and after and not before & after
 
 
 def test_shards_come_from_the_cache_when_the_output_lost_them(

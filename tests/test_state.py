@@ -333,12 +333,12 @@ def test_a_cached_search_shard_round_trips_and_a_damaged_one_is_discarded(
 ) -> None:
     from masthead.outputs.search_shards import _Cache
 
-    cache = _Cache(tmp_path, "t" * 64)
+    cache = _Cache(tmp_path, ("", "t" * 64))
     bundle = {"pagefind-entry.json": b"{}", "fragment/a.pf_fragment": b"\x00\x01"}
     cache.put("2026", bundle, [("/a/", "<html>a</html>")])
     assert cache.get("2026") == bundle
-    assert _Cache(tmp_path, "t" * 64).docs("2026") == {"/a/": "<html>a</html>"}
+    assert _Cache(tmp_path, ("", "t" * 64)).docs("2026") == {"/a/": "<html>a</html>"}
     path = tmp_path / "2026.shard"
     path.write_bytes(path.read_bytes()[:-1])
-    assert _Cache(tmp_path, "t" * 64).get("2026") is None
+    assert _Cache(tmp_path, ("", "t" * 64)).get("2026") is None
     assert _warnings(caplog) == [f"{path}: build cache is corrupt (checksum mismatch); discarded"]

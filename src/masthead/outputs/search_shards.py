@@ -21,6 +21,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from masthead import cachefile
 from masthead.cachefile import Kind
@@ -46,14 +47,27 @@ CODE = "code"
 """Name, in the cache, of Pagefind's scripts (the same for every shard)."""
 DOCS = "masthead-docs.json"
 """In a cached shard: the documents it was made of, for the next build's edits."""
-CATALOG = "catalog.json"
+CATALOG = "catalog.bin"
 """In the cache: every story's shard, date and time, and the shard list they go with."""
 SHARD_KIND = Kind("search-shard", 1, bytes)
 """A cached shard: its bundle and documents, packed (_pack)."""
-CATALOG_KIND = Kind("search-catalog", 2, bytes)
-"""The catalog, as JSON."""
 
 Files = dict[str, bytes]
+
+
+class _Catalog(NamedTuple):
+    """The last build's stories as indexed, and the Pagefind it indexed them with."""
+
+    listing: str
+    """Digest of the shard list (LIST) this catalog goes with."""
+    stories: dict[str, list[Any]]
+    """{url: [shard, year, month, time, key]}"""
+    binary: tuple[str, str]
+    """The Pagefind binary's stamp (path, size, time, inode) and the hash of its bytes,
+    which a build need not read again while the stamp holds."""
+
+
+CATALOG_KIND = Kind("search-catalog", 3, _Catalog)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +96,9 @@ def update_shards(
     """Write or carry over every shard's bundle; return (files, written). None when the
     build planned only some pages and the last build's documents are not at hand.
     `processes`: how many Pagefind processes may index side by side."""
-    cache = _Cache(cache_dir / CACHE if cache_dir is not None else None, _binary_digest(binary))
+    folder = cache_dir / CACHE if cache_dir is not None else None
+    saved = _read_catalog(folder)
+    cache = _Cache(folder, _binary_digest(binary, saved.binary if saved else None), saved)
     stories = _stories(found, cache, writer)
     if stories is None:
         return None
@@ -195,24 +211,35 @@ def _shard_key(tool: str, language: str, docs: list[Document]) -> str:
     return digest_of((FORMAT, tool, language, docs))[:16]
 
 
-_BINARIES: dict[tuple[str, int, int], str] = {}
+def _read_catalog(folder: Path | None) -> _Catalog | None:
+    if folder is None:
+        return None
+    found = cachefile.read(folder / CATALOG, CATALOG_KIND)
+    return found[0][0] if found is not None and len(found[0]) == 1 else None
 
 
-def _binary_digest(binary: Path) -> str:
-    """A hash of the Pagefind binary's bytes (another Pagefind makes other bundles),
-    remembered by path, size and time for the preview's many builds."""
+_BINARIES: dict[str, str] = {}
+
+
+def _binary_digest(binary: Path, known: tuple[str, str] | None) -> tuple[str, str]:
+    """The Pagefind binary's stamp and a hash of its bytes (another Pagefind makes other
+    bundles), remembered by the stamp: for the preview's many builds, and in the catalog
+    (`known`) for the next build's, as hashing it takes longer than indexing an edit."""
     try:
         info = binary.stat()
     except OSError as exc:
         raise SearchError(f"Pagefind could not run: {exc}") from exc
-    stamp = (str(binary), info.st_size, info.st_mtime_ns)
+    stamp = f"{binary}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
     if stamp not in _BINARIES:
-        digest = hasher()
-        with binary.open("rb") as file:
-            while chunk := file.read(1 << 20):
-                digest.update(chunk)
-        _BINARIES[stamp] = digest.hexdigest()
-    return _BINARIES[stamp]
+        if known is not None and known[0] == stamp:
+            _BINARIES[stamp] = known[1]
+        else:
+            digest = hasher()
+            with binary.open("rb") as file:
+                while chunk := file.read(1 << 20):
+                    digest.update(chunk)
+            _BINARIES[stamp] = digest.hexdigest()
+    return stamp, _BINARIES[stamp]
 
 
 def _index(
@@ -389,9 +416,14 @@ def _unpack(data: bytes, only: str | None = None) -> Files:
 class _Cache:
     """Shard bundles in the build cache, one file each; off when there is no cache."""
 
-    def __init__(self, folder: Path | None, tool: str) -> None:
+    def __init__(
+        self, folder: Path | None, binary: tuple[str, str], saved: _Catalog | None = None
+    ) -> None:
+        """`binary`: the Pagefind binary's stamp and hash (_binary_digest); `saved`: the
+        catalog the cache holds (_read_catalog)."""
         self.folder = folder
-        self.tool = tool
+        self.binary, self.tool = binary, binary[1]
+        self._saved = saved
         self.sizes: dict[str, int] = {}
         """Stories in each shard of the catalog, once read."""
         self._docs: dict[str, dict[str, str]] = {}
@@ -417,28 +449,25 @@ class _Cache:
                 self._docs[name] = {}
         return self._docs[name]
 
-    def catalog(self, listing: str | None) -> dict[str, list] | None:
+    def catalog(self, listing: str | None) -> dict[str, list[Any]] | None:
         """{url: [shard, year, month, time, key]} of the last build's stories, if it was the
         build that wrote the shard list whose digest is `listing`."""
-        if self.folder is None or listing is None:
+        saved = self._saved
+        if saved is None or listing is None or saved.listing != listing:
             return None
-        data = cachefile.read_bytes(self.folder / CATALOG, CATALOG_KIND)
-        try:
-            saved = json.loads(data) if data is not None else {}
-            if saved.get("list") != listing:
-                return None
-            stories: dict[str, list] = saved["stories"]
-        except (ValueError, AttributeError, KeyError):
-            return None
-        for name, *_ in stories.values():
+        for name, *_ in saved.stories.values():
             self.sizes[name] = self.sizes.get(name, 0) + 1
-        return stories
+        return saved.stories
 
-    def save_catalog(self, listing: str, stories: dict[str, list]) -> None:
+    def save_catalog(self, listing: str, stories: dict[str, list[Any]]) -> None:
         if self.folder is None:
             return
-        data = json.dumps({"list": listing, "stories": stories}, separators=(",", ":"))
-        self._save(self.folder / CATALOG, CATALOG_KIND, data.encode())
+        path = self.folder / CATALOG
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            cachefile.write(path, CATALOG_KIND, [_Catalog(listing, stories, self.binary)])
+        except OSError as exc:
+            log.warning("%s: %s; the search index is not cached", path, exc)
 
     def _read(self, name: str, only: str | None = None) -> Files | None:
         if self.folder is None:
@@ -468,11 +497,12 @@ class _Cache:
             log.warning("%s: %s; the search index is not cached", path, exc)
 
     def prune(self, names: set[str]) -> None:
-        """Remove the bundles of shards this build no longer has."""
+        """Remove the bundles of shards this build no longer has (and leftovers of other
+        versions' formats: the folder holds only what this one wrote)."""
         if self.folder is None or not self.folder.is_dir():
             return
         keep = {self._path(name).name for name in names}
         for path in self.folder.iterdir():
-            if path.name not in keep and path.suffix in (".shard", ".tmp"):
+            if path.name not in keep and path.suffix in (".shard", ".tmp", ".json"):
                 with contextlib.suppress(OSError):
                     path.unlink()
