@@ -25,10 +25,11 @@ import logging
 import os
 import shutil
 from collections.abc import Collection, Iterator
+from itertools import chain
 from pathlib import Path
 
 from masthead.diagnostics import ConfigError, OutputError
-from masthead.hashing import bytes_digest, digest_of
+from masthead.hashing import bytes_digest, text_digest
 from masthead.killpoint import kill_point
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,11 @@ class OutputWriter:
 
     @staticmethod
     def digest_of(files: dict[str, str] | None) -> str:
-        """Identifies an output folder's content by its manifest, for caches built on it."""
-        return digest_of(sorted((files or {}).items()))
+        """Identifies an output folder's content by its manifest, for caches built on it.
+
+        Its paths and digests joined by NULs, which neither holds (is_safe_rel): half the
+        time of hashing the items' repr, taken twice by a build after an edit."""
+        return text_digest("\0".join(chain.from_iterable(sorted((files or {}).items()))))
 
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for output path `rel`; return True when it differs from what is there."""
