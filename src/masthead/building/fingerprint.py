@@ -36,6 +36,8 @@ def value_key(value: Any, memo: dict[int, Any] | None = None) -> Any:
     show, such as an edition on its own page and on the front page; it must not outlive
     the objects it names.
     """
+    if value.__class__ in _PLAIN:  # most values: no digest to look for
+        return value
     digest = getattr(value, "digest", None)
     if digest.__class__ is str and digest:
         return digest
@@ -67,6 +69,7 @@ def _compound_key(value: Any, memo: dict[int, Any] | None) -> Any:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def substitute(value: Any, swap: dict[int, Article], memo: dict[int, Any]) -> Any:
