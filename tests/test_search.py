@@ -200,13 +200,13 @@ def test_an_added_story_makes_only_its_own_shard_s_documents(
     site.build()
     before = _files(site.output / "pagefind")
     made: list[str] = []
-    real = search_records._page
+    real = search_records._document
 
-    def counted(config: Any, article: Any, body: Any) -> str:
+    def counted(config: Any, article: Any, body: Any) -> Any:
         made.append(article.url)
         return real(config, article, body)
 
-    monkeypatch.setattr(search_records, "_page", counted)
+    monkeypatch.setattr(search_records, "_document", counted)
     site.add(
         "2026-11-30-added.md", title="A ferry timetable added late", when="2026-11-30T09:00:00Z"
     )
@@ -349,3 +349,65 @@ def test_a_title_edit_puts_back_search_files_deleted_since(tmp_path: Path) -> No
 
 def _published(record: str) -> str:
     return next(line for line in record.splitlines() if line.startswith("publishedDateTime:"))
+
+
+# Stories as (title, excerpt, provider, topics, type, image): endings the parser ends a
+# block after or not, text HTML escapes, names a filter escapes, a weight marker.
+_TRICKY = [
+    ("It's 'Power Pages'", "Ends with a quote'", "Trace & Co", ["A:b, c[d]"], "article", True),
+    ('Why "now"?', "A question?", "<img src=x onerror=alert(1)>", ["&lt;b&gt;"], "video", False),
+    ("Price > cost & more <", "Lines\nand  spaces!", "Plain", ["Émigré ☃", "Two"], "article", True),
+    ("___PAGEFIND_WEIGHT___9 marker", "", "Quiet", [], "article", False),
+    ("Ends with a dollar $", "Ends with *", 'Say "hi"', ["x)"], "article", True),
+    (
+        "Closing (paren)",
+        "No\u00a0break space and an ellipsis…",
+        "Ellipsis…",
+        ["Last."],
+        "video",
+        True,
+    ),
+]
+
+
+def _tricky_site(root: Path) -> Scratch:
+    site = Scratch(root)
+    for n, (title, excerpt, provider, topics, kind, image) in enumerate(_TRICKY):
+        topic_lines = "".join(f"\n  - {json.dumps(t)}" for t in topics)
+        picture = f'\nimages:\n  - url: "https://img.example/{n}.jpg"' if image else ""
+        site.add(
+            f"2026-11-{10 + n}-story-{n}.md",
+            f"---\ntitle: {json.dumps(title)}\nexcerpt: {json.dumps(excerpt)}\n"
+            f"publishedDateTime: 2026-11-{10 + n}T09:00:00Z\n"
+            f'webUrl: "https://news.example/{n}"\ntype: {kind}\npublished: true\n'
+            f"provider:\n  name: {json.dumps(provider)}\n  domain: p{n}.example\n"
+            f"topics:{topic_lines or ' []'}{picture}\n---\n",
+        )
+    site.add("2026-11-30-bodied.md", title="A story with a body", body="Some *body* text.")
+    return site
+
+
+def test_a_story_s_record_indexes_exactly_as_its_page_would(tmp_path: Path) -> None:
+    """Pagefind is given a custom record for a story without a body, which spares it
+    parsing HTML: the bundle is byte for byte the one its page made."""
+    from masthead.building.build import BuildOptions, site_in_memory
+    from masthead.outputs.pagefind_bundle import stabilise_files
+    from masthead.outputs.pagefind_service import Service
+    from masthead.outputs.render import MissingPaths
+
+    site = _tricky_site(tmp_path / "site")
+    sim = site_in_memory(BuildOptions(site_dir=site.root))
+    config, body = sim.inputs.config, MissingPaths(sim.site_paths.missing)
+    articles = [s.context["article"] for s in sim.specs if s.context.get("kind") == "article"]
+    documents = {a.title: search_records._document(config, a, body) for a in articles}
+    assert len(articles) == len(_TRICKY) + 1
+    assert isinstance(documents.pop("A story with a body"), str)  # its page, as built
+    assert all(isinstance(d, dict) for d in documents.values())
+    plain = [a for a in articles if not a.record.body_html]
+    pages = [(a.url, search_records._page(config, a, body)) for a in plain]
+    records = [(a.url, search_records._record(config, a, body)) for a in plain]
+    binary = find_pagefind()
+    assert binary is not None
+    with Service(binary) as service:
+        from_pages, from_records = service.index([pages, records], config.language)
+    assert stabilise_files(from_records) == stabilise_files(from_pages)

@@ -218,11 +218,12 @@ def _logged_pagefind(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _pages_sent(log: Path) -> list[str]:
-    """The URLs of the pages the service was given (its messages: base64 JSON, each
-    ended by a comma), emptying the log."""
+    """The URLs of the documents the service was given, as pages or records (its
+    messages: base64 JSON, each ended by a comma), emptying the log."""
     messages = [json.loads(base64.b64decode(m)) for m in log.read_bytes().split(b",") if m]
     log.write_bytes(b"")
-    return [m["payload"]["url"] for m in messages if m["payload"]["type"] == "AddFile"]
+    added = ("AddFile", "AddRecord")
+    return [m["payload"]["url"] for m in messages if m["payload"]["type"] in added]
 
 
 def test_an_edit_indexes_only_its_story_s_shard_again(

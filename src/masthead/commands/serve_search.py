@@ -187,7 +187,7 @@ def _stories_message(
         if doc.key and indexed.get(doc.url) == doc.key:
             unchanged.append(doc.url)
         else:
-            docs.append([doc.url, doc.year, doc.month, doc.time, doc.key, doc.html])
+            docs.append([doc.url, doc.year, doc.month, doc.time, doc.key, doc.document])
     message = {"language": language, "docs": docs, "unchanged": unchanged}
     return json.dumps(message, separators=(",", ":")), keys
 
@@ -195,10 +195,7 @@ def _stories_message(
 def _read_stories(text: str) -> tuple[str, SearchInput]:
     """What _stories_message wrote: the language, and the stories to index."""
     message = json.loads(text)
-    docs = [
-        SearchDoc(url, year, month, time, key, html.__str__)  # the page as sent
-        for url, year, month, time, key, html in message["docs"]
-    ]
+    docs = [SearchDoc.given(*doc) for doc in message["docs"]]  # as sent
     return message["language"], SearchInput(docs, message["unchanged"])
 
 

@@ -7,13 +7,22 @@ ended by a comma; answers carry the `message_id` they answer, in any order), wri
 from one thread while it reads in another, so neither pipe fills up. The protocol is
 Pagefind's own between its binary and its wrappers, not a public API: it is pinned to
 the 1.x versions it was written against (PINNED), and `Service` refuses another.
+
+So is what a custom record's content may hold. Pagefind's HTML parser turns a page into
+text with its headings marked by weight, and a custom record's content is that text:
+`heading()` and `sentence()` make the text the parser makes of a heading and a block
+of plain text, so that a record indexes exactly as the page it stands for (a test
+compares the two bundles byte for byte), without parsing HTML: a third less work for
+Pagefind.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import html
 import json
+import re
 import subprocess
 import tempfile
 import threading
@@ -29,8 +38,25 @@ class ServiceError(Exception):
     """The service failed, answered with an error, or could not be started."""
 
 
-Document = tuple[str, str]
-"""(url, HTML) of one page as Pagefind is given it."""
+Record = dict[str, Any]
+"""A custom record: its `content`, and its `meta` and `filters` as Pagefind stores them."""
+Document = tuple[str, str | Record]
+"""(url, HTML of a page or a custom record) of one document as Pagefind is given it."""
+
+_SENTENCE_END = re.compile(r"[\w'\")$*]\Z")
+"""The last characters after which the parser ends a block with a full stop."""
+
+
+def sentence(text: str) -> str:
+    """`text` as the parser ends a block of it (a paragraph, a heading) written as HTML:
+    with a full stop after a word or a closing quote, unless escaping it for HTML made
+    it end otherwise (the parser looks at the text before decoding it)."""
+    return f"{text}." if _SENTENCE_END.search(html.escape(text)) else text
+
+
+def heading(text: str) -> str:
+    """The content the parser makes of an <h1> holding `text`: weighted as a title."""
+    return f"___PAGEFIND_AUTO_WEIGHT___7 {sentence(text)} ___END_PAGEFIND_WEIGHT___"
 
 
 class Service:
@@ -95,9 +121,17 @@ class Service:
         ids = self._ask([{"type": "NewIndex", "config": config} for _ in shards])
         index_ids = [answer["index_id"] for answer in ids]
         adds = [
-            {"type": "AddFile", "index_id": index_id, "url": url, "file_contents": html}
+            {"type": "AddFile", "index_id": index_id, "url": url, "file_contents": document}
+            if isinstance(document, str)
+            else {
+                "type": "AddRecord",
+                "index_id": index_id,
+                "url": url,
+                "language": language,
+                **document,
+            }
             for index_id, docs in zip(index_ids, shards, strict=True)
-            for url, html in docs
+            for url, document in docs
         ]
         self._ask(adds)
         for index_id in index_ids:

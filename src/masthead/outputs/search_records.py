@@ -5,10 +5,13 @@ related stories, footer), after they were written. It is now made from the stori
 themselves, without reading a page back: each article becomes a page of a few lines
 holding what its page marks for search (the headline, the excerpt and body, the picture
 and date shown in results, the type, provider and topic filters), plus the provider's
-and topics' names as text so that a story is found by them too. Pagefind still parses
-it as HTML, so the headline weighs more than the text as on the real page, and the
-filters get the escaping pagefind_labels gives them. A site with its own article
-template decides what its pages mark for search: then the pages as built are indexed.
+and topics' names as text so that a story is found by them too. The headline weighs
+more than the text, as on the real page, and the filters get the escaping
+pagefind_labels gives them. A story without a body is given to Pagefind as a custom
+record that indexes exactly as that page would (pagefind_service), which spares it
+parsing HTML; one with a body, whose HTML can hold anything, as the page. A site with
+its own article template decides what its pages mark for search: then the pages as
+built are indexed.
 
 The stories are split into shards by year, or by month in a year of more than
 SHARD_MAX stories, each indexed on its own, so that an edit indexes one shard again.
@@ -25,6 +28,7 @@ from typing import Any
 from masthead.config import SiteConfig
 from masthead.hashing import digest_of
 from masthead.outputs.pagefind_labels import safe_filters
+from masthead.outputs.pagefind_service import Record, heading, sentence
 from masthead.outputs.plan import PageSpec
 from masthead.outputs.render import MissingPaths, human_date
 from masthead.urls import under_base
@@ -46,11 +50,23 @@ class SearchDoc:
     key: str
     """A hash of everything the page is made of ('' when not known): the same key, the
     same page, which the last build indexed."""
-    make: Callable[[], str]
+    make: Callable[[], str | Record]
 
     @property
-    def html(self) -> str:
+    def document(self) -> str | Record:
+        """The page's HTML, or the custom record standing for it."""
         return self.make()
+
+    @classmethod
+    def given(
+        cls, url: str, year: int, month: int, time: float, key: str, document: str | Record
+    ) -> SearchDoc:
+        """A story whose document is at hand (a page as built, one sent by the preview)."""
+        return cls(url, year, month, time, key, partial(_same, document))
+
+
+def _same(document: str | Record) -> str | Record:
+    return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +103,9 @@ def search_docs(
             when = (spec.url, date.year, date.month, date.timestamp())
             if built is None:
                 key = digest_of(common, article.digest) if article.digest else ""
-                docs.append(SearchDoc(*when, key, partial(_page, config, article, body)))
+                docs.append(SearchDoc(*when, key, partial(_document, config, article, body)))
             elif (page := built(spec.url)) is not None:
-                docs.append(SearchDoc(*when, "", page.__str__))  # the page as built
+                docs.append(SearchDoc.given(*when, "", page))  # the page as built
     return SearchInput(docs, unplanned)
 
 
@@ -105,6 +121,43 @@ def shard_labels(dates: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]
         (year, month): f"{year}" if by_year[year] <= SHARD_MAX else f"{year}-{month:02}"
         for year, month in months
     }
+
+
+def _document(config: SiteConfig, article: Any, body: MissingPaths) -> str | Record:
+    """What Pagefind is given for `article`: its record, or the page when it has a body."""
+    if article.record.body_html:
+        return _page(config, article, body)
+    return _record(config, article, body)
+
+
+def _record(config: SiteConfig, article: Any, body: MissingPaths) -> Record:
+    """The custom record that indexes as `_page` would for a story without a body:
+    content, meta and filters as Pagefind makes them of that page (the filter values
+    escaped once, as pagefind_labels leaves them for the interface)."""
+    record = article.record
+    meta = {"title": article.title, "date": human_date(article.date)}
+    image = article.image
+    if body.available(image):
+        url = image.url
+        meta["image"] = under_base(config.base_path, url) if url.startswith("/") else url
+    filters = {"type": ["Video" if record.type == "video" else "Article"]}
+    names = []
+    if article.provider:
+        names.append(article.provider.name)
+        filters["provider"] = [_label(article.provider.name)]
+    if article.topics:
+        names += [t.name for t in article.topics]
+        filters["topic"] = [_label(t.name) for t in article.topics]
+    content = [heading(article.title)]
+    if article.excerpt:
+        content.append(sentence(article.excerpt))
+    if names:
+        content.append(sentence(" · ".join(names)))
+    return {"content": " ".join(content), "meta": meta, "filters": filters}
+
+
+def _label(name: str) -> str:
+    return html.escape(name, quote=False)
 
 
 def _page(config: SiteConfig, article: Any, body: MissingPaths) -> str:

@@ -194,7 +194,7 @@ def _documents(members: list[_Story], cache: _Cache) -> list[Document] | None:
     made: list[Document] = []
     for story in members:
         if story.doc is not None:
-            made.append((story.url, story.doc.html))
+            made.append((story.url, story.doc.document))
             continue
         page = cache.docs(story.old).get(story.url)
         if page is None:
