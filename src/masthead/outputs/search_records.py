@@ -134,13 +134,11 @@ def _record(config: SiteConfig, article: Any, body: MissingPaths) -> Record:
     """The custom record that indexes as `_page` would for a story without a body:
     content, meta and filters as Pagefind makes them of that page (the filter values
     escaped once, as pagefind_labels leaves them for the interface)."""
-    record = article.record
     meta = {"title": article.title, "date": human_date(article.date)}
-    image = article.image
-    if body.available(image):
-        url = image.url
-        meta["image"] = under_base(config.base_path, url) if url.startswith("/") else url
-    filters = {"type": ["Video" if record.type == "video" else "Article"]}
+    src = _image_src(config, article, body)
+    if src is not None:
+        meta["image"] = src
+    filters = {"type": [_kind(article)]}
     names = []
     if article.provider:
         names.append(article.provider.name)
@@ -160,20 +158,30 @@ def _label(name: str) -> str:
     return html.escape(name, quote=False)
 
 
+def _kind(article: Any) -> str:
+    return "Video" if article.record.type == "video" else "Article"
+
+
+def _image_src(config: SiteConfig, article: Any, body: MissingPaths) -> str | None:
+    """The picture search results show, if the story has one that is there."""
+    image = article.image
+    if not body.available(image):
+        return None
+    url: str = image.url
+    return under_base(config.base_path, url) if url.startswith("/") else url
+
+
 def _page(config: SiteConfig, article: Any, body: MissingPaths) -> str:
     """The page Pagefind indexes for `article` (see the module's docstring)."""
     e = html.escape
     record = article.record
-    kind = "Video" if record.type == "video" else "Article"
     parts = [
         f'<html lang="{e(config.language)}"><body><h1>{e(article.title)}</h1>',
-        f'<p data-pagefind-ignore data-pagefind-filter="type:{kind}"'
+        f'<p data-pagefind-ignore data-pagefind-filter="type:{_kind(article)}"'
         f' data-pagefind-meta="date:{e(human_date(article.date))}"></p>',
     ]
-    image = article.image
-    if body.available(image):
-        url = image.url
-        src = under_base(config.base_path, url) if url.startswith("/") else url
+    src = _image_src(config, article, body)
+    if src is not None:
         parts.append(f'<img src="{e(src)}" alt="" data-pagefind-meta="image[src]">')
     if article.excerpt:
         parts.append(f"<p>{e(article.excerpt)}</p>")

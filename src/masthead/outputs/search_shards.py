@@ -224,7 +224,7 @@ _BINARIES: dict[str, str] = {}
 def _binary_digest(binary: Path, known: tuple[str, str] | None) -> tuple[str, str]:
     """The Pagefind binary's stamp and a hash of its bytes (another Pagefind makes other
     bundles), remembered by the stamp: for the preview's many builds, and in the catalog
-    (`known`) for the next build's, as hashing it takes longer than indexing an edit."""
+    (`known`) for the next build's, which then need not read its 20 MB again."""
     try:
         info = binary.stat()
     except OSError as exc:
