@@ -73,9 +73,7 @@ def run_chunks(
         ends.append(len(bounds))
         bounds += _chunks(len(items) * k // workers, len(items) * (k + 1) // workers)
         ends.append(len(bounds))
-    import multiprocessing
-
-    runs = multiprocessing.get_context("fork").Array("q", ends)
+    runs = _forking().Array("q", ends)
     # Workers are forked after this point and inherit `work` and `items`; only results
     # come back.
     _job = (work, items, bounds, runs)
@@ -173,11 +171,16 @@ def beside(work: Callable[[], R]) -> Callable[[], R]:
     return wait_for_it
 
 
-def _fork(target: Callable[..., None], arg: Any) -> tuple[Any, Connection]:
-    """A daemon process running `target(arg, results)`, and the end of `results` to read."""
+def _forking() -> Any:
+    """multiprocessing's fork context, imported by the first fork (see can_fork)."""
     import multiprocessing
 
-    context = multiprocessing.get_context("fork")
+    return multiprocessing.get_context("fork")
+
+
+def _fork(target: Callable[..., None], arg: Any) -> tuple[Any, Connection]:
+    """A daemon process running `target(arg, results)`, and the end of `results` to read."""
+    context = _forking()
     reader, writer = context.Pipe(duplex=False)
     try:
         process = context.Process(

@@ -462,12 +462,7 @@ class _Cache:
     def save_catalog(self, listing: str, stories: dict[str, list[Any]]) -> None:
         if self.folder is None:
             return
-        path = self.folder / CATALOG
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            cachefile.write(path, CATALOG_KIND, [_Catalog(listing, stories, self.binary)])
-        except OSError as exc:
-            log.warning("%s: %s; the search index is not cached", path, exc)
+        self._save(self.folder / CATALOG, CATALOG_KIND, _Catalog(listing, stories, self.binary))
 
     def _read(self, name: str, only: str | None = None) -> Files | None:
         if self.folder is None:
@@ -488,11 +483,16 @@ class _Cache:
             files = {**files, DOCS: json.dumps(docs).encode()}
         self._save(self._path(name), SHARD_KIND, _pack(files))
 
-    def _save(self, path: Path, kind: Kind, data: bytes) -> None:
+    def _save(self, path: Path, kind: Kind, payload: object) -> None:
+        """Write `payload` (bytes as they are, else pickled) as a `kind` file; a disk that
+        refuses it costs the next build time only."""
         assert self.folder is not None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            cachefile.write_bytes(path, kind, data)
+            if isinstance(payload, bytes):
+                cachefile.write_bytes(path, kind, payload)
+            else:
+                cachefile.write(path, kind, [payload])
         except OSError as exc:
             log.warning("%s: %s; the search index is not cached", path, exc)
 
