@@ -267,6 +267,31 @@ def test_the_pagefind_binary_is_hashed_again_only_when_it_is_another(
     assert before and after and not before & after
 
 
+def test_another_pagefind_alone_makes_the_index_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no record, template or setting changed, a build after Pagefind was replaced
+    (upgraded, or another one named by PAGEFIND_BINARY_PATH) indexes again rather than
+    finding nothing to do and keeping the old Pagefind's bundle; the build after it has
+    nothing to do again. The pages themselves are not rendered again."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    shards = site.output / "pagefind" / "shards"
+    before = {p.name for p in shards.iterdir()}
+    assert site.build().written == 0
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(f'#!/bin/sh\nexec "{find_pagefind()}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(wrapper))
+    report = site.build()
+    after = {p.name for p in shards.iterdir()}
+    assert before and after and not before & after
+    assert report.rendered == 0
+    assert all(rel.startswith("pagefind/") for rel in report.written_paths)
+    assert site.build().written == 0
+
+
 def test_shards_come_from_the_cache_when_the_output_lost_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

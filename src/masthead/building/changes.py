@@ -25,7 +25,7 @@ from masthead.hashing import digest_of
 from masthead.model.site import Article, Site, keeps_place, patched_article
 from masthead.outputs.plan import PageSpec
 from masthead.outputs.render import theme_dir
-from masthead.outputs.search import BUNDLE
+from masthead.outputs.search import BUNDLE, find_pagefind
 from masthead.outputs.writer import MANIFEST, OutputWriter
 from masthead.records.loader import RECORD_SUFFIXES, Stamp, read_record, stamp
 
@@ -250,8 +250,9 @@ def narrow(
 
 
 def digest_others(inputs: Inputs, settings: str) -> str:
-    """Stamps of everything a build reads but the records: theme, templates, static, data
-    and config; and the `settings` the files do not say (phases.settings_digest)."""
+    """Stamps of everything a build reads but the records: theme, templates, static, data,
+    config and the Pagefind binary (another one makes another index); and the `settings`
+    the files do not say (phases.settings_digest)."""
     others: list[tuple[str, Stamp]] = []
     folders = [
         theme_dir(),
@@ -265,6 +266,9 @@ def digest_others(inputs: Inputs, settings: str) -> str:
     config = inputs.site_dir / CONFIG_FILE
     if config.is_file():
         others.append((str(config), stamp(config)))
+    binary = find_pagefind() if inputs.config.search else None
+    if binary is not None:
+        others.append((str(binary), stamp(binary)))
     return digest_of(others, settings)
 
 

@@ -451,9 +451,11 @@ class _Cache:
 
     def catalog(self, listing: str | None) -> dict[str, list[Any]] | None:
         """{url: [shard, year, month, time, key]} of the last build's stories, if it was the
-        build that wrote the shard list whose digest is `listing`."""
+        build that wrote the shard list whose digest is `listing`, with this Pagefind."""
         saved = self._saved
         if saved is None or listing is None or saved.listing != listing:
+            return None
+        if saved.binary[1] != self.tool:  # its shards are another Pagefind's
             return None
         for name, *_ in saved.stories.values():
             self.sizes[name] = self.sizes.get(name, 0) + 1
