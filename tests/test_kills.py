@@ -9,6 +9,7 @@ of the commit, so each case is deterministic.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -146,6 +147,11 @@ def test_ctrl_c_while_the_cache_is_written_beside_the_index_leaves_the_cache_who
     assert tree(site / "public") == clean[2]
 
 
+def _stopped(pid: int) -> bool:
+    """Is process `pid` stopped (by SIGSTOP)?"""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
 def _processes_in_group(group: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -192,6 +198,33 @@ def test_the_workers_of_a_killed_build_exit(big_site: Path) -> None:
     finally:
         for pid in _processes_in_group(build.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_records_bin_is_written_while_the_pages_are_made(big_site: Path, tmp_path: Path) -> None:
+    """A build that parsed every record afresh writes records.bin, under a staged name, in
+    a process of its own while it makes the model and pages: stopped at its first page,
+    the build has the file written already, and moves it into place once let go. A Ctrl-C
+    at the same point waits for that process and leaves no staged file; the next build
+    gives the output of a clean build."""
+    cache = big_site / ".masthead-cache"
+    staged, records = cache / "records.bin.next", cache / "records.bin"
+    command = [MASTHEAD, "build", "--site", str(big_site), "--no-search"]
+    assert _masthead(big_site, "--no-search", kill="render:0", sig="INT") == 130
+    assert not staged.exists() and not records.exists()
+    build = subprocess.Popen(command, env=_env("render:0", "STOP"), stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (_stopped(build.pid) and staged.exists()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _stopped(build.pid) and staged.exists() and not records.exists()
+    finally:
+        build.send_signal(signal.SIGCONT)
+    assert build.wait(timeout=120) == 0
+    assert records.exists() and not staged.exists()
+    clean = tmp_path / "clean"
+    shutil.copytree(big_site / "content", clean / "content")
+    assert _masthead(clean, "--no-search", "--no-cache") == 0
+    assert tree(big_site / "public") == tree(clean / "public")
 
 
 def test_a_second_build_into_the_same_output_waits_for_the_first(

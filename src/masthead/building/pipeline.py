@@ -138,6 +138,25 @@ class Builder:
             return _unchanged(run)  # nothing to parse, render or write
         with run.timed("load"):
             loaded = phases.load(run, changes)
+        writes = None
+        if self.options.use_cache and not self.options.defer_cache_save:
+            writes = CacheWrites(self.memory)
+            writes.records_now(run.state.key, loaded.files, self.memory.saved)
+        try:
+            return self._made(run, changes, stored, loaded, writes)
+        finally:
+            if writes is not None:
+                writes.abandon()  # unless finished: a build that failed or stopped
+
+    def _made(
+        self,
+        run: Run,
+        changes: Changes,
+        stored: Stored | None,
+        loaded: phases.Loaded,
+        writes: CacheWrites | None,
+    ) -> BuildReport:
+        """Model, plan, images, render, index and write; the cache saved after."""
         if run.options.strict and run.report.skipped and isinstance(changes, Everything):
             return run.stop()
         # The stored model stands for the site: no model is made (its timing says so).
@@ -155,14 +174,13 @@ class Builder:
             return run.stop()
         new = _fresh_state(run, loaded)
         self._next_model(run, model, plan, new)
-        writes = None
         try:
             with run.timed("images"):
                 images(run, model, plan)
             with run.timed("render"):
                 rendering.render(run, plan, new)
-            if self.options.use_cache and not self.options.defer_cache_save:
-                writes = CacheWrites(self.memory, new, beside_build=True)
+            if writes is not None:
+                writes.now(self.memory, new, beside_build=True)
             with run.timed("search"):
                 index(run, plan)
             with run.timed("write"):
@@ -170,8 +188,6 @@ class Builder:
         except BaseException:
             run.writer.abort()
             self.memory.forget()  # the output may not match any state we know of
-            if writes is not None:
-                writes.abandon()
             raise
         self._remember(run, model, plan, new, writes)
         return run.report
@@ -378,6 +394,6 @@ def _save_cache(memory: Memory, writes: CacheWrites | None) -> None:
     state = memory.state
     if not state.output and memory.manifest is not None:
         state.output = OutputWriter.digest_of(memory.manifest[1])
-    (writes or CacheWrites(memory, state, beside_build=False)).finish(memory, state)
+    (writes or CacheWrites(memory).now(memory, state, beside_build=False)).finish(memory, state)
     kill_point("cache")
     save_state(memory.inputs.cache_dir, state)

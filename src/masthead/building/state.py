@@ -210,28 +210,43 @@ def save_files(
     to move into place once the build has committed its output.
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
-    if saved is not None and saved.base:
-        # Entries are reused objects unless parsed again, so `is not` finds what changed.
-        since = {
-            rel
-            for rel in files.keys() | saved.files.keys()
-            if files.get(rel) is not saved.files.get(rel)
-        }
-        if not since:
+    delta = _delta(files, saved)
+    if delta is not None and saved is not None:
+        if not delta:
             return None
-        delta = saved.delta | since
-        if len(delta) <= max(DELTA_MIN, len(files) // 16):
-            entries = {rel: files.get(rel) for rel in delta}
-            cachefile.write(
-                cache_dir / (_DELTA + suffix), DELTA, [RecordsDelta(key, saved.base, entries)]
-            )
-            return saved.base, frozenset(delta)
+        entries = {rel: files.get(rel) for rel in delta}
+        cachefile.write(
+            cache_dir / (_DELTA + suffix), DELTA, [RecordsDelta(key, saved.base, entries)]
+        )
+        return saved.base, delta
     items = list(files.items())
     chunks = (RecordsChunk(key, dict(items[i : i + _CHUNK])) for i in range(0, len(items), _CHUNK))
     base = cachefile.write(cache_dir / (_RECORDS + suffix), RECORDS, chunks)
     if not suffix:
         (cache_dir / _DELTA).unlink(missing_ok=True)
     return base, frozenset()
+
+
+def whole_records_due(files: dict[str, ParsedFile], saved: Files | None) -> bool:
+    """Would save_files write a whole records.bin (rather than a delta, or nothing)?"""
+    return _delta(files, saved) is None
+
+
+def _delta(files: dict[str, ParsedFile], saved: Files | None) -> frozenset[str] | None:
+    """The files a delta over `saved` would hold (empty: nothing changed since), or None
+    when the changes are too many for a delta, or there is no records.bin to apply it to."""
+    if saved is None or not saved.base:
+        return None
+    # Entries are reused objects unless parsed again, so `is not` finds what changed.
+    since = {
+        rel
+        for rel in files.keys() | saved.files.keys()
+        if files.get(rel) is not saved.files.get(rel)
+    }
+    if not since:
+        return frozenset()
+    delta = saved.delta | since
+    return frozenset(delta) if len(delta) <= max(DELTA_MIN, len(files) // 16) else None
 
 
 def place_files(cache_dir: Path, suffix: str, held: tuple[str, frozenset[str]] | None) -> None:
