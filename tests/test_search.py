@@ -229,6 +229,14 @@ def test_an_added_story_makes_only_its_own_shard_s_documents(
     assert _files(site.output / "pagefind") == _files(clean.output / "pagefind")
 
 
+def _another_pagefind(folder: Path) -> Path:
+    """Another Pagefind binary, to the build: a script in `folder` that runs the real one."""
+    wrapper = folder / "pagefind"
+    wrapper.write_text(f'#!/bin/sh\nexec "{find_pagefind()}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return wrapper
+
+
 def test_the_pagefind_binary_is_hashed_again_only_when_it_is_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,11 +263,7 @@ def test_the_pagefind_binary_is_hashed_again_only_when_it_is_another(
     assert hashed == [] and not leftover.exists()
     shards = site.output / "pagefind" / "shards"
     before = {p.name for p in shards.iterdir()}
-    binary = find_pagefind()
-    wrapper = tmp_path / "pagefind"
-    wrapper.write_text(f'#!/bin/sh\nexec "{binary}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(wrapper))
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(_another_pagefind(tmp_path)))
     story.write_text(story.read_text().replace("barnacle damage", "kelp damage"))
     site.build()
     assert hashed == [1]
@@ -280,10 +284,7 @@ def test_another_pagefind_alone_makes_the_index_again(
     shards = site.output / "pagefind" / "shards"
     before = {p.name for p in shards.iterdir()}
     assert site.build().written == 0
-    wrapper = tmp_path / "pagefind"
-    wrapper.write_text(f'#!/bin/sh\nexec "{find_pagefind()}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(wrapper))
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(_another_pagefind(tmp_path)))
     report = site.build()
     after = {p.name for p in shards.iterdir()}
     assert before and after and not before & after
