@@ -58,7 +58,7 @@ class CacheWrites:
         self._records: Callable[[], Any] | None = None
         self._model: Callable[[], str] | None = None
         self.suffix = ""
-        self.forked = self.done = False
+        self.done = False
 
     def records_now(
         self, key: str, files: dict[str, ParsedFile] | None, saved: Files | None
@@ -67,9 +67,7 @@ class CacheWrites:
         new one: no delta of it is due, and the model will not change the files."""
         if files is None or len(files) < EARLY_MIN or not whole_records_due(files, saved):
             return
-        records = self._set_records(key, files, saved, STAGED)
-        self._records = beside(records)
-        self.forked = self._records is not records
+        self._records = beside(self._set_records(key, files, saved, STAGED))
 
     def now(self, memory: Memory, state: BuildState, beside_build: bool) -> CacheWrites:
         """Take the rest of `state` to write. With `beside_build` and a model to write,
@@ -87,7 +85,6 @@ class CacheWrites:
             memory.model_pending = None
             self.model = partial(save_model, self.cache_dir, state.key, site, specs, state.pages)
             self._model = beside(self.model) if early else self.model
-        self.forked = self.forked or early
         return self
 
     def _set_records(
@@ -126,7 +123,7 @@ class CacheWrites:
         """After a build that failed or stopped: wait for the processes started, whatever
         they say (a Ctrl-C reaches them too, and comes back as their answer), and drop
         the records they wrote. The build's own exception is the one raised."""
-        if self.done or not self.forked:
+        if self.done:
             return
         self.done = True
         for wait, work in ((self._model, self.model), (self._records, self.records)):
