@@ -32,6 +32,7 @@ from masthead.outputs.pagefind_service import Document, Service, ServiceError, c
 from masthead.outputs.search import BUNDLE, UI_FILES, UNUSED_UI, SearchError, die_with_parent
 from masthead.outputs.search_records import SearchDoc, SearchInput, shard_labels
 from masthead.outputs.writer import OutputWriter
+from masthead.records.loader import stamp
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class _Catalog(NamedTuple):
     stories: dict[str, list[Any]]
     """{url: [shard, year, month, time, key]}"""
     binary: tuple[str, str]
-    """The Pagefind binary's stamp (path, size, time, inode) and the hash of its bytes,
+    """The Pagefind binary's path and stamp (records.loader.stamp) and the hash of its bytes,
     which a build need not read again while the stamp holds."""
 
 
@@ -226,20 +227,19 @@ def _binary_digest(binary: Path, known: tuple[str, str] | None) -> tuple[str, st
     bundles), remembered by the stamp: for the preview's many builds, and in the catalog
     (`known`) for the next build's, which then need not read its 20 MB again."""
     try:
-        info = binary.stat()
+        stamped = f"{binary}\0{stamp(binary)}"  # the stamp the build's no-op check takes
     except OSError as exc:
         raise SearchError(f"Pagefind could not run: {exc}") from exc
-    stamp = f"{binary}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
-    if stamp not in _BINARIES:
-        if known is not None and known[0] == stamp:
-            _BINARIES[stamp] = known[1]
+    if stamped not in _BINARIES:
+        if known is not None and known[0] == stamped:
+            _BINARIES[stamped] = known[1]
         else:
             digest = hasher()
             with binary.open("rb") as file:
                 while chunk := file.read(1 << 20):
                     digest.update(chunk)
-            _BINARIES[stamp] = digest.hexdigest()
-    return stamp, _BINARIES[stamp]
+            _BINARIES[stamped] = digest.hexdigest()
+    return stamped, _BINARIES[stamped]
 
 
 def _index(
