@@ -2,7 +2,7 @@
 
 `model.bin` holds every output's PageSpec and every article, each pickled on its own,
 and a table of where each one lies. A spec's context names its articles by record path
-(pickle's persistent IDs), so reading one page's spec reads just the articles on it:
+(see _Writer), so reading one page's spec reads just the articles on it:
 after a title edit, `masthead build` reads a dozen pages' worth of the model instead of
 every record, and needs neither the time nor the memory of the whole site.
 
@@ -23,7 +23,7 @@ import struct
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, ClassVar, NamedTuple
 
 from masthead import cachefile
 from masthead.cachefile import HashingWriter, Kind
@@ -99,20 +99,32 @@ class _ArticleWriter(pickle.Pickler):
     dispatch_table = _model_classes()
 
 
-class _Writer(_ArticleWriter):
-    """A page's spec, each article on it written as its record path."""
+class _Writer(pickle.Pickler):
+    """A page's spec, each article on it written as a call of `_article` with its record
+    path. Not a persistent ID: pickle asks persistent_id() of every object, strings and
+    numbers too (over a million calls for 10,000 stories), its dispatch table only of
+    objects of the types it names."""
 
-    def persistent_id(self, obj: Any) -> str | None:
-        return obj.record.path if obj.__class__ is Article else None
+    dispatch_table: ClassVar = {
+        **_ArticleWriter.dispatch_table,
+        Article: lambda a: (_article, (a.record.path,)),
+    }
+
+
+def _article(path: str) -> Article:
+    """Stands for an article in a pickled spec: _Reader loads it from the store."""
+    raise ModelError(f"an article of model.bin ({path}) read without its store")
 
 
 class _Reader(pickle.Unpickler):
-    def __init__(self, data: bytes, article: Any) -> None:
+    def __init__(self, data: bytes, article: Callable[[str], Article]) -> None:
         super().__init__(io.BytesIO(data))
         self._article = article
 
-    def persistent_load(self, pid: Any) -> Article:
-        return self._article(pid)
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_article":
+            return self._article
+        return super().find_class(module, name)
 
 
 class _Table(NamedTuple):
@@ -129,7 +141,7 @@ class _Table(NamedTuple):
     by_identity: dict[str, str]
 
 
-MODEL_KIND = Kind("model", 7, _Table)
+MODEL_KIND = Kind("model", 8, _Table)
 """The header's digest is the table's; each part has a CRC-32 in the table."""
 
 
