@@ -127,7 +127,8 @@ def _read(
     path = tmp_path / "content" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode() if isinstance(text, str) else text)
-    return read_record(path, name, CONFIG)
+    read = read_record(path, name, CONFIG)
+    return read.record, read.diagnostics
 
 
 def _said(tmp_path: Path, text: str | bytes) -> tuple[int | None, str, str | None]:
@@ -160,7 +161,7 @@ def test_an_image_size_past_either_limit_is_refused(tmp_path: Path, size: int) -
 def test_a_link_to_a_folder_is_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "content" / "folder").mkdir(parents=True)
     (tmp_path / "content" / "dir.md").symlink_to(tmp_path / "content" / "folder")
-    record, diagnostics = read_record(tmp_path / "content" / "dir.md", "dir.md", CONFIG)
+    record, diagnostics, _ = read_record(tmp_path / "content" / "dir.md", "dir.md", CONFIG)
     assert record is None
     assert [(d.message, d.expected, d.severity) for d in diagnostics] == [
         (
@@ -193,7 +194,7 @@ def test_a_looping_or_broken_link_is_refused_by_what_is_wrong(
     content.mkdir()
     (content / "loop.md").symlink_to(content / "loop.md")
     (content / "link.md").symlink_to(content / target)
-    record, diagnostics = read_record(content / "link.md", "link.md", CONFIG)
+    record, diagnostics, _ = read_record(content / "link.md", "link.md", CONFIG)
     assert record is None
     assert [(d.message, d.severity) for d in diagnostics] == [(said, "warning")]
 
@@ -240,7 +241,7 @@ def test_a_file_that_grows_after_a_short_read_is_read_no_further_than_the_limit(
 
 
 def test_a_record_gone_before_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    record, diagnostics = read_record(tmp_path / "gone.md", "gone.md", CONFIG)
+    record, diagnostics, _ = read_record(tmp_path / "gone.md", "gone.md", CONFIG)
     assert record is None
     assert [(d.path, d.line, d.message, d.expected) for d in diagnostics] == [
         ("gone.md", 1, "cannot read file: No such file or directory", "a readable file")
@@ -349,10 +350,10 @@ def test_the_range_of_a_date_time_is_judged_in_utc_and_the_sites_zone_not_the_ma
     config = SiteConfig(timezone="Asia/Tokyo", max_record_bytes=8192)
     path = tmp_path / "edge.md"
     path.write_text(_front('title: "x"\npublishedDateTime: 0001-01-01T01:00:00+01:00'))
-    record, diagnostics = read_record(path, "edge.md", config)
+    record, diagnostics, _ = read_record(path, "edge.md", config)
     assert record is not None and record.published_at.year == 1 and diagnostics == ()
     path.write_text(_front('title: "x"\npublishedDateTime: 9999-12-31T23:30:00-05:00'))
-    record, diagnostics = read_record(path, "edge.md", config)
+    record, diagnostics, _ = read_record(path, "edge.md", config)
     assert record is None
     assert diagnostics[0].message.startswith("publishedDateTime is out of range")
 
@@ -546,11 +547,11 @@ def test_a_link_in_a_subfolder_to_a_record_elsewhere_in_content_is_read(tmp_path
     (content / "archive").mkdir()
     (content / "archive" / "story.md").write_text(record_text(title="Linked story"))
     (content / "2026" / "story.md").symlink_to(content / "archive" / "story.md")
-    record, diagnostics = read_record(content / "2026" / "story.md", "2026/story.md", CONFIG)
+    record, diagnostics, _ = read_record(content / "2026" / "story.md", "2026/story.md", CONFIG)
     assert record is not None and record.title == "Linked story" and diagnostics == ()
     (tmp_path / "private.md").write_text(record_text(title="Private"))
     (content / "2026" / "out.md").symlink_to(tmp_path / "private.md")
-    record, diagnostics = read_record(content / "2026" / "out.md", "2026/out.md", CONFIG)
+    record, diagnostics, _ = read_record(content / "2026" / "out.md", "2026/out.md", CONFIG)
     assert record is None
     assert diagnostics[0].message == "symbolic link leads outside its folder; not followed"
 
@@ -563,7 +564,7 @@ def test_a_linked_record_read_from_the_content_folder_itself_is_judged_against_i
     (content / "archive" / "story.md").write_text(record_text(title="Linked story"))
     (content / "story.md").symlink_to(content / "archive" / "story.md")
     monkeypatch.chdir(content)
-    record, diagnostics = read_record(Path("story.md"), "story.md", CONFIG)
+    record, diagnostics, _ = read_record(Path("story.md"), "story.md", CONFIG)
     assert record is not None and record.title == "Linked story" and diagnostics == ()
 
 

@@ -44,7 +44,14 @@ def assert_same_as_clean(site: Scratch, tmp: Path) -> None:
     assert [k for k in clean if incremental[k] != clean[k]] == []
 
 
-def _record(n: int, topic: str, provider: str, title: str | None = None, day: int = 10) -> str:
+def _record(
+    n: int,
+    topic: str,
+    provider: str,
+    title: str | None = None,
+    day: int = 10,
+    published: bool = True,
+) -> str:
     return record_text(
         title=title or f"Story number {n}",
         when=f"2026-11-{day:02d}T{n % 24:02d}:00:00Z",
@@ -52,6 +59,7 @@ def _record(n: int, topic: str, provider: str, title: str | None = None, day: in
         topics=(topic,),
         provider=provider,
         quality=n,
+        published=published,
     )
 
 
@@ -66,6 +74,7 @@ class EditSequence(RuleBasedStateMachine):
         self.changed: set[Path] = set()
         """What a watcher would report since the last build: lets edits take the fast path."""
         self.params: dict[int, tuple[str, str, int]] = {}
+        self.drafts: set[int] = set()
 
     def teardown(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -87,7 +96,8 @@ class EditSequence(RuleBasedStateMachine):
         name = self.names.get(n, f"2026-11-{day:02d}-story-{n}.md")
         self.names[n] = name
         self.params[n] = (topic, provider, day)
-        self.changed.add(self.site.add(name, _record(n, topic, provider, title, day)))
+        record = _record(n, topic, provider, title, day, n not in self.drafts)
+        self.changed.add(self.site.add(name, record))
 
     @rule(
         pick=st.integers(0, 100),
@@ -97,8 +107,9 @@ class EditSequence(RuleBasedStateMachine):
     def retitle(self, pick: int, title: str, fresh: bool) -> None:
         """A change of what a story shows only: the preview's fast path, or `masthead
         build`'s from the stored model."""
-        if self.names:
-            n = sorted(self.names)[pick % len(self.names)]
+        shown = [n for n in sorted(self.names) if n not in self.drafts]
+        if shown:
+            n = shown[pick % len(shown)]
             topic, provider, day = self.params[n]
             alone = not self.changed and self.site.output.exists()
             self._write(n, topic, provider, title=f"Retitled {title}", day=day)
@@ -138,6 +149,16 @@ class EditSequence(RuleBasedStateMachine):
             gone = self.site.content / self.names.pop(n)
             gone.unlink()
             self.changed.add(gone)
+
+    @rule(pick=st.integers(0, 100))
+    def toggle_draft(self, pick: int) -> None:
+        """A story made a draft, or a draft published: a build that leaves drafts out
+        reads a draft no further than its `published: false`."""
+        if self.names:
+            n = sorted(self.names)[pick % len(self.names)]
+            self.drafts ^= {n}
+            topic, provider, day = self.params[n]
+            self._write(n, topic, provider, day=day)
 
     @rule(pick=st.integers(0, 100), folder=st.sampled_from(["", "archive", "archive/old"]))
     def move(self, pick: int, folder: str) -> None:

@@ -194,7 +194,7 @@ def test_warnings_are_cut_after_ten(tmp_path: Path, count: int, shown: int) -> N
     path.write_text(f"---\n{HEAD}images: [{images}]\n---\n", encoding="utf-8")
     from masthead.records.loader import read_record
 
-    record, said = read_record(path, "warned.md", SiteConfig())
+    record, said, _ = read_record(path, "warned.md", SiteConfig())
     assert record is not None
     assert len(said) == shown
     assert all(d.line == 4 for d in said[:MAX_WARNINGS])  # the shown ones have their line

@@ -19,7 +19,7 @@ from pathlib import Path
 from masthead.building.context import BuildOptions, Inputs, Memory, Scan
 from masthead.building.modelstore import MODEL, ModelStore
 from masthead.building.state import ParsedFile
-from masthead.config import CONFIG_FILE
+from masthead.config import CONFIG_FILE, SiteConfig
 from masthead.diagnostics import fails_strict
 from masthead.hashing import digest_of
 from masthead.model.site import Article, Site, keeps_place, patched_article
@@ -70,8 +70,11 @@ class Everything:
 Changes = Nothing | InPlace | Everything
 
 
-def parse_file(path: Path, rel: str, stamp: Stamp, config: object) -> ParsedFile:
-    return ParsedFile(stamp, *read_record(path, rel, config))  # type: ignore[arg-type]
+def parse_file(
+    path: Path, rel: str, stamp: Stamp, config: SiteConfig, skim_drafts: bool = False
+) -> ParsedFile:
+    read = read_record(path, rel, config, skim_drafts)
+    return ParsedFile(stamp, read.record, read.diagnostics, draft=read.draft)
 
 
 def from_watcher(memory: Memory, paths: Collection[Path]) -> InPlace | None:
@@ -237,6 +240,8 @@ def narrow(
     merged = {path for article in site.articles for path in article.merged}
     for rel in changed:
         parsed, old = files[rel], before[rel]
+        if parsed.draft and old.draft:
+            continue  # a draft still: no page shows it
         if (
             parsed.record is None
             or old.record is None

@@ -88,16 +88,24 @@ def inputs_digest(stamps: dict[str, Stamp], others: str) -> str:
 
 def cache_key(options: BuildOptions, inputs: Inputs) -> str:
     """What invalidates the whole cache: masthead, what of the config parsing depends on,
-    the folders. Not the rest of the config, nor the mode: `serve` and `build`, or
+    how drafts are read, the folders. Not the rest of the config, nor the mode: `serve` and `build`, or
     another --base-url, share the parsed records (settings_digest tells them apart)."""
     parts = (
         __version__,
         parsing_digest(inputs.config),
         options.drafts,
+        skims_drafts(options),  # records.bin holds drafts as read
         str(inputs.content_dir.resolve()),
         str(inputs.output_dir.resolve()),
     )
     return digest_of(*parts)
+
+
+def skims_drafts(options: BuildOptions) -> bool:
+    """Whether drafts are read no further than their `published: false` (loader.says_draft):
+    by a build that leaves them out, unless --strict, which fails on a broken draft exactly
+    as `check` does."""
+    return not options.drafts and not options.strict
 
 
 def settings_digest(options: BuildOptions, inputs: Inputs) -> str:
@@ -173,8 +181,10 @@ def _parse_all(run: Run, stamps: dict[str, Stamp]) -> dict[str, ParsedFile]:
             todo.append((rel, current))
     config, root = inputs.config, inputs.content_dir
 
+    skim = skims_drafts(options)
+
     def parse(chunk: Sequence[tuple[str, Stamp]]) -> list[tuple[str, ParsedFile]]:
-        return [(rel, parse_file(root / rel, rel, stamp, config)) for rel, stamp in chunk]
+        return [(rel, parse_file(root / rel, rel, stamp, config, skim)) for rel, stamp in chunk]
 
     for rel, parsed in run_chunks(
         parse,
@@ -184,7 +194,8 @@ def _parse_all(run: Run, stamps: dict[str, Stamp]) -> dict[str, ParsedFile]:
         meanwhile=partial(prepare, run),
     ):
         last = state.files.get(rel)
-        if parsed.record is None and options.hold_last_good and last and last.record:
+        broken = parsed.record is None and not parsed.draft
+        if broken and options.hold_last_good and last and last.record:
             # Mid-edit breakage in the preview: keep the page as it was, show the error.
             parsed = ParsedFile(parsed.stamp, last.record, parsed.diagnostics, held=True)
         files[rel] = parsed
@@ -194,8 +205,11 @@ def _parse_all(run: Run, stamps: dict[str, Stamp]) -> dict[str, ParsedFile]:
 def _report_files(run: Run, files: dict[str, ParsedFile]) -> None:
     report = run.report
     report.records_read = len(files)
-    for parsed in files.values():
+    for rel, parsed in files.items():
         report.diagnostics.extend(parsed.diagnostics)
+        if parsed.draft:
+            report.drafts.append(rel)
+            continue
         if parsed.record is None or parsed.held:
             report.skipped += 1
         if parsed.record is None:

@@ -45,6 +45,8 @@ class ParsedFile(NamedTuple):
     diagnostics: tuple[Diagnostic, ...]
     held: bool = False
     """The file is broken; `record` is its last good version, kept on show by the preview."""
+    draft: bool = False
+    """A draft read no further than its `published: false` (loader.says_draft)."""
 
 
 @dataclass(slots=True)
