@@ -61,6 +61,21 @@ def test_a_draft_is_skimmed_only_when_the_parser_would_leave_it_out(
         assert skim == full
 
 
+def test_a_published_false_line_in_a_quoted_value_makes_a_draft(tmp_path: Path) -> None:
+    """The one front matter the skim reads otherwise than the parser, as says_draft says:
+    YAML lets a quoted value run on over lines, even one that reads `published: false`
+    at the start of a line. The build takes the line at its word."""
+    text = LIVE.replace("published: true\n", "").replace(
+        'excerpt: "', 'excerpt: "An excerpt that runs on\npublished: false\n'
+    )
+    path = tmp_path / "2026-11-18-story.md"
+    path.write_bytes(text.encode())
+    full = read_record(path, path.name, SiteConfig())
+    assert full.record is not None and full.record.published is True
+    assert "runs on published: false" in full.record.excerpt
+    assert read_record(path, path.name, SiteConfig(), skim_drafts=True).draft
+
+
 def _site(tmp_path: Path) -> Scratch:
     site = Scratch(tmp_path / "site")
     site.add("2026-11-18-live.md", LIVE)

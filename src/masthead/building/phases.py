@@ -88,8 +88,9 @@ def inputs_digest(stamps: dict[str, Stamp], others: str) -> str:
 
 def cache_key(options: BuildOptions, inputs: Inputs) -> str:
     """What invalidates the whole cache: masthead, what of the config parsing depends on,
-    how drafts are read, the folders. Not the rest of the config, nor the mode: `serve` and `build`, or
-    another --base-url, share the parsed records (settings_digest tells them apart)."""
+    how drafts are read, the folders. Not the rest of the config, nor the mode: `serve`
+    and `build`, or another --base-url, share the parsed records (settings_digest tells
+    them apart)."""
     parts = (
         __version__,
         parsing_digest(inputs.config),

@@ -339,10 +339,12 @@ _KEY_LINES = ("\npublished:", "\npublished ", "\npublished\t", '\n"published"', 
 def says_draft(raw: bytes, rel: str) -> bool:
     """Whether the front matter says `published: false` plainly: on a line of its own, at
     the start of the line, and no other line of the front matter names the key. A line
-    at the start is a key of the front matter's mapping (an indented one would be part of
-    a value); YAML's other spellings of false, quoted keys and tags are left to the
-    parser. Encoding and fences are checked as for any record (RecordError). Lines are
-    found with str.find: a multiline regex searched at every offset of the file."""
+    at the start is a key of the front matter's mapping (an indented one is part of a
+    value; so is such a line inside a quoted value that runs over lines, which YAML
+    allows, and that record is taken for the draft the line says it is). YAML's other
+    spellings of false, quoted keys and tags are left to the parser. Encoding and fences
+    are checked as for any record (RecordError). Lines are found with str.find: a
+    multiline regex searched at every offset of the file."""
     at = raw.find(b"\npublished:")
     while at >= 0 and _DRAFT_BYTES.match(raw, at + 1) is None:
         at = raw.find(b"\npublished:", at + 1)
