@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,43 @@ def test_a_failing_pagefind_fails_the_build_and_keeps_the_previous_output(
     fake.write_text("#!/bin/sh\nexit 0\n")  # says it worked, writes nothing
     with pytest.raises(SearchError, match=r"Pagefind ended without an answer \(exit 0\)"):
         scratch.build()
+    assert _files(scratch.output) == before
+
+
+def test_one_of_two_pagefind_processes_failing_fails_the_build_without_a_hang(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two shards, indexed by two processes side by side, the second of which fails: the
+    build, which writes each shard as it comes, stops with the second's error rather
+    than waiting for its shards, and the previous output stays."""
+    scratch.add("2025-06-01-a.md", when="2025-06-01T09:00:00Z")
+    scratch.add("2026-06-01-b.md", title="Another story", when="2026-06-01T09:00:00Z")
+    assert not scratch.build().failed
+    before = _files(scratch.output)
+    fake = scratch.root / "half-pagefind"
+    fake.write_text(
+        f"#!/bin/sh\nif mkdir '{scratch.root}/started' 2>/dev/null; then exec '{find_pagefind()}'"
+        " \"$@\"; fi\necho 'second index exploded' >&2\nexit 3\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    monkeypatch.setattr(search_shards, "PARALLEL_MIN", 1)
+    scratch.add("2026-06-02-c.md", title="A third story", when="2026-06-02T09:00:00Z")
+    raised: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            scratch.build(use_cache=False)
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=build, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the build waits for shards a failed Pagefind never sends"
+    assert (scratch.root / "started").is_dir()  # the first process was the real Pagefind
+    assert len(raised) == 1 and isinstance(raised[0], SearchError)
+    assert "Pagefind failed (exit 3): second index exploded" in str(raised[0])
     assert _files(scratch.output) == before
 
 

@@ -18,6 +18,8 @@ import contextlib
 import json
 import logging
 import os
+import queue
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,22 +145,26 @@ def update_shards(
             if made is None:
                 return None
             docs[label] = made
-    if to_index:
-        made_bundles = _index(binary, language, [docs[label] for label in to_index], processes)
-        for label, bundle in zip(to_index, made_bundles, strict=True):
-            data, scripts = _split(bundle)
-            bundles[label] = data
-            cache.put(names[label], data, docs[label])
-            if code is None:
-                code = scripts
-                cache.put(CODE, scripts)
     out.keep_now()
-    for label in missing:
-        if label == primary:
-            assert code is not None
-            out.write_all(f"{BUNDLE}/", {**bundles[label], **code})
-        else:
-            out.write_all(_folder(names[label]), bundles[label])
+
+    def arrived(i: int, bundle: Files) -> None:
+        """A shard indexed: written and cached while Pagefind makes the others."""
+        nonlocal code
+        label = to_index[i]
+        data, scripts = _split(bundle)
+        out.write_all(f"{BUNDLE}/" if label == primary else _folder(names[label]), data)
+        cache.put(names[label], data, docs[label])
+        if code is None:
+            code = scripts  # the same for every shard
+            cache.put(CODE, scripts)
+
+    if to_index:
+        _index(binary, language, [docs[label] for label in to_index], processes, arrived)
+    for label, data in bundles.items():  # from the cache
+        out.write_all(f"{BUNDLE}/" if label == primary else _folder(names[label]), data)
+    if primary in missing:
+        assert code is not None
+        out.write_all(f"{BUNDLE}/", code)
     merged = [f"{SHARDS}/{names[label]}/" for label in sorted(names) if label != primary]
     listing = json.dumps({"primary": names[primary], "merge": merged}, indent=1) + "\n"
     out.write(f"{BUNDLE}/{LIST}", listing.encode())
@@ -243,13 +249,19 @@ def _binary_digest(binary: Path, known: tuple[str, str] | None) -> tuple[str, st
 
 
 def _index(
-    binary: Path, language: str, shards: list[list[Document]], processes: int = 1
-) -> list[Files]:
-    """The stabilised bundle of each shard, in order, made by up to `processes` Pagefind
-    processes side by side: Pagefind writes one index's files on one core, so on a first
-    build (every shard to make) a second process halves the wait."""
+    binary: Path,
+    language: str,
+    shards: list[list[Document]],
+    processes: int,
+    arrived: Callable[[int, Files], None],
+) -> None:
+    """Make the stabilised bundle of each shard, by up to `processes` Pagefind processes
+    side by side (Pagefind writes one index's files on one core, so on a first build, with
+    every shard to make, a second process halves the wait), and give each to `arrived`
+    with its place in `shards`, in this thread, as soon as it is made: the files are
+    written and cached while Pagefind makes the others, not all after the last one."""
     groups = _share(shards, processes if sum(map(len, shards)) >= PARALLEL_MIN else 1)
-    bundles: dict[int, Files] = {}
+    ready: queue.SimpleQueue[tuple[int, Files] | BaseException] = queue.SimpleQueue()
     try:
         with contextlib.ExitStack() as stack:
             # Started here, not in the threads: Pagefind is killed when the thread that
@@ -261,11 +273,18 @@ def _index(
             pool = ThreadPoolExecutor(len(groups))
             try:
                 made = [
-                    pool.submit(_made, service, language, [shards[i] for i in group])
+                    pool.submit(_made, service, language, shards, group, ready.put)
                     for service, group in zip(services, groups, strict=True)
                 ]
-                for group, future in zip(groups, made, strict=True):
-                    bundles.update(zip(group, future.result(), strict=True))
+                for future in made:  # a thread that fails says so: its shards never come
+                    future.add_done_callback(lambda f: f.exception() and ready.put(f.exception()))
+                for _ in shards:
+                    item = ready.get()
+                    if isinstance(item, BaseException):
+                        raise item
+                    arrived(*item)
+                for future in made:
+                    future.result()
             except BaseException:
                 for service in services:
                     service.close()  # the other process's thread stops now, not when done
@@ -274,7 +293,6 @@ def _index(
                 pool.shutdown()
     except ServiceError as exc:
         raise SearchError(str(exc)) from exc
-    return [bundles[i] for i in range(len(shards))]
 
 
 PARALLEL_MIN = 1000
@@ -292,15 +310,21 @@ def _share(shards: list[list[Document]], processes: int) -> list[list[int]]:
     return [sorted(group) for group in groups if group]
 
 
-def _made(service: Service, language: str, shards: list[list[Document]]) -> list[Files]:
-    bundles = []
-    for bundle in service.index(shards, language):
+def _made(
+    service: Service,
+    language: str,
+    shards: list[list[Document]],
+    group: list[int],
+    ready: Callable[[tuple[int, Files]], None],
+) -> None:
+    """Index the shards at `group`'s places, each bundle to `ready` with its place."""
+    bundles = service.index([shards[i] for i in group], language)
+    for i, bundle in zip(group, bundles, strict=True):
         check_version(bundle)
         for name in ("pagefind-entry.json", *UI_FILES):
             if name not in bundle:
                 raise SearchError(f"Pagefind wrote no {name}")
-        bundles.append(stabilise_files(bundle))
-    return bundles
+        ready((i, stabilise_files(bundle)))
 
 
 def _split(bundle: Files) -> tuple[Files, Files]:
