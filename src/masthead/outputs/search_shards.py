@@ -147,12 +147,15 @@ def update_shards(
             docs[label] = made
     out.keep_now()
 
+    def place(label: str) -> str:
+        return f"{BUNDLE}/" if label == primary else _folder(names[label])
+
     def arrived(i: int, bundle: Files) -> None:
         """A shard indexed: written and cached while Pagefind makes the others."""
         nonlocal code
         label = to_index[i]
         data, scripts = _split(bundle)
-        out.write_all(f"{BUNDLE}/" if label == primary else _folder(names[label]), data)
+        out.write_all(place(label), data)
         cache.put(names[label], data, docs[label])
         if code is None:
             code = scripts  # the same for every shard
@@ -161,7 +164,7 @@ def update_shards(
     if to_index:
         _index(binary, language, [docs[label] for label in to_index], processes, arrived)
     for label, data in bundles.items():  # from the cache
-        out.write_all(f"{BUNDLE}/" if label == primary else _folder(names[label]), data)
+        out.write_all(place(label), data)
     if primary in missing:
         assert code is not None
         out.write_all(f"{BUNDLE}/", code)
