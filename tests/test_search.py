@@ -29,6 +29,14 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
+def _script(path: Path, lines: str) -> Path:
+    """An executable shell script at `path` (a Pagefind binary, to the build)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{lines}")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
 @pytest.fixture(scope="module")
 def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_newsroom(tmp_path_factory.mktemp("search") / "site")
@@ -81,9 +89,7 @@ def test_two_pagefind_processes_make_the_bundle_one_makes(
     build_newsroom(tmp_path / "one", jobs=1)
     assert len(started) == 1
     # Either process failing fails the build, with what Pagefind said.
-    fake = tmp_path / "fake-pagefind"
-    fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    fake = _script(tmp_path / "fake-pagefind", "echo 'index exploded' >&2\nexit 3\n")
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     started.clear()
     with pytest.raises(SearchError, match=r"Pagefind failed \(exit 3\): index exploded"):
@@ -143,15 +149,13 @@ def test_a_failing_pagefind_fails_the_build_and_keeps_the_previous_output(
     scratch.add("2026-01-01-a.md")
     assert not scratch.build().failed
     before = _files(scratch.output)
-    fake = scratch.root / "fake-pagefind"
-    fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    fake = _script(scratch.root / "fake-pagefind", "echo 'index exploded' >&2\nexit 3\n")
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     scratch.add("2026-01-02-b.md", title="Another story")
     with pytest.raises(SearchError, match=r"Pagefind failed \(exit 3\): index exploded"):
         scratch.build()
     assert _files(scratch.output) == before
-    fake.write_text("#!/bin/sh\nexit 0\n")  # says it worked, writes nothing
+    _script(fake, "exit 0\n")  # says it worked, writes nothing
     with pytest.raises(SearchError, match=r"Pagefind ended without an answer \(exit 0\)"):
         scratch.build()
     assert _files(scratch.output) == before
@@ -167,12 +171,11 @@ def test_one_of_two_pagefind_processes_failing_fails_the_build_without_a_hang(
     scratch.add("2026-06-01-b.md", title="Another story", when="2026-06-01T09:00:00Z")
     assert not scratch.build().failed
     before = _files(scratch.output)
-    fake = scratch.root / "half-pagefind"
-    fake.write_text(
-        f"#!/bin/sh\nif mkdir '{scratch.root}/started' 2>/dev/null; then exec '{find_pagefind()}'"
-        " \"$@\"; fi\necho 'second index exploded' >&2\nexit 3\n"
+    fake = _script(
+        scratch.root / "half-pagefind",
+        f"if mkdir '{scratch.root}/started' 2>/dev/null; then exec '{find_pagefind()}' \"$@\"; fi\n"
+        "echo 'second index exploded' >&2\nexit 3\n",
     )
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     monkeypatch.setattr(search_shards, "PARALLEL_MIN", 1)
     scratch.add("2026-06-02-c.md", title="A third story", when="2026-06-02T09:00:00Z")
@@ -197,10 +200,7 @@ def test_one_of_two_pagefind_processes_failing_fails_the_build_without_a_hang(
 def test_a_failing_pagefind_is_exit_1_from_the_command(
     scratch: Scratch, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake = scratch.root / "fake-pagefind"
-    fake.parent.mkdir(parents=True, exist_ok=True)
-    fake.write_text("#!/bin/sh\nexit 3\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    fake = _script(scratch.root / "fake-pagefind", "exit 3\n")
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     scratch.add("2026-01-01-a.md")
     assert main(["build", "--site", str(scratch.root)]) == 1
@@ -269,10 +269,7 @@ def test_an_added_story_makes_only_its_own_shard_s_documents(
 
 def _another_pagefind(folder: Path) -> Path:
     """Another Pagefind binary, to the build: a script in `folder` that runs the real one."""
-    wrapper = folder / "pagefind"
-    wrapper.write_text(f'#!/bin/sh\nexec "{find_pagefind()}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    return wrapper
+    return _script(folder / "pagefind", f'exec "{find_pagefind()}" "$@"\n')
 
 
 def test_the_pagefind_binary_is_hashed_again_only_when_it_is_another(
