@@ -22,31 +22,29 @@ LIVE = record_text(title="Harbour ferry timetable changes")
 DRAFT = record_text(title="Embargoed ferry fares", published=False)
 
 
-def _variants() -> dict[str, tuple[str, bool]]:
-    """Record texts, each with whether a build leaving drafts out skims it."""
-    plain = DRAFT
-    return {
-        "plain": (plain, True),
-        "comment": (plain.replace("published: false", "published: false  # embargo"), True),
-        "crlf": (plain.replace("\n", "\r\n"), True),
-        "broken elsewhere": (plain.replace("heat: 10", "heat: [10"), True),
-        "capital False": (plain.replace("published: false", "published: False"), False),
-        "quoted false": (plain.replace("published: false", 'published: "false"'), False),
-        "no space": (plain.replace("published: false", "published:false"), False),
-        "tagged": (plain.replace("published: false", "published: !!bool false"), False),
-        "key twice": (plain.replace("published: false", "published: false\n'published': true"), False),
-        "indented only": (LIVE.replace("published: true\n", "") .replace(
-            "provider:\n", "provider:\n  published: false\n"), False),
-        "in the body": (LIVE + "published: false\n", False),
-        "published": (LIVE, False),
-    }  # fmt: skip
+VARIANTS: dict[str, tuple[str, bool]] = {
+    "plain": (DRAFT, True),
+    "comment": (DRAFT.replace("published: false", "published: false  # embargo"), True),
+    "crlf": (DRAFT.replace("\n", "\r\n"), True),
+    "broken elsewhere": (DRAFT.replace("heat: 10", "heat: [10"), True),
+    "capital False": (DRAFT.replace("published: false", "published: False"), False),
+    "quoted false": (DRAFT.replace("published: false", 'published: "false"'), False),
+    "no space": (DRAFT.replace("published: false", "published:false"), False),
+    "tagged": (DRAFT.replace("published: false", "published: !!bool false"), False),
+    "key twice": (DRAFT.replace("published: false", "published: false\n'published': true"), False),
+    "indented only": (LIVE.replace("published: true\n", "").replace(
+        "provider:\n", "provider:\n  published: false\n"), False),
+    "in the body": (LIVE + "published: false\n", False),
+    "published": (LIVE, False),
+}  # fmt: skip
+"""Record texts, each with whether a build leaving drafts out skims it."""
 
 
-@pytest.mark.parametrize("name", list(_variants()))
+@pytest.mark.parametrize("name", list(VARIANTS))
 def test_a_draft_is_skimmed_only_when_the_parser_would_leave_it_out(
     tmp_path: Path, name: str
 ) -> None:
-    text, skimmed = _variants()[name]
+    text, skimmed = VARIANTS[name]
     path = tmp_path / "2026-11-18-story.md"
     path.write_bytes(text.encode())
     config = SiteConfig()
