@@ -436,6 +436,23 @@ def test_a_fresh_build_after_a_title_edit_reads_only_the_pages_showing_it(
     assert_same_as_clean(site, tmp_path)
 
 
+def test_a_page_deleted_since_the_last_build_sends_an_edit_the_long_way(
+    site: Scratch, tmp_path: Path
+) -> None:
+    """The stored model stands for pages the last build wrote only if each is still there
+    (a forked process looks while the store is read): a page deleted since, one that does
+    not show the edited story, is written again, and the site is a clean build's."""
+    unrelated = _add_unrelated(site)
+    (site.output / unrelated).unlink()
+    site.add(
+        "2026-11-12-story-2.md", _record(2, "Health", "Harbour Ledger", title="Retitled", day=12)
+    )
+    report = build(BuildOptions(site_dir=site.root, jobs=1))
+    assert "model" in report.timings  # the long way: the site model was built
+    assert unrelated in report.written_paths
+    assert_same_as_clean(site, tmp_path)
+
+
 @pytest.mark.parametrize("where", ["page", "table", "foreign"])
 def test_a_damaged_or_foreign_stored_model_is_not_used(
     where: str, site: Scratch, tmp_path: Path, caplog: pytest.LogCaptureFixture

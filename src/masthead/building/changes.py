@@ -14,6 +14,7 @@ import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
 
 from masthead.building.context import BuildOptions, Inputs, Memory, Scan
@@ -27,6 +28,7 @@ from masthead.outputs.plan import PageSpec
 from masthead.outputs.render import theme_dir
 from masthead.outputs.search import BUNDLE, find_pagefind
 from masthead.outputs.writer import MANIFEST, OutputWriter
+from masthead.parallel import beside
 from masthead.records.loader import RECORD_SUFFIXES, Stamp, read_record, stamp
 
 log = logging.getLogger(__name__)
@@ -148,6 +150,18 @@ def from_store(scan: Scan, options: BuildOptions) -> tuple[InPlace, Stored] | No
     changed = _changed_by_stamps(scan, options)
     if not changed:
         return None
+    # The stored plan trusts every output file to be there: a look per file, which a
+    # forked process takes while this one reads the store. The search bundle is left to
+    # the search step, which runs on this path.
+    intact = beside(partial(outputs_intact, scan.writer, BUNDLE))
+    try:
+        found = _from_store(scan, changed)
+    finally:
+        whole = intact()
+    return found if whole else None
+
+
+def _from_store(scan: Scan, changed: list[str]) -> tuple[InPlace, Stored] | None:
     inputs, state = scan.inputs, scan.state
     try:
         store = ModelStore.open(inputs.cache_dir, state.key, state.model, state.patched)
@@ -181,8 +195,7 @@ def _changed_by_stamps(scan: Scan, options: BuildOptions) -> list[str]:
     if len(changed) > PATCH_MAX:
         return []
     previous = scan.writer.previous or {}
-    # The search bundle is left to the search step, which runs on this path.
-    if not all(rel in previous for rel in state.pages) or not outputs_intact(scan.writer, BUNDLE):
+    if not all(rel in previous for rel in state.pages):
         return []
     return changed
 
