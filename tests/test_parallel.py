@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import multiprocessing.context
 import os
@@ -200,6 +201,24 @@ def test_progress_hears_of_results_as_they_arrive() -> None:
     results = run_chunks(_slow_start, range(2000), 2, min_per_job=10, arrived=heard.append)
     assert next(results) == 0
     assert sum(heard) == 2000  # all of it heard of before the first is yielded
+
+
+def test_what_the_look_at_the_inputs_raises_in_its_process_reaches_the_build(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan stamps every input file in a forked process while it reads the cache: a
+    failure there is raised by the build as it was raised, file name and all."""
+    locked = str(scratch.root / "content" / "locked")
+
+    def unreadable(*args: object) -> None:
+        raise PermissionError(errno.EACCES, f"denied to process {os.getpid()}", locked)
+
+    scratch.add("2026-11-12-story.md", title="A story")
+    monkeypatch.setattr(masthead.building.phases, "stamp_inputs", unreadable)
+    with pytest.raises(PermissionError) as raised:
+        scratch.build(jobs=1)
+    assert raised.value.filename == locked and raised.value.errno == errno.EACCES
+    assert raised.value.strerror != f"denied to process {os.getpid()}"  # another process's
 
 
 def test_a_cache_writer_that_dies_leaves_a_whole_cache(

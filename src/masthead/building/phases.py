@@ -43,7 +43,7 @@ from masthead.outputs.assets import Assets, collect_assets
 from masthead.outputs.plan import PageSpec, plan_pages
 from masthead.outputs.render import make_env, theme_dir
 from masthead.outputs.writer import OutputWriter
-from masthead.parallel import default_jobs, run_chunks
+from masthead.parallel import beside, default_jobs, run_chunks
 from masthead.records.data import SiteData, load_data
 from masthead.records.loader import Stamp, scan_records
 from masthead.urls import output_path
@@ -58,15 +58,18 @@ PARSE_MIN_PER_JOB = 400
 def scan(options: BuildOptions, memory: Memory, inputs: Inputs) -> Scan:
     """Find the cache state made for these inputs and stamp every input file."""
     key = cache_key(options, inputs)
-    state = _load_state(options, memory, inputs, key)
-    ignored: list[str] = []
-    stamps, others = stamp_inputs(options, inputs, ignored)
-    memory.ignored = ignored
+    # A look at every input file, in a forked process while this one reads the cache's
+    # state and the output's manifest.
+    stamped = beside(partial(_stamped, options, inputs))
+    try:
+        state = _load_state(options, memory, inputs, key)
+        writer = OutputWriter(inputs.output_dir, created_root=memory.created_output)
+    finally:
+        stamps, others, memory.ignored = stamped()
     # What the next build compares to find nothing changed: no use to a first build that
     # keeps no state (without the cache, and not the preview's).
     keeps_state = options.use_cache or options.keep_model or memory.state is not None
     digest = inputs_digest(stamps, others) if keeps_state else ""
-    writer = OutputWriter(inputs.output_dir, created_root=memory.created_output)
     if not _output_matches(memory, state, writer):
         state.pages, state.assets, state.inputs = {}, {}, ""
     return Scan(inputs, key, state, writer, stamps, others, digest)
@@ -79,6 +82,11 @@ def stamp_inputs(
     under content/ that are not records, said once)."""
     stamps = scan_records(inputs.content_dir, ignored)
     return stamps, digest_others(inputs, settings_digest(options, inputs))
+
+
+def _stamped(options: BuildOptions, inputs: Inputs) -> tuple[dict[str, Stamp], str, list[str]]:
+    ignored: list[str] = []
+    return (*stamp_inputs(options, inputs, ignored), ignored)
 
 
 def inputs_digest(stamps: dict[str, Stamp], others: str) -> str:
