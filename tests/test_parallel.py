@@ -6,6 +6,7 @@ import errno
 import itertools
 import multiprocessing.context
 import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -177,6 +178,22 @@ def test_beside_raises_the_failure_of_its_work() -> None:
 def test_beside_reports_a_process_that_died() -> None:
     with pytest.raises(WorkerDied, match="ended unexpectedly"):
         beside(lambda: os._exit(3))()
+
+
+def test_beside_again_does_the_work_here_when_its_process_died() -> None:
+    """A process killed (out of memory, say) under a look that may be taken again: the
+    look is taken here, and its answer given."""
+    parent = os.getpid()
+
+    def killed_unless_here() -> int:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 42
+
+    assert can_fork()
+    assert beside(killed_unless_here, again=True)() == 42
+    with pytest.raises(WorkerDied, match="ended unexpectedly"):
+        beside(killed_unless_here)()
 
 
 def test_beside_works_here_when_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:

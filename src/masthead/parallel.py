@@ -145,10 +145,11 @@ class WorkerDied(RuntimeError):
         super().__init__(f"a worker process ended unexpectedly (exit code {exitcode})")
 
 
-def beside(work: Callable[[], R]) -> Callable[[], R]:
+def beside(work: Callable[[], R], again: bool = False) -> Callable[[], R]:
     """Start `work()` in a forked process and go on; the function returned waits for it
     and gives its result (or raises its exception). When this process cannot fork, the
-    function returned does the work itself, when called."""
+    function returned does the work itself, when called; so it does, with `again`, when
+    the process died (killed, out of memory) rather than raise WorkerDied."""
     if not can_fork():
         return work
     try:
@@ -160,15 +161,23 @@ def beside(work: Callable[[], R]) -> Callable[[], R]:
         try:
             message = reader.recv()
         except EOFError:
-            raise WorkerDied(process.exitcode) from None
+            message = _DIED
         finally:
             process.join()
             reader.close()
+        if message is _DIED:
+            if again:
+                return work()
+            raise WorkerDied(process.exitcode)
         if isinstance(message, BaseException):
             raise message
         return message  # type: ignore[no-any-return]
 
     return wait_for_it
+
+
+_DIED = object()
+"""What a process that died sent: nothing."""
 
 
 def _forking() -> Any:

@@ -153,7 +153,7 @@ def from_store(scan: Scan, options: BuildOptions) -> tuple[InPlace, Stored] | No
     # The stored plan trusts every output file to be there: a look per file, which a
     # forked process takes while this one reads the store. The search bundle is left to
     # the search step, which runs on this path.
-    intact = beside(partial(outputs_intact, scan.writer, BUNDLE))
+    intact = beside(partial(outputs_intact, scan.writer, BUNDLE), again=True)
     try:
         found = _from_store(scan, changed)
     finally:

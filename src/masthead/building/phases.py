@@ -60,7 +60,7 @@ def scan(options: BuildOptions, memory: Memory, inputs: Inputs) -> Scan:
     key = cache_key(options, inputs)
     # A look at every input file, in a forked process while this one reads the cache's
     # state and the output's manifest.
-    stamped = beside(partial(_stamped, options, inputs))
+    stamped = beside(partial(_stamped, options, inputs), again=True)
     try:
         state = _load_state(options, memory, inputs, key)
         writer = OutputWriter(inputs.output_dir, created_root=memory.created_output)
@@ -85,6 +85,7 @@ def stamp_inputs(
 
 
 def _stamped(options: BuildOptions, inputs: Inputs) -> tuple[dict[str, Stamp], str, list[str]]:
+    """stamp_inputs and the files it set aside, as one value a forked process sends back."""
     ignored: list[str] = []
     return (*stamp_inputs(options, inputs, ignored), ignored)
 
