@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import logging
 import multiprocessing.context
 import os
 import signal
@@ -194,6 +195,29 @@ def test_beside_again_does_the_work_here_when_its_process_died() -> None:
     assert beside(killed_unless_here, again=True)() == 42
     with pytest.raises(WorkerDied, match="ended unexpectedly"):
         beside(killed_unless_here)()
+
+
+def test_beside_says_here_what_its_work_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """What the work logs in its process is said by this one, once and in order, even
+    when the work then fails."""
+    log = logging.getLogger("masthead.test_beside")
+
+    def noisy() -> int:
+        log.warning("first %s", "warning")
+        log.info("an aside")
+        return os.getpid()
+
+    def failing() -> None:
+        log.warning("about to fail")
+        raise ValueError("failed")
+
+    assert can_fork()
+    with caplog.at_level(logging.INFO, logger=log.name):
+        assert beside(noisy)() != os.getpid()
+        with pytest.raises(ValueError, match="failed"):
+            beside(failing)()
+    said = [r.getMessage() for r in caplog.records if r.name == log.name]
+    assert said == ["first warning", "an aside", "about to fail"]
 
 
 def test_beside_works_here_when_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ entries each process renders once), and no worker waits while another has work.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import threading
@@ -159,12 +160,15 @@ def beside(work: Callable[[], R], again: bool = False) -> Callable[[], R]:
 
     def wait_for_it() -> R:
         try:
+            said = reader.recv()
             message = reader.recv()
         except EOFError:
-            message = _DIED
+            said, message = (), _DIED
         finally:
             process.join()
             reader.close()
+        for record in said:  # what the work logged, said here as if it had run here
+            logging.getLogger(record.name).handle(record)
         if message is _DIED:
             if again:
                 return work()
@@ -227,10 +231,34 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def _run_beside(work: Callable[[], Any], results: Connection) -> None:
+    """`work()` in a forked process: what it logs is sent first, for the parent to say
+    (its handlers, a test's capture among them, are the ones that count), then its result."""
+    said = _Kept()
+    logging.getLogger().handlers[:] = [said]  # this process's own copy of the root logger
     try:
-        results.send(work())
+        value = work()
     except BaseException as exc:
+        results.send(said.records)
         _send_failure(results, exc)
+    else:
+        results.send(said.records)
+        results.send(value)
+
+
+class _Kept(logging.Handler):
+    """Log records kept to be sent to another process: their messages formatted now, as
+    their arguments may not pickle."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        self.records.append(record)
 
 
 def _send_failure(results: Connection, exc: BaseException) -> None:
