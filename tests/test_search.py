@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import multiprocessing
+import os
 import shutil
 import stat
 import threading
@@ -13,11 +15,14 @@ from typing import Any
 
 import pytest
 
+from masthead.building import pipeline, rendering
 from masthead.commands.cli import main
 from masthead.outputs import search_records, search_shards
 from masthead.outputs.pagefind_bundle import stabilise
+from masthead.outputs.pagefind_service import ServiceError
+from masthead.outputs.render import TemplateError
 from masthead.outputs.search import SearchError, find_pagefind
-from masthead.outputs.writer import MANIFEST, read_manifest
+from masthead.outputs.writer import MANIFEST, STAGING, read_manifest
 from tests.conftest import Scratch
 from tests.htmlcheck import parse
 from tests.newsroom import build_newsroom, write_newsroom
@@ -226,6 +231,84 @@ def test_an_edit_reindexes_and_matches_a_clean_build(tmp_path: Path) -> None:
     shutil.copy(story, clean.content / story.name)
     clean.build(use_cache=False)
     assert after == _files(clean.output / "pagefind")
+
+
+def _retitle_night_ferry(site: Scratch) -> None:
+    story = site.content / "2026-03-09-night-ferry.md"
+    story.write_text(story.read_text().replace('title: "', 'title: "Barnacle ', 1))
+
+
+def test_an_edit_s_index_is_made_beside_the_render_in_a_process_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an edit in place the index is made in a forked process while the pages
+    render; the writer is told of its files, and the site is a clean build's."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    planned = pipeline.index_planned
+
+    def recorded(*args: Any) -> Any:
+        (tmp_path / "indexed-by").write_text(str(os.getpid()))
+        return planned(*args)
+
+    monkeypatch.setattr(pipeline, "index_planned", recorded)
+    _retitle_night_ferry(site)
+    report = site.build()
+    assert int((tmp_path / "indexed-by").read_text()) != os.getpid()  # another process's
+    assert "model" not in report.timings  # the stored model's path
+    bundle = site.output / "pagefind"
+    fragments = b"".join(gzip.decompress(p.read_bytes()) for p in bundle.rglob("*.pf_fragment"))
+    assert b"Barnacle " in fragments
+    manifest = read_manifest(site.output / MANIFEST)
+    on_disk = {p.relative_to(site.output).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    assert on_disk == {rel for rel in manifest if rel.startswith("pagefind/")}
+    clean = tmp_path / "clean"
+    assert main(["build", "--site", str(site.root), "--no-cache", "--output", str(clean)]) == 0
+    assert _files(bundle) == _files(clean / "pagefind")
+
+
+def test_pagefind_failing_beside_the_render_fails_the_build_and_keeps_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error of an index made in its own process is the build's, said once."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    before = _files(site.output)
+
+    def exploded(*args: Any) -> Any:
+        raise ServiceError("index exploded")
+
+    monkeypatch.setattr(search_shards.Service, "index", exploded)
+    _retitle_night_ferry(site)
+    with pytest.raises(SearchError) as raised:
+        site.build()
+    assert str(raised.value).count("could not be built") == 1
+    assert "index exploded" in str(raised.value)
+    assert _files(site.output) == before
+
+
+def test_a_render_failing_beside_the_index_leaves_no_staged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that fails to render while the index is made in its own process: the build
+    waits for that process before it clears what it staged, so nothing is left behind."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    before = _files(site.output)
+
+    def broken(*args: Any) -> Any:
+        raise TemplateError("article.html:1: broken on purpose")
+
+    monkeypatch.setattr(rendering, "render_output", broken)
+    _retitle_night_ferry(site)
+    with pytest.raises(TemplateError, match="broken on purpose"):
+        site.build()
+    assert not multiprocessing.active_children()  # the index's process is done...
+    assert not (site.output / STAGING).exists()  # ...and what it staged cleared with the rest
+    assert _files(site.output) == before
 
 
 def test_an_added_story_makes_only_its_own_shard_s_documents(

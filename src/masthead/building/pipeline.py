@@ -14,7 +14,8 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from functools import partial
 from pathlib import Path
 
 from masthead.building import phases, rendering
@@ -42,10 +43,15 @@ from masthead.diagnostics import fails_strict
 from masthead.killpoint import kill_point
 from masthead.outputs.images import image_phase, write_images
 from masthead.outputs.newsletter import is_web_page
-from masthead.outputs.search import own_article_template, update_search_index
+from masthead.outputs.search import (
+    find_pagefind,
+    index_planned,
+    own_article_template,
+    update_search_index,
+)
 from masthead.outputs.search_records import SearchInput, search_docs
 from masthead.outputs.writer import MANIFEST, OutputWriter, output_lock
-from masthead.parallel import default_jobs
+from masthead.parallel import beside, default_jobs
 from masthead.records.loader import Stamp, stamp
 from masthead.urls import output_path
 
@@ -174,18 +180,24 @@ class Builder:
             return run.stop()
         new = _fresh_state(run, loaded)
         self._next_model(run, model, plan, new)
+        search = None
         try:
             with run.timed("images"):
                 images(run, model, plan)
+            search = index_beside(run, plan)
             with run.timed("render"):
                 rendering.render(run, plan, new)
             if writes is not None:
                 writes.now(self.memory, new, beside_build=True)
+            waiting, search = search, None  # waited for here, whatever index() raises
             with run.timed("search"):
-                index(run, plan)
+                index(run, plan, waiting)
             with run.timed("write"):
                 write(run, plan, new)
         except BaseException:
+            if search is not None:  # done with the staging folder before it is cleared
+                with contextlib.suppress(BaseException):
+                    search()
             run.writer.abort()
             self.memory.forget()  # the output may not match any state we know of
             raise
@@ -342,19 +354,73 @@ def images(run: Run, model: phases.Model, plan: phases.Plan) -> None:
     )
 
 
-def index(run: Run, plan: phases.Plan) -> None:
+_Indexed = tuple[int, int, dict[str, tuple[str, bool]]] | None
+"""What the index made beside the render phase: files, written, and each file's digest
+and whether it was staged; None when the pages as built must be indexed."""
+
+
+def index_beside(run: Run, plan: phases.Plan) -> Callable[[], _Indexed] | None:
+    """After edits in place, the search index made in a forked process while the pages
+    render; the function returned waits for it. None for any other build.
+
+    Such an index makes again the shard or two of the stories edited: mostly a wait for
+    Pagefind, which the render phase fills. A build that makes every shard keeps both
+    cores busy by itself; it makes them after the pages, beside the writing of the cache.
+    A site's own article template decides what is indexed (the pages as built are), and
+    the preview defers its index to serve_search.
+    """
+    inputs, options = run.inputs, run.options
+    binary = find_pagefind() if inputs.config.search else None
+    if (
+        plan.affected is None
+        or binary is None
+        or options.defer_search
+        or own_article_template(inputs.site_dir)
+    ):
+        return None
+    return beside(partial(_index_planned, run, plan, binary), again=True)
+
+
+def _index_planned(run: Run, plan: phases.Plan, binary: Path) -> _Indexed:
+    writer = run.writer
+    known, staged = set(writer.current), len(writer.staged)
+    done = index_planned(
+        binary, run.inputs.config, plan.specs, writer, run.memory.site_paths.missing,
+        _search_cache(run), run.options.jobs or default_jobs(),
+    )  # fmt: skip
+    if done is None:
+        return None
+    fresh = set(writer.staged[staged:])
+    made = {rel: (d, rel in fresh) for rel, d in writer.current.items() if rel not in known}
+    return (*done, made)
+
+
+def index(run: Run, plan: phases.Plan, beside_render: Callable[[], _Indexed] | None) -> None:
     """The index phase: the Pagefind search index of this build's stories, in shards made
     again only where what Pagefind is given changed (carried over as it was when the
-    preview defers it to its background indexer)."""
-    outputs = [output_path(spec.url) for spec in plan.specs]
-    indexed, written = update_search_index(
-        run.inputs.config, outputs, run.writer, specs=plan.specs,
-        missing=run.memory.site_paths.missing, site_dir=run.inputs.site_dir,
-        cache_dir=run.inputs.cache_dir if run.options.use_cache else None,
-        defer=run.options.defer_search, processes=run.options.jobs or default_jobs(),
-    )  # fmt: skip
+    preview defers it to its background indexer); or the one made while the pages
+    rendered, whose files the writer is told of."""
+    made = beside_render() if beside_render is not None else None
+    if made is not None:
+        indexed, written, files = made
+        for rel, (digest, staged) in files.items():
+            run.writer.register(rel, digest, staged)
+    else:
+        # An index that could not be made beside, from the plan: the pages as built are.
+        specs = plan.specs if beside_render is None else None
+        outputs = [output_path(spec.url) for spec in plan.specs]
+        indexed, written = update_search_index(
+            run.inputs.config, outputs, run.writer, specs=specs,
+            missing=run.memory.site_paths.missing, site_dir=run.inputs.site_dir,
+            cache_dir=_search_cache(run), defer=run.options.defer_search,
+            processes=run.options.jobs or default_jobs(),
+        )  # fmt: skip
     run.report.files += indexed
     run.report.written += written
+
+
+def _search_cache(run: Run) -> Path | None:
+    return run.inputs.cache_dir if run.options.use_cache else None
 
 
 def write(run: Run, plan: phases.Plan, new: BuildState) -> None:

@@ -60,6 +60,9 @@ class SearchError(MastheadError):
             "was (--no-search builds the site without search)"
         )
 
+    def __reduce__(self) -> tuple[type[SearchError], tuple[str]]:
+        return SearchError, (self.why,)  # from a forked process, said once
+
 
 def find_pagefind() -> Path | None:
     """The Pagefind binary: $PAGEFIND_BINARY_PATH, the pagefind_bin package, or the PATH.
@@ -132,11 +135,9 @@ def update_search_index(
     if defer:
         return sum(writer.keep(rel) for rel in old_bundle), 0
     if specs is not None:
-        from masthead.outputs.search_shards import update_shards
-
         own = site_dir is not None and own_article_template(site_dir)
-        docs = search_docs(config, specs, missing, partial(_built_page, writer) if own else None)
-        done = update_shards(binary, config.language, docs, writer, cache_dir, processes)
+        built = partial(_built_page, writer) if own else None
+        done = index_planned(binary, config, specs, writer, missing, cache_dir, processes, built)
         if done is not None:
             return done
         log.info("search: the last build's index is not at hand; indexing the pages as built")
@@ -151,6 +152,26 @@ def update_search_index(
             writer.keep(rel)
         return len(old_bundle), 0
     return _index_pages(binary, pages, writer)
+
+
+def index_planned(
+    binary: Path,
+    config: SiteConfig,
+    specs: Iterable[PageSpec],
+    writer: OutputWriter,
+    missing: frozenset[str],
+    cache_dir: Path | None,
+    processes: int,
+    built: Callable[[str], str | None] | None = None,
+) -> tuple[int, int] | None:
+    """The index of the stories in `specs` by Pagefind's `binary`, in shards (search_shards),
+    made from the plan (`built`: the page at a URL, for a site's own article template);
+    (files, written), or None when only the pages as built can be indexed: the build
+    planned only some pages, and the last build's documents are not at hand."""
+    from masthead.outputs.search_shards import update_shards
+
+    docs = search_docs(config, specs, missing, built)
+    return update_shards(binary, config.language, docs, writer, cache_dir, processes)
 
 
 def own_article_template(site_dir: Path) -> bool:
