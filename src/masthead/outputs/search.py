@@ -1,12 +1,15 @@
-"""Client-side search with Pagefind: the built article pages are indexed into `/pagefind/`.
+"""Client-side search with Pagefind: the site's stories are indexed into `/pagefind/`.
 
-Pagefind is a separate binary (PyPI `pagefind[bin]` ships it). After the pages are
-rendered, the ones that mark an indexable part are copied into a temporary folder,
-Pagefind indexes that folder, and its bundle comes back as ordinary output files, so the
-writer stages, swaps and cleans them up like any other page. Without the binary the
-site is built without search and the build says so; when Pagefind runs and fails, the
-build fails (SearchError) and the previous output stays, since every page links to a
-search page that would not work.
+Pagefind is a separate binary (PyPI `pagefind[bin]` ships it). Each story goes to it as
+the record its page would make (search_records), from the plan rather than the page, in
+shards made again only where their stories changed (search_shards). The pages as built
+are indexed instead (copied into a temporary folder that Pagefind reads) for a site
+whose own article template decides what is indexed, or when the last build's documents
+are not at hand. Either way the bundle comes back as ordinary output files, which the
+writer stages, swaps and cleans up like any other page. Without the binary the site is
+built without search and the build says so; when Pagefind runs and fails, the build
+fails (SearchError) and the previous output stays, since every page links to a search
+page that would not work.
 """
 
 from __future__ import annotations
