@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from masthead import parallel
 from masthead.building import pipeline, rendering
 from masthead.commands.cli import main
 from masthead.outputs import search_records, search_shards
@@ -302,6 +303,28 @@ def test_a_failure_beside_the_index_fails_the_build_and_keeps_the_output(
     assert not multiprocessing.active_children()
     assert not (site.output / STAGING).exists()
     assert _files(site.output) == before
+
+
+def test_a_failing_render_where_nothing_forks_makes_no_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the build cannot fork, the index after an edit is made after the pages, as
+    any other: a page failing to render stops the build before Pagefind is asked."""
+    site = Scratch(tmp_path / "site")
+    write_newsroom(site)
+    site.build()
+    indexed: list[object] = []
+
+    def broken(*args: Any) -> Any:
+        raise TemplateError("article.html:1: broken on purpose")
+
+    monkeypatch.setattr(parallel, "can_fork", lambda: False)
+    monkeypatch.setattr(pipeline, "index_planned", lambda *args: indexed.append(args))
+    monkeypatch.setattr(rendering, "render_output", broken)
+    _retitle_night_ferry(site)
+    with pytest.raises(TemplateError, match="broken on purpose"):
+        site.build()
+    assert indexed == []
 
 
 def test_an_added_story_makes_only_its_own_shard_s_documents(

@@ -361,7 +361,8 @@ and whether it was staged; None when the pages as built must be indexed."""
 
 def index_beside(run: Run, plan: phases.Plan) -> Callable[[], _Indexed] | None:
     """After edits in place, the search index made in a forked process while the pages
-    render; the function returned waits for it. None for any other build.
+    render; the function returned waits for it. None for any other build, and when this
+    process cannot fork (the index phase then makes it after the pages, as for any other).
 
     Such an index makes again the shard or two of the stories edited: mostly a wait for
     Pagefind, which the render phase fills. A build that makes every shard keeps both
@@ -378,7 +379,9 @@ def index_beside(run: Run, plan: phases.Plan) -> Callable[[], _Indexed] | None:
         or own_article_template(inputs.site_dir)
     ):
         return None
-    return beside(partial(_index_planned, run, plan, binary), again=True)
+    work = partial(_index_planned, run, plan, binary)
+    waiting = beside(work, again=True)
+    return waiting if waiting is not work else None  # not forked: not made before it is due
 
 
 def _index_planned(run: Run, plan: phases.Plan, binary: Path) -> _Indexed:
