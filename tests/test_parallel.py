@@ -220,6 +220,24 @@ def test_beside_says_here_what_its_work_logged(caplog: pytest.LogCaptureFixture)
     assert said == ["first warning", "an aside", "about to fail"]
 
 
+def test_beside_sends_a_log_record_whose_extra_does_not_pickle(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A value given as `extra=` that does not pickle is said as its repr, and the work's
+    result still arrives (the record once took the result down with it: WorkerDied)."""
+    log = logging.getLogger("masthead.test_beside")
+
+    def holding() -> int:
+        log.warning("holding %s", "a lock", extra={"held": threading.Lock(), "count": 3})
+        return 7
+
+    with caplog.at_level(logging.INFO, logger=log.name):
+        assert beside(holding)() == 7
+    [record] = [r for r in caplog.records if r.name == log.name]
+    assert record.getMessage() == "holding a lock"
+    assert "lock" in record.held and record.count == 3  # type: ignore[attr-defined]
+
+
 def test_beside_works_here_when_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     """Out of memory or processes at the fork: the work is done, in this process."""
 

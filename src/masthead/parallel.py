@@ -235,19 +235,22 @@ def _run_beside(work: Callable[[], Any], results: Connection) -> None:
     (its handlers, a test's capture among them, are the ones that count), then its result."""
     said = _Kept()
     logging.getLogger().handlers[:] = [said]  # this process's own copy of the root logger
+    failure: BaseException | None = None
     try:
         value = work()
     except BaseException as exc:
-        results.send(said.records)
-        _send_failure(results, exc)
-    else:
-        results.send(said.records)
+        failure = exc
+    results.send(said.records)
+    if failure is None:
         results.send(value)
+    else:
+        _send_failure(results, failure)
 
 
 class _Kept(logging.Handler):
-    """Log records kept to be sent to another process: their messages formatted now, as
-    their arguments may not pickle."""
+    """Log records kept to be sent to another process: their messages formatted now, and
+    any `extra=` value that does not pickle (a lock, a socket) put as its repr, as its
+    arguments may not pickle either and one such value would lose the whole result."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -258,7 +261,22 @@ class _Kept(logging.Handler):
         if record.exc_info:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_FIELDS and not _pickles(value):
+                setattr(record, name, repr(value))
         self.records.append(record)
+
+
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+"""What every log record has; the rest came as `extra=`."""
+
+
+def _pickles(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
 
 
 def _send_failure(results: Connection, exc: BaseException) -> None:
