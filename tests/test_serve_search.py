@@ -254,6 +254,19 @@ def test_an_edit_indexes_only_its_story_s_shard_again(
     }
 
 
+def test_waiting_for_the_index_finds_it_on_disk(site: Scratch, preview: Preview) -> None:
+    """`wait()` returns once the run in the background has committed, without stopping
+    it: the new title is in the bundle then, and the output is whole."""
+    preview.rebuild(set())
+    assert preview.search.wait(60)
+    assert OLD_TITLE in _indexed_titles(site.output)
+    preview.rebuild({site.add(STORY, title=NEW_TITLE, url=URL)})
+    assert preview.search.wait(60)
+    titles = _indexed_titles(site.output)
+    assert NEW_TITLE in titles and OLD_TITLE not in titles
+    _assert_consistent(site.output)
+
+
 def test_a_failing_pagefind_is_a_warning_and_the_preview_goes_on(
     site: Scratch, preview: Preview, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,

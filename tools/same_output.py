@@ -184,6 +184,10 @@ def _driver(mode: str, site: Path, out: Path, search: bool) -> None:
 
         def build(paths: set[Path]) -> object:
             preview.rebuild(paths)
+            # The search index is made in the background: its files count once it is done.
+            wait = getattr(preview.search, "wait", None)  # base commits before it: none
+            if search and wait is not None:
+                wait()
             assert preview.last_report is not None and not preview.last_report.failed
             return preview.last_report
     else:

@@ -137,6 +137,12 @@ class BackgroundIndex:
         job.done.wait()
         return self._take(job)
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run to end by itself (nothing is stopped); whether none is
+        left running. Its files are then on disk; the preview lands it as ever."""
+        job = self._job
+        return job is None or job.done.wait(timeout)
+
     def collect(self) -> Outcome:
         """What the current run came to, once it has ended by itself; None meanwhile."""
         job = self._job
