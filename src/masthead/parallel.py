@@ -248,9 +248,9 @@ def _run_beside(work: Callable[[], Any], results: Connection) -> None:
 
 
 class _Kept(logging.Handler):
-    """Log records kept to be sent to another process: their messages formatted now, and
-    any `extra=` value that does not pickle (a lock, a socket) put as its repr, as its
-    arguments may not pickle either and one such value would lose the whole result."""
+    """Log records kept to be sent to another process. Their messages are formatted now
+    (the arguments may not pickle), and an `extra=` value that does not pickle (a lock, a
+    socket) is kept as its repr: one such value would lose the work's result with it."""
 
     def __init__(self) -> None:
         super().__init__()
