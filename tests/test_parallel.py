@@ -23,7 +23,7 @@ import masthead.building.pipeline
 import masthead.parallel
 from masthead.building.context import Run
 from masthead.outputs.render import TemplateError
-from masthead.parallel import WorkerDied, _chunks, beside, can_fork, run_chunks
+from masthead.parallel import Waiting, WorkerDied, _chunks, beside, can_fork, run_chunks
 from tests.conftest import Scratch
 
 
@@ -236,6 +236,26 @@ def test_beside_sends_a_log_record_whose_extra_does_not_pickle(
     [record] = [r for r in caplog.records if r.name == log.name]
     assert record.getMessage() == "holding a lock"
     assert "lock" in record.held and record.count == 3  # type: ignore[attr-defined]
+
+
+def test_settling_a_forked_look_neither_does_it_here_nor_raises() -> None:
+    """settle() waits for the process only: a build that failed meanwhile needs neither
+    the work done again here (with `again`) nor its error."""
+    parent, done_here = os.getpid(), []
+
+    def dies_there() -> None:
+        if os.getpid() != parent:
+            os._exit(3)
+        done_here.append(True)
+
+    def fails() -> None:
+        raise ValueError("failed")
+
+    for waiting in (beside(dies_there, again=True), beside(fails)):
+        assert isinstance(waiting, Waiting)
+        waiting.settle()
+        assert not waiting.process.is_alive()
+    assert done_here == []
 
 
 def test_beside_works_here_when_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -305,26 +305,39 @@ def test_a_failure_beside_the_index_fails_the_build_and_keeps_the_output(
     assert _files(site.output) == before
 
 
-def test_a_failing_render_where_nothing_forks_makes_no_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("how", ["cannot fork", "index process dies"])
+def test_a_failing_render_makes_no_index_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
-    """Where the build cannot fork, the index after an edit is made after the pages, as
-    any other: a page failing to render stops the build before Pagefind is asked."""
+    """A page failing to render stops the build before this process asks Pagefind:
+    where the build cannot fork (the index is made after the pages, as any other), and
+    where the index's forked process died meanwhile (it is not made again here, only to
+    be thrown away with the staged pages)."""
     site = Scratch(tmp_path / "site")
     write_newsroom(site)
     site.build()
     indexed: list[object] = []
+    parent, forked = os.getpid(), tmp_path / "forked"
+
+    def index_planned(*args: Any) -> None:
+        if os.getpid() != parent:
+            forked.touch()
+            os._exit(9)  # killed, say, for memory
+        indexed.append(args)
 
     def broken(*args: Any) -> Any:
         raise TemplateError("article.html:1: broken on purpose")
 
-    monkeypatch.setattr(parallel, "can_fork", lambda: False)
-    monkeypatch.setattr(pipeline, "index_planned", lambda *args: indexed.append(args))
+    if how == "cannot fork":
+        monkeypatch.setattr(parallel, "can_fork", lambda: False)
+    monkeypatch.setattr(pipeline, "index_planned", index_planned)
     monkeypatch.setattr(rendering, "render_output", broken)
     _retitle_night_ferry(site)
     with pytest.raises(TemplateError, match="broken on purpose"):
         site.build()
     assert indexed == []
+    assert forked.exists() == (how == "index process dies")
+    assert not (site.output / STAGING).exists()
 
 
 def test_an_added_story_makes_only_its_own_shard_s_documents(

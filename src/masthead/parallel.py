@@ -14,7 +14,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -150,34 +150,51 @@ def beside(work: Callable[[], R], again: bool = False) -> Callable[[], R]:
     """Start `work()` in a forked process and go on; the function returned waits for it
     and gives its result (or raises its exception). When this process cannot fork, the
     function returned does the work itself, when called; so it does, with `again`, when
-    the process died (killed, out of memory) rather than raise WorkerDied."""
+    the process died (killed, out of memory) rather than raise WorkerDied. A forked
+    process is a `Waiting`, which can also be waited for without its result."""
     if not can_fork():
         return work
     try:
         process, reader = _fork(_run_beside, work)
     except OSError:  # no memory or no process left for a fork: do it here, later
         return work
+    return Waiting(work, again, process, reader)
 
-    def wait_for_it() -> R:
+
+class Waiting(Generic[R]):
+    """`work()` under way in a forked process (beside); called once, or settled once."""
+
+    def __init__(self, work: Callable[[], R], again: bool, process: Any, reader: Connection):
+        self.work, self.again, self.process, self.reader = work, again, process, reader
+
+    def __call__(self) -> R:
+        message = self._end()
+        if message is _DIED:
+            if self.again:
+                return self.work()
+            raise WorkerDied(self.process.exitcode)
+        if isinstance(message, BaseException):
+            raise message
+        return message  # type: ignore[no-any-return]
+
+    def settle(self) -> None:
+        """Wait for the process to end, and drop what it came to: for a build that failed
+        meanwhile, which needs the work neither done again here nor raised."""
+        self._end()
+
+    def _end(self) -> Any:
+        reader = self.reader
         try:
             said = reader.recv()
             message = reader.recv()
         except EOFError:
             said, message = (), _DIED
         finally:
-            process.join()
+            self.process.join()
             reader.close()
         for record in said:  # what the work logged, said here as if it had run here
             logging.getLogger(record.name).handle(record)
-        if message is _DIED:
-            if again:
-                return work()
-            raise WorkerDied(process.exitcode)
-        if isinstance(message, BaseException):
-            raise message
-        return message  # type: ignore[no-any-return]
-
-    return wait_for_it
+        return message
 
 
 _DIED = object()

@@ -51,7 +51,7 @@ from masthead.outputs.search import (
 )
 from masthead.outputs.search_records import SearchInput, search_docs
 from masthead.outputs.writer import MANIFEST, OutputWriter, output_lock
-from masthead.parallel import beside, default_jobs
+from masthead.parallel import Waiting, beside, default_jobs
 from masthead.records.loader import Stamp, stamp
 from masthead.urls import output_path
 
@@ -197,7 +197,7 @@ class Builder:
         except BaseException:
             if search is not None:  # done with the staging folder before it is cleared
                 with contextlib.suppress(BaseException):
-                    search()
+                    search.settle()
             run.writer.abort()
             self.memory.forget()  # the output may not match any state we know of
             raise
@@ -359,7 +359,7 @@ _Indexed = tuple[int, int, dict[str, tuple[str, bool]]] | None
 and whether it was staged; None when the pages as built must be indexed."""
 
 
-def index_beside(run: Run, plan: phases.Plan) -> Callable[[], _Indexed] | None:
+def index_beside(run: Run, plan: phases.Plan) -> Waiting[_Indexed] | None:
     """After edits in place, the search index made in a forked process while the pages
     render; the function returned waits for it. None for any other build, and when this
     process cannot fork (the index phase then makes it after the pages, as for any other).
@@ -379,9 +379,8 @@ def index_beside(run: Run, plan: phases.Plan) -> Callable[[], _Indexed] | None:
         or own_article_template(inputs.site_dir)
     ):
         return None
-    work = partial(_index_planned, run, plan, binary)
-    waiting = beside(work, again=True)
-    return waiting if waiting is not work else None  # not forked: not made before it is due
+    waiting = beside(partial(_index_planned, run, plan, binary), again=True)
+    return waiting if isinstance(waiting, Waiting) else None  # not forked: made when due
 
 
 def _index_planned(run: Run, plan: phases.Plan, binary: Path) -> _Indexed:
