@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -613,6 +614,41 @@ def test_only_the_command_line_pauses_the_collector(
     young = gc.get_count()[0]
     assert enabled_during == [True, False] and gc.isenabled()
     assert young < min(before + 100, gc.get_threshold()[0])
+
+
+def test_masthead_serve_pauses_the_collector_around_each_rebuild(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`masthead serve` asks its preview to build with the collector off (the model it
+    keeps in memory made a first build at 10,000 records twice as long); a Preview made
+    by a program embedding masthead leaves the collector alone."""
+    import masthead.building.phases
+    import masthead.commands.serve
+    from masthead.commands.cli import main
+    from masthead.commands.serve import Preview, ServeOptions
+
+    enabled_during: list[bool] = []
+    load = masthead.building.phases.load
+
+    def spying_load(*args: object) -> object:
+        enabled_during.append(gc.isenabled())
+        return load(*args)  # type: ignore[arg-type]
+
+    def one_rebuild(options: ServeOptions) -> int:
+        preview = Preview(replace(options, port=0))
+        try:
+            preview.rebuild(set())
+        finally:
+            preview.stop()
+        return 0
+
+    monkeypatch.setattr(masthead.building.phases, "load", spying_load)
+    monkeypatch.setattr(masthead.commands.serve, "serve", one_rebuild)
+    options = BuildOptions(site_dir=site.root, search=False)
+    one_rebuild(ServeOptions(options))
+    assert enabled_during == [True]
+    assert main(["serve", "--site", str(site.root)]) == 0
+    assert enabled_during == [True, False] and gc.isenabled()
 
 
 def test_builds_without_the_cache_never_take_an_edit_for_nothing_changed(

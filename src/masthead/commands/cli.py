@@ -212,8 +212,9 @@ def collector_paused() -> Iterator[None]:
 
     It would otherwise walk every cached record again and again while the build
     allocates, and builds make next to no reference cycles. An interpreter-wide switch,
-    so only the command line flips it: never the library code that `serve` or a program
-    embedding masthead calls.
+    so only the command line flips it: around each of the preview's rebuilds too, which
+    the command asks for (ServeOptions.around_build), never in the library code that a
+    program embedding masthead calls.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -277,7 +278,11 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
             with terminate_as_interrupt():
                 return serve(
                     ServeOptions(
-                        build_options, host=args.host, port=args.port, open_browser=args.open
+                        build_options,
+                        host=args.host,
+                        port=args.port,
+                        open_browser=args.open,
+                        around_build=collector_paused,
                     )
                 )
         if args.command == "check":

@@ -7,6 +7,8 @@ import os
 import sys
 import threading
 import webbrowser
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +30,12 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     open_browser: bool = False
+    around_build: Callable[[], AbstractContextManager[object]] = nullcontext
+    """What each rebuild runs inside: the command line keeps the cyclic garbage collector
+    off there (cli.collector_paused), an interpreter-wide switch a program embedding the
+    preview may not want flipped. With it on, the collector walks the model kept in
+    memory again and again while a build allocates: at 10,000 records a first build took
+    17.4 s rather than 8.6, and a story added 2.8 s rather than 2.3."""
 
 
 class Preview:
@@ -108,7 +116,8 @@ class Preview:
             if not self.still_there():
                 return
             try:
-                report = self.builder.build(paths or None)
+                with self.options.around_build():
+                    report = self.builder.build(paths or None)
             except MastheadError as exc:
                 self._report_failure(str(exc))
                 return
