@@ -588,24 +588,31 @@ def test_preview_fast_path_falls_back_when_the_shape_changes(
         assert_same_as_clean(site, tmp_path)
 
 
+@pytest.fixture
+def enabled_during(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether the cyclic collector was on, at the load phase of each build from now on."""
+    import masthead.building.phases
+
+    seen: list[bool] = []
+    load = masthead.building.phases.load
+
+    def spying_load(*args: object) -> object:
+        seen.append(gc.isenabled())
+        return load(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(masthead.building.phases, "load", spying_load)
+    return seen
+
+
 def test_only_the_command_line_pauses_the_collector(
-    site: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    site: Scratch, tmp_path: Path, enabled_during: list[bool]
 ) -> None:
     """A Builder leaves the interpreter's collector as it found it (the preview and
     programs embedding masthead call it); `masthead build` turns it off while it builds,
     and leaves the build's objects in its oldest generation: left in the youngest, the
     next allocation would have it walk them all."""
-    import masthead.building.phases
     from masthead.commands.cli import main
 
-    enabled_during: list[bool] = []
-    load = masthead.building.phases.load
-
-    def spying_load(*args: object) -> object:
-        enabled_during.append(gc.isenabled())
-        return load(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(masthead.building.phases, "load", spying_load)
     assert gc.isenabled()
     Builder(BuildOptions(site_dir=site.root, output_dir=tmp_path / "lib")).build()
     assert enabled_during == [True]
@@ -617,22 +624,14 @@ def test_only_the_command_line_pauses_the_collector(
 
 
 def test_masthead_serve_pauses_the_collector_around_each_rebuild(
-    site: Scratch, monkeypatch: pytest.MonkeyPatch
+    site: Scratch, monkeypatch: pytest.MonkeyPatch, enabled_during: list[bool]
 ) -> None:
     """`masthead serve` asks its preview to build with the collector off (the model it
     keeps in memory made a first build at 10,000 records twice as long); a Preview made
     by a program embedding masthead leaves the collector alone."""
-    import masthead.building.phases
     import masthead.commands.serve
     from masthead.commands.cli import main
     from masthead.commands.serve import Preview, ServeOptions
-
-    enabled_during: list[bool] = []
-    load = masthead.building.phases.load
-
-    def spying_load(*args: object) -> object:
-        enabled_during.append(gc.isenabled())
-        return load(*args)  # type: ignore[arg-type]
 
     def one_rebuild(options: ServeOptions) -> int:
         preview = Preview(replace(options, port=0))
@@ -642,7 +641,6 @@ def test_masthead_serve_pauses_the_collector_around_each_rebuild(
             preview.stop()
         return 0
 
-    monkeypatch.setattr(masthead.building.phases, "load", spying_load)
     monkeypatch.setattr(masthead.commands.serve, "serve", one_rebuild)
     options = BuildOptions(site_dir=site.root, search=False)
     one_rebuild(ServeOptions(options))
