@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -10,13 +11,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from masthead.building.build import BuildOptions, build
 from masthead.diagnostics import ConfigError, OutputError
-from masthead.outputs.writer import MANIFEST, STAGING, check_folders
+from masthead.outputs import writer as writer_module
+from masthead.outputs.writer import MANIFEST, STAGING, OutputWriter, check_folders
 from tests.conftest import Scratch, copy_site, snapshot
+from tests.htmlcheck import parse, resolve
 
 
 def article(scratch: Scratch, slug: str, day: str = "18") -> Path:
@@ -132,6 +136,69 @@ def test_a_stale_file_the_user_changed_is_left_in_place(
     assert any(
         str(page) in r.getMessage() and "left in place" in r.getMessage() for r in caplog.records
     )
+
+
+# What a reader finds while a commit is under way ------------------------------------------
+
+
+def _names_missing(output: Path) -> list[str]:
+    """What the live front page links to and the live search bundle names, but is not
+    there: a reader of the site as it is at this instant would get a 404 for it."""
+    missing = []
+    page = output / "index.html"
+    for tag in parse(page).find_all(href=True):
+        target = resolve(output, "/", tag["href"], "http://site.test/")
+        if target is not None and not target.is_file():
+            missing.append(f"index.html: {tag['href']}")
+    bundle = output / "pagefind"
+    shards = json.loads((bundle / "shards.json").read_text())["merge"]
+    for folder in [bundle, *(bundle / shard for shard in shards)]:
+        entry = folder / "pagefind-entry.json"
+        if not entry.is_file():
+            missing.append(f"shards.json: {folder.name}")
+            continue
+        for language in json.loads(entry.read_text())["languages"].values():
+            if not (folder / f"pagefind.{language['hash']}.pf_meta").is_file():
+                missing.append(f"{entry.relative_to(output)}: {language['hash']}")
+    return missing
+
+
+@pytest.mark.parametrize("newest_first", [False, True], ids=["a-z", "z-a"])
+def test_a_reader_during_a_commit_finds_everything_it_is_pointed_to(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, newest_first: bool
+) -> None:
+    """Whatever order the file system lists a folder in: an added story's page is in
+    place before the front page linking to it, and a new search shard before the list
+    of shards and the entry that name it."""
+    scratch.add("2025-06-02-old.md", title="Old", when="2025-06-02T09:00:00Z")
+    scratch.add("2026-11-18-kept.md", title="Kept")
+    scratch.build()
+    scratch.add("2025-06-02-old.md", title="Old, retitled", when="2025-06-02T09:00:00Z")
+    scratch.add("2026-11-19-added.md", title="Added", when="2026-11-19T09:00:00Z")
+    listing, commit, seen = os.scandir, OutputWriter.commit, []
+
+    def in_an_order(path: Any) -> contextlib.nullcontext[list[os.DirEntry[str]]]:
+        with listing(path) as entries:
+            return contextlib.nullcontext(
+                sorted(entries, key=lambda e: e.name, reverse=newest_first)
+            )
+
+    def look(phase: str) -> None:
+        if phase == "commit":
+            seen.append(_names_missing(scratch.output))
+
+    def ordered_commit(writer: OutputWriter) -> None:
+        with monkeypatch.context() as m:
+            m.setattr(os, "scandir", in_an_order)
+            commit(writer)
+
+    monkeypatch.setattr(OutputWriter, "commit", ordered_commit)
+    monkeypatch.setattr(writer_module, "kill_point", look)
+    scratch.build()
+    assert len(seen) > 10, "the commit was not looked at step by step"
+    assert [names for names in seen if names] == []
+    assert _names_missing(scratch.output) == []
+    assert "Added" in parse(scratch.output / "index.html").get_text()
 
 
 # Nothing outside the output folder -----------------------------------------------------

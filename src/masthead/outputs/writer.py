@@ -248,6 +248,9 @@ class OutputWriter:
             _write_atomically(self.root / JOURNAL, manifest)
             kill_point("commit")
             if self.staged:
+                # New paths first, then the files they replace, then the stale ones go:
+                # a reader finds a page or a search entry only once all it names is there.
+                _merge_tree(str(self.staging), str(self.root), move=True, only_new=True)
                 _merge_tree(str(self.staging), str(self.root), move=True)
             self._clear_staging()
             self._remove_stale(real_root, stale)
@@ -296,8 +299,9 @@ def remove_if_ours(root: Path, real_root: Path, rel: str, digests: Collection[st
     return True
 
 
-def _merge_tree(src: str, dst: str, move: bool) -> None:
-    """Move the staged tree `src` into `dst`; with move=False only check that it can be.
+def _merge_tree(src: str, dst: str, move: bool, only_new: bool = False) -> None:
+    """Move the staged tree `src` into `dst`; with move=False only check that it can be,
+    and with only_new=True move only what `dst` does not hold yet (nothing live names it).
 
     A folder that does not exist yet in the output moves in one rename, whole (a first
     build is a handful of renames); an existing one is merged file by file. No symlink in
@@ -316,12 +320,12 @@ def _merge_tree(src: str, dst: str, move: bool) -> None:
                         os.replace(entry.path, target)
                         kill_point("commit")
                 elif os.path.isdir(target):
-                    _merge_tree(entry.path, target, move)
+                    _merge_tree(entry.path, target, move, only_new)
                 else:
                     raise OutputError(f"{target} is a file where a folder belongs")
             elif os.path.isdir(target):
                 raise OutputError(f"{target} is a folder where a file belongs")
-            elif move:
+            elif move and not (only_new and os.path.lexists(target)):
                 os.replace(entry.path, target)
                 kill_point("commit")
 
