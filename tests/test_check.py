@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from masthead.commands.cli import main
-from tests.conftest import Scratch
+from tests.conftest import Scratch, masthead, record_text
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -159,3 +159,50 @@ def test_check_leaves_an_existing_output_alone(
     before = tree(good.output)
     assert run_check(capsys, "--site", good.root)[0] == 0
     assert tree(good.output) == before
+
+
+BROKEN_FIELDS = {
+    "title": ("title: 123", "title is an integer (expected a string)"),
+    "excerpt": ("excerpt: [a, b]", "excerpt is a list (expected a string)"),
+    "publishedDateTime": ("publishedDateTime: yesterday", "publishedDateTime is not a date-time"),
+    "quality": ("quality: lots", "quality is a string 'lots' (expected an integer)"),
+    "topics": ("topics: Rail", "topics is a string (expected a list of topic names)"),
+}
+"""Fields of one record each broken a different way, with what masthead says of each."""
+
+
+def _broken_record() -> tuple[str, dict[str, int]]:
+    """A record with every field of BROKEN_FIELDS broken, and the line each is on."""
+    lines = record_text(title="Broken", topics=()).splitlines()
+    for field, (line, _message) in BROKEN_FIELDS.items():
+        at = next((i for i, text in enumerate(lines) if text.startswith(f"{field}:")), None)
+        if at is None:
+            lines.insert(1, line)
+        else:
+            lines[at] = line
+    text = "\n".join(lines) + "\n"
+    where = {f: text.splitlines().index(line) + 1 for f, (line, _m) in BROKEN_FIELDS.items()}
+    return text, where
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_a_record_broken_in_five_fields_is_named_five_times_in_one_run(
+    good: Scratch, command: str
+) -> None:
+    """A curator fixes a broken record once, not once per build: every field's problem,
+    each with its line, in the file's order; the record is still one skipped record."""
+    text, where = _broken_record()
+    good.add("2026-11-12-broken.md", text)
+    done = masthead(command, cwd=good.root)
+    said = [line for line in done.stderr.splitlines() if "2026-11-12-broken.md" in line]
+    expected = sorted(BROKEN_FIELDS, key=where.__getitem__)
+    assert [line.split(":")[1] for line in said] == [str(where[f]) for f in expected]
+    for line, field in zip(said, expected, strict=True):
+        assert BROKEN_FIELDS[field][1] in line, line
+    if command == "build":
+        assert done.returncode == 0, done.stderr
+        assert "(1 skipped)" in done.stdout
+        assert (good.output / "news/2026/11/11/ferry/index.html").is_file()
+    else:
+        assert done.returncode == 1
+        assert "Check failed: 5 problems" in done.stdout + done.stderr

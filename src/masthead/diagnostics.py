@@ -95,9 +95,15 @@ class ConfigError(MastheadError):
 class RecordError(MastheadError):
     """One record is unusable; it is skipped and the rest of the site still builds."""
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    def __init__(self, diagnostic: Diagnostic, more: tuple[Diagnostic, ...] = ()) -> None:
         super().__init__(str(diagnostic))
         self.diagnostic = diagnostic
+        self.more = more
+        """The record's other problems, each field's first, in the file's order."""
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return (self.diagnostic, *self.more)
 
 
 class OutputError(MastheadError):

@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
@@ -303,7 +303,7 @@ def read_record(path: Path, rel: str, config: SiteConfig, skim_drafts: bool = Fa
             return Read(None, (), draft=True)
         return Read(parse_record(raw, rel, config, warnings), tuple(warnings))
     except RecordError as exc:
-        return Read(None, (exc.diagnostic, *warnings))
+        return Read(None, (*exc.diagnostics, *warnings))
 
 
 def load_record(
@@ -402,10 +402,13 @@ def parse_record(raw: bytes, rel: str, config: SiteConfig, warnings: list[Diagno
     fields = _Fields(data, rel, node, offset, config)
     stem = os.path.splitext(os.path.basename(rel))[0]
     body_line = offset + front.count("\n") + 2
-    record = fields.record(body, stem, bytes_digest(raw), body_line)
+    try:
+        record = fields.record(body, stem, bytes_digest(raw), body_line)
+    except RecordError as exc:
+        raise fields.with_every_problem(exc) from None
     fields.check_names()
     fields.check_file_date(stem, record.published_at)
-    # Only a record that is kept gets its warnings: a skipped one has its one error line.
+    # Only a record that is kept gets its warnings: a skipped one has its error lines.
     warnings.extend(fields.shown_warnings())
     return record
 
@@ -561,40 +564,11 @@ class _Fields:
                 raise self.fail(
                     (str(key),), f"field name {key!r} is {_kind(key)}", "string field names"
                 )
-        title = " ".join(self.text(d, ("title",), required=True).split())
-        if len(title) > MAX_TITLE:
-            raise self.fail(("title",), f"title is {len(title)} characters", f"at most {MAX_TITLE}")
-        web_url = self.url(d, ("webUrl",))
-        original_url = self.url(d, ("originalUrl",))
-        type_ = self.text(d, ("type",)) or "article"
-        embed = self.text(d, ("featuredContent",))
-        embed_html = sanitize_embed(embed, self.config.iframe_hosts) if embed else ""
+        fields = {name: check(self, d) for name, check in _FIELDS}
         site_links: list[tuple[bool, str]] = []
-        if embed and not embed_html:
-            self.warn(
-                ("featuredContent",),
-                "embed dropped",
-                f"an https iframe from {', '.join(self.config.iframe_hosts)}",
-            )
         return Record(
             path=self.rel,
-            title=title,
-            published_at=self.when(d, ("publishedDateTime",), required=True),
-            excerpt=self.summary(d, ("excerpt",)),
-            original_url=original_url,
-            web_url=web_url,
-            amp_url=self.url(d, ("ampWebUrl",)),
-            cdn_amp_url=self.url(d, ("cdnAmpWebUrl",)),
-            type=type_,
-            category=self.text(d, ("category",)) or "news",
-            quality=self.integer(d, ("quality",)) or 0,
-            heat=self.integer(d, ("heat",)),
-            published=self.published(d),
-            embed_html=embed_html,
-            provider=self.provider(d.get("provider"), ("provider",)),
-            topics=self.topics(d),
-            images=self.images(d.get("images"), ("images",)),
-            related=self.related(d),
+            **fields,
             body_html=self.body(body, body_line, site_links) if body.strip() else "",
             slug_hint=slug_from_filename(stem),
             extra=FrozenDict(
@@ -604,6 +578,37 @@ class _Fields:
             body_images=tuple(dict.fromkeys(u for image, u in site_links if image)),
             body_links=tuple(dict.fromkeys(u for image, u in site_links if not image)),
         )
+
+    def with_every_problem(self, first: RecordError) -> RecordError:
+        """`first`, the problem that stopped record(), with the record's others: each
+        field checked on its own, so that one build names every problem of a record
+        rather than one a build. Only a broken record pays for the second look."""
+        found = {first.diagnostic: None}
+        for _name, check in _FIELDS:
+            try:
+                check(self, self.data)
+            except RecordError as exc:
+                found.setdefault(exc.diagnostic)
+        ordered = sorted(found, key=lambda p: p.line or 0)
+        return RecordError(ordered[0], tuple(ordered[1:]))
+
+    def title(self, d: Mapping[str, Any]) -> str:
+        title = " ".join(self.text(d, ("title",), required=True).split())
+        if len(title) > MAX_TITLE:
+            raise self.fail(("title",), f"title is {len(title)} characters", f"at most {MAX_TITLE}")
+        return title
+
+    def embed(self, d: Mapping[str, Any]) -> str:
+        """The featured embed, sanitised; dropped with a warning unless it is an allowed iframe."""
+        embed = self.text(d, ("featuredContent",))
+        embed_html = sanitize_embed(embed, self.config.iframe_hosts) if embed else ""
+        if embed and not embed_html:
+            self.warn(
+                ("featuredContent",),
+                "embed dropped",
+                f"an https iframe from {', '.join(self.config.iframe_hosts)}",
+            )
+        return embed_html
 
     def body(self, body: str, line: int | None, site_links: list[tuple[bool, str]]) -> str:
         """The Markdown body as HTML; as plain paragraphs when Markdown would cost too much.
@@ -837,6 +842,28 @@ class _Fields:
             )
         return tuple(related)
 
+
+_FIELDS: tuple[tuple[str, Callable[[_Fields, Mapping[str, Any]], Any]], ...] = (
+    ("title", _Fields.title),
+    ("web_url", lambda f, d: f.url(d, ("webUrl",))),
+    ("original_url", lambda f, d: f.url(d, ("originalUrl",))),
+    ("type", lambda f, d: f.text(d, ("type",)) or "article"),
+    ("embed_html", _Fields.embed),
+    ("published_at", lambda f, d: f.when(d, ("publishedDateTime",), required=True)),
+    ("excerpt", lambda f, d: f.summary(d, ("excerpt",))),
+    ("amp_url", lambda f, d: f.url(d, ("ampWebUrl",))),
+    ("cdn_amp_url", lambda f, d: f.url(d, ("cdnAmpWebUrl",))),
+    ("category", lambda f, d: f.text(d, ("category",)) or "news"),
+    ("quality", lambda f, d: f.integer(d, ("quality",)) or 0),
+    ("heat", lambda f, d: f.integer(d, ("heat",))),
+    ("published", _Fields.published),
+    ("provider", lambda f, d: f.provider(d.get("provider"), ("provider",))),
+    ("topics", _Fields.topics),
+    ("images", lambda f, d: f.images(d.get("images"), ("images",))),
+    ("related", _Fields.related),
+)
+"""The record's fields from its front matter, each checked on its own, in this order
+(the order their warnings are given in)."""
 
 MAX_MARKUP = 5_000
 """Markdown's inline parser tries each of its rules at every punctuation character: a body
