@@ -9,7 +9,8 @@ the content folder, which is also its key in the build cache); `shown()` says it
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,21 @@ def rebased(diagnostics: Iterable[Diagnostic], root: Path) -> tuple[Diagnostic, 
 def fails_strict(diagnostics: Iterable[Diagnostic]) -> bool:
     """What `build --strict` and `check` both fail on: any Diagnostic that `fails`."""
     return any(d.fails for d in diagnostics)
+
+
+def one_line_a_file(diagnostics: Sequence[Diagnostic], root: Path) -> Iterator[str]:
+    """What `build` prints: each warning, and one line for each skipped file, its first
+    problem and how many more it has (`check` and the preview's overlay list them all)."""
+    errors = Counter(d.path for d in diagnostics if d.severity == "error")
+    told: set[str] = set()
+    for d in diagnostics:
+        if d.severity != "error":
+            yield d.shown(root)
+        elif d.path not in told:
+            told.add(d.path)
+            more = errors[d.path] - 1
+            tail = f" (and {plural(more, 'more problem')}: masthead check lists them)"
+            yield d.shown(root) + (tail if more else "")
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 from masthead import __version__
 from masthead.building.build import Builder, BuildOptions, BuildReport
-from masthead.diagnostics import MastheadError
+from masthead.diagnostics import MastheadError, one_line_a_file
 
 log = logging.getLogger("masthead")
 
@@ -383,8 +383,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def _print_report(report: BuildReport) -> None:
     root = report.content_dir or Path(".")
-    for diagnostic in report.diagnostics:
-        print(diagnostic.shown(root), file=sys.stderr)
+    for line in one_line_a_file(report.diagnostics, root):
+        print(line, file=sys.stderr)
     print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
 
 
