@@ -329,6 +329,31 @@ def test_a_changed_static_image_gets_new_copies_and_the_old_ones_go(scratch: Scr
     )
 
 
+def test_a_template_s_own_picture_is_linked_as_written_and_never_goes_stale(
+    scratch: Scratch,
+) -> None:
+    """A URL a template passes to img() as text is not a record's image: no page's
+    fingerprint follows its copies. Linked as written, it still leads to a file after
+    the copies of the record showing the same picture changed and the old ones left."""
+    scratch.config("[images]\nwidths = [100, 200]\nformats = ['webp']\n")
+    scratch.add("a.md", record_text(extra="images:\n  - url: /pics/a.png\n"))
+    static = scratch.root / "static" / "pics" / "a.png"
+    static.parent.mkdir(parents=True)
+    static.write_bytes(picture((300, 150), "PNG"))
+    scratch.template(
+        "404.html", "<!doctype html><title>Lost</title>{{ img('/pics/a.png', '100px') }}"
+    )
+    scratch.build()
+    static.write_bytes(picture((400, 100), "PNG", "RGBA"))
+    scratch.build()
+    (img,) = parse(scratch.output / "404.html").select("img")
+    shown = [img["src"], *(part.split()[0] for part in img.get("srcset", "").split(", ") if part)]
+    assert [url for url in shown if not (scratch.output / url.lstrip("/")).is_file()] == []
+    assert shown == ["/pics/a.png"]
+    story = parse(next(scratch.output.glob("news/**/index.html"))).select_one(".story-image img")
+    assert "srcset" in story.attrs  # the record's own image still has its copies
+
+
 def test_a_build_that_patched_one_story_fetches_no_image_that_other_pages_show(
     scratch: Scratch, servers: tuple[FeedServer, FeedServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -167,9 +167,15 @@ class _Pictures:
         height: int | None = None, alt: str = "", **attrs: Any,
     ) -> Markup:  # fmt: skip
         """`attrs` become attributes (`class`, `loading`, `fetchpriority`...), in order;
-        `width` and `height` override the image's (a logo drawn at a fixed size)."""
-        url = image.url if not isinstance(image, str) else image
-        picture = self.images.pictures.get(url)
+        `width` and `height` override the image's (a logo drawn at a fixed size).
+
+        A URL given as text (a template's own picture) is linked as written, never
+        through a copy: a page's fingerprint knows the images of the records it shows,
+        not a template's, and a copy that goes stale would leave its pages pointing at a
+        file no longer there."""
+        text = isinstance(image, str)
+        url = image if text else image.url
+        picture = None if text else self.images.pictures.get(url)
         if picture is None:
             w = width or getattr(image, "width", None)
             h = height or getattr(image, "height", None)
