@@ -41,6 +41,7 @@ from masthead.building.state import (
 )
 from masthead.diagnostics import fails_strict
 from masthead.killpoint import kill_point
+from masthead.outputs import search_shards
 from masthead.outputs.images import image_phase, write_images
 from masthead.outputs.newsletter import is_web_page
 from masthead.outputs.search import (
@@ -360,20 +361,22 @@ and whether it was staged; None when the pages as built must be indexed."""
 
 
 def index_beside(run: Run, plan: phases.Plan) -> Waiting[_Indexed] | None:
-    """After edits in place, the search index made in a forked process while the pages
+    """After edits in place, or on a site of fewer stories than one Pagefind process is
+    given alone (PARALLEL_MIN), the search index made in a forked process while the pages
     render; the function returned waits for it. None for any other build, and when this
     process cannot fork (the index phase then makes it after the pages, as for any other).
 
-    Such an index makes again the shard or two of the stories edited: mostly a wait for
-    Pagefind, which the render phase fills. A build that makes every shard keeps both
-    cores busy by itself; it makes them after the pages, beside the writing of the cache.
-    A site's own article template decides what is indexed (the pages as built are), and
-    the preview defers its index to serve_search.
+    Such an index is mostly a wait for one Pagefind process, which the render phase
+    fills: after edits, the shard or two of the stories edited; on a small site, every
+    shard, which after the pages would leave a core idle. A bigger site's shards keep
+    both cores busy by themselves; they are made after the pages, beside the writing of
+    the cache. A site's own article template decides what is indexed (the pages as
+    built are), and the preview defers its index to serve_search.
     """
     inputs, options = run.inputs, run.options
     binary = find_pagefind() if inputs.config.search else None
     if (
-        plan.affected is None
+        (plan.affected is None and _stories(plan) >= search_shards.PARALLEL_MIN)
         or binary is None
         or options.defer_search
         or own_article_template(inputs.site_dir)
@@ -381,6 +384,10 @@ def index_beside(run: Run, plan: phases.Plan) -> Waiting[_Indexed] | None:
         return None
     waiting = beside(partial(_index_planned, run, plan, binary), again=True)
     return waiting if isinstance(waiting, Waiting) else None  # not forked: made when due
+
+
+def _stories(plan: phases.Plan) -> int:
+    return sum(1 for spec in plan.specs if spec.context.get("kind") == "article")
 
 
 def _index_planned(run: Run, plan: phases.Plan, binary: Path) -> _Indexed:
