@@ -340,6 +340,22 @@ def test_a_failing_render_makes_no_index_here(
     assert not (site.output / STAGING).exists()
 
 
+class _Calls:
+    """Calls noted in a file: the index may be made in a forked process, whose memory
+    this one never sees."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.touch()
+
+    def add(self, what: str) -> None:
+        with self.path.open("a") as f:
+            f.write(what + "\n")
+
+    def __call__(self) -> list[str]:
+        return self.path.read_text().split()
+
+
 def test_an_added_story_makes_only_its_own_shard_s_documents(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,12 +365,11 @@ def test_an_added_story_makes_only_its_own_shard_s_documents(
     write_newsroom(site)
     site.build()
     before = _files(site.output / "pagefind")
-    log = tmp_path / "made.txt"  # a small site's index is made in a forked process
+    documents = _Calls(tmp_path / "made.txt")
     real = search_records._document
 
     def counted(config: Any, article: Any, body: Any) -> Any:
-        with log.open("a") as f:
-            f.write(article.url + "\n")
+        documents.add(article.url)
         return real(config, article, body)
 
     monkeypatch.setattr(search_records, "_document", counted)
@@ -362,7 +377,7 @@ def test_an_added_story_makes_only_its_own_shard_s_documents(
         "2026-11-30-added.md", title="A ferry timetable added late", when="2026-11-30T09:00:00Z"
     )
     site.build()
-    made = log.read_text().split()
+    made = documents()
     # The 2026 shard (the new story's) is made again, each of its stories once; 2025's
     # (the primary, the oldest) is carried over untouched.
     assert "/news/2026/11/30/added/" in made and len(made) == len(set(made))
@@ -395,17 +410,12 @@ def test_the_pagefind_binary_is_hashed_again_only_when_it_is_another(
     site = Scratch(tmp_path / "site")
     write_newsroom(site)
     site.build()
-    log = tmp_path / "hashed.txt"  # the index may be made in a forked process
-    log.touch()
+    hashed = _Calls(tmp_path / "hashed.txt")
     real = search_shards.hasher
 
     def counted() -> Any:
-        with log.open("a") as f:
-            f.write("hashed\n")
+        hashed.add("hashed")
         return real()
-
-    def hashed() -> list[str]:
-        return log.read_text().split()
 
     monkeypatch.setattr(search_shards, "hasher", counted)
     monkeypatch.setattr(search_shards, "_BINARIES", {})  # as a new process finds it

@@ -581,8 +581,8 @@ class _Fields:
 
     def with_every_problem(self, first: RecordError) -> RecordError:
         """`first`, the problem that stopped record(), with the record's others: each
-        field checked on its own, so that one build names every problem of a record
-        rather than one a build. Only a broken record pays for the second look."""
+        field checked on its own, so that `check` and the preview name every problem of
+        a record at once. Only a broken record pays for the second look."""
         found = {first.diagnostic: None}
         for _name, check in _FIELDS:
             try:
