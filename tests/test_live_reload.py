@@ -164,6 +164,36 @@ def test_broken_record_shows_overlay_until_fixed(site: Scratch, served: Serve, p
     expect(overlay).to_have_count(0)
 
 
+def test_a_record_broken_twice_is_named_as_build_and_check_name_it(site: Scratch) -> None:
+    """Run from inside the site folder, as people run it: the terminal names the file
+    from there (content/...) in one line with the count of its other problems, as
+    `masthead build` does, and the overlay lists every problem, each with its line."""
+    served = Serve(site.root, inside=True)
+    try:
+        with chromium() as browser:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(served.url + "news/2026/11/16/bus-lane/")
+            time.sleep(0.2)  # let the page's event stream connect
+            record = site.content / "2026-11-16-bus-lane.md"
+            broken = record.read_text().replace('title: "Bus lane opens"', "title: 123")
+            record.write_text(broken.replace("quality: 50", "quality: lots"))
+            overlay = page.locator("#masthead-error-overlay")
+            expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
+            assert overlay.inner_text().splitlines()[1:] == [
+                "content/2026-11-16-bus-lane.md:3: title is an integer (expected a string)",
+                "content/2026-11-16-bus-lane.md:9: quality is a string 'lots' (expected an integer)",
+            ]
+            served.wait_for(r"Built: .*\(1 skipped\)")
+    finally:
+        served.stop()
+    said = [line for line in served.stderr if "bus-lane.md" in line]
+    assert said == [
+        "content/2026-11-16-bus-lane.md:3: title is an integer (expected a string)"
+        " (and 1 more problem: masthead check lists them)\n"
+    ]
+
+
 def test_broken_template_keeps_last_site_and_shows_overlay(
     site: Scratch, served: Serve, page
 ) -> None:
