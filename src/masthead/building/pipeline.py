@@ -185,7 +185,7 @@ class Builder:
         try:
             with run.timed("images"):
                 images(run, model, plan)
-            search = index_beside(run, plan)
+            search = index_beside(run, model, plan)
             with run.timed("render"):
                 rendering.render(run, plan, new)
             if writes is not None:
@@ -360,7 +360,7 @@ _Indexed = tuple[int, int, dict[str, tuple[str, bool]]] | None
 and whether it was staged; None when the pages as built must be indexed."""
 
 
-def index_beside(run: Run, plan: phases.Plan) -> Waiting[_Indexed] | None:
+def index_beside(run: Run, model: phases.Model, plan: phases.Plan) -> Waiting[_Indexed] | None:
     """After edits in place, or on a site of fewer stories than one Pagefind process is
     given alone (PARALLEL_MIN), the search index made in a forked process while the pages
     render; the function returned waits for it. None for any other build, and when this
@@ -373,10 +373,11 @@ def index_beside(run: Run, plan: phases.Plan) -> Waiting[_Indexed] | None:
     the cache. A site's own article template decides what is indexed (the pages as
     built are), and the preview defers its index to serve_search.
     """
-    inputs, options = run.inputs, run.options
+    inputs, options, site = run.inputs, run.options, model.site
     binary = find_pagefind() if inputs.config.search else None
+    big = site is None or len(site.articles) >= search_shards.PARALLEL_MIN  # a story an article
     if (
-        (plan.affected is None and _stories(plan) >= search_shards.PARALLEL_MIN)
+        (plan.affected is None and big)
         or binary is None
         or options.defer_search
         or own_article_template(inputs.site_dir)
@@ -384,10 +385,6 @@ def index_beside(run: Run, plan: phases.Plan) -> Waiting[_Indexed] | None:
         return None
     waiting = beside(partial(_index_planned, run, plan, binary), again=True)
     return waiting if isinstance(waiting, Waiting) else None  # not forked: made when due
-
-
-def _stories(plan: phases.Plan) -> int:
-    return sum(1 for spec in plan.specs if spec.context.get("kind") == "article")
 
 
 def _index_planned(run: Run, plan: phases.Plan, binary: Path) -> _Indexed:
