@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from masthead.building.state import CACHE_DIR, BuildState, Files
 from masthead.config import SiteConfig, load_config
-from masthead.diagnostics import ConfigError, Diagnostic, plural, shown_path
+from masthead.diagnostics import ConfigError, Diagnostic, one_line_a_file, plural, shown_path
 from masthead.model.sitepaths import SitePaths
 from masthead.outputs.images import ImageMap
 from masthead.outputs.search import resolve_search
@@ -129,6 +129,15 @@ class BuildReport:
     def drafts_left_out(self) -> int:
         return len(self.drafts)
 
+    @property
+    def files_root(self) -> Path:
+        """The folder the report's file paths are relative to, for naming them."""
+        return self.content_dir or Path(".")
+
+    def problem_lines(self) -> Iterator[str]:
+        """What `build` and the preview's terminal say of the inputs (one_line_a_file)."""
+        return one_line_a_file(self.diagnostics, self.files_root)
+
     def summary(self) -> str:
         """One line of counts; then, when there are any, the drafts left out and the files
         not read, named (a few, then a count), so that nothing disappears without a word."""
@@ -156,8 +165,7 @@ class BuildReport:
         return "\n".join(lines)
 
     def _named(self, paths: list[str], shown: int = 3) -> str:
-        root = self.content_dir or Path(".")
-        names = ", ".join(shown_path(root / rel) for rel in paths[:shown])
+        names = ", ".join(shown_path(self.files_root / rel) for rel in paths[:shown])
         return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 from masthead import __version__
 from masthead.building.build import Builder, BuildOptions, BuildReport
-from masthead.diagnostics import MastheadError, one_line_a_file
+from masthead.diagnostics import MastheadError
 
 log = logging.getLogger("masthead")
 
@@ -382,8 +382,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: BuildReport) -> None:
-    root = report.content_dir or Path(".")
-    for line in one_line_a_file(report.diagnostics, root):
+    for line in report.problem_lines():
         print(line, file=sys.stderr)
     print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
 

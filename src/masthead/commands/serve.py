@@ -14,7 +14,7 @@ from pathlib import Path
 
 from masthead.building.build import Builder, BuildOptions, BuildReport, Mode, resolve_inputs
 from masthead.commands.serve_search import BackgroundIndex, Failed, Landed, Outcome
-from masthead.diagnostics import MastheadError, one_line_a_file
+from masthead.diagnostics import MastheadError
 from masthead.outputs.render import theme_dir
 from masthead.outputs.search import find_pagefind
 from masthead.preview.server import Change, DevServer, warn_if_public
@@ -129,16 +129,14 @@ class Preview:
             self.server.root = self.builder.inputs.output_dir
             self.server.base_path = self.builder.inputs.config.base_path
         self.last_report = report
-        # Files named from the working folder, as `masthead build` names them.
-        root = report.content_dir or Path(".")
-        messages = list(one_line_a_file(report.diagnostics, root))
+        messages = list(report.problem_lines())  # files named as `masthead build` names them
         for message in messages:
             if message not in self._shown:  # say each problem once, not on every rebuild
                 print(message, file=sys.stderr, flush=True)
         self._shown = set(messages)
         # The overlay shows what `check` would fail on: errors (every one of a broken
         # record's), and strict warnings (a site path that leads nowhere).
-        errors = [d.shown(root) for d in report.diagnostics if d.fails]
+        errors = [d.shown(report.files_root) for d in report.diagnostics if d.fails]
         base = self.server.base_path
         changed = [
             base + url_for_output(rel).lstrip("/")
