@@ -37,18 +37,22 @@ def resolve(root: Path, base_path: str, link: str, page_url: str) -> Path | None
 
 def broken_links(root: Path, base_path: str = "/") -> list[str]:
     """Every internal href/src on every page whose target file is missing."""
+    return [link for page in html_files(root) for link in broken_links_on(page, root, base_path)]
+
+
+def broken_links_on(page: Path, root: Path, base_path: str = "/") -> list[str]:
+    """Every internal href/src on one page whose target file is missing."""
+    rel = page.relative_to(root).as_posix()
+    page_url = (
+        "http://site.test"
+        + base_path
+        + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
+    )
+    soup = parse(page)
     broken = []
-    for page in html_files(root):
-        rel = page.relative_to(root).as_posix()
-        page_url = (
-            "http://site.test"
-            + base_path
-            + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
-        )
-        soup = parse(page)
-        for tag in soup.find_all(href=True) + soup.find_all(src=True):
-            link = tag.get("href") or tag.get("src")
-            target = resolve(root, base_path, link, page_url)
-            if target is not None and not target.is_file():
-                broken.append(f"{rel}: {link}")
+    for tag in soup.find_all(href=True) + soup.find_all(src=True):
+        link = tag.get("href") or tag.get("src")
+        target = resolve(root, base_path, link, page_url)
+        if target is not None and not target.is_file():
+            broken.append(f"{rel}: {link}")
     return broken

@@ -20,7 +20,7 @@ from masthead.diagnostics import ConfigError, OutputError
 from masthead.outputs import writer as writer_module
 from masthead.outputs.writer import MANIFEST, STAGING, OutputWriter, check_folders
 from tests.conftest import Scratch, copy_site, snapshot
-from tests.htmlcheck import parse, resolve
+from tests.htmlcheck import broken_links_on, parse
 
 
 def article(scratch: Scratch, slug: str, day: str = "18") -> Path:
@@ -144,12 +144,7 @@ def test_a_stale_file_the_user_changed_is_left_in_place(
 def _names_missing(output: Path) -> list[str]:
     """What the live front page links to and the live search bundle names, but is not
     there: a reader of the site as it is at this instant would get a 404 for it."""
-    missing = []
-    page = output / "index.html"
-    for tag in parse(page).find_all(href=True):
-        target = resolve(output, "/", tag["href"], "http://site.test/")
-        if target is not None and not target.is_file():
-            missing.append(f"index.html: {tag['href']}")
+    missing = broken_links_on(output / "index.html", output)
     bundle = output / "pagefind"
     shards = json.loads((bundle / "shards.json").read_text())["merge"]
     for folder in [bundle, *(bundle / shard for shard in shards)]:
