@@ -76,7 +76,9 @@ def test_every_kind_of_problem_is_listed(good: Scratch, capsys: pytest.CaptureFi
         "term.html:1: ZeroDivisionError",
     ]
     warnings = [
-        "content/2026-11-13-copy.md: warning: same story as 2026-11-10-quay.md",
+        # Both files named the one way (here, outside the working folder: in full).
+        "content/2026-11-13-copy.md: warning: same story as "
+        f"{good.root / 'content' / '2026-11-10-quay.md'}; merged into it",
         "providers/harbour-ledger/index.html: warning: broken link '/nowhere/'",
     ]
     for fragment in problems + warnings:
@@ -206,3 +208,19 @@ def test_check_names_every_problem_of_a_broken_record_build_one_line(good: Scrat
     assert line.endswith("(and 4 more problems: masthead check lists them)")
     assert "(1 skipped)" in built.stdout
     assert (good.output / "news/2026/11/11/ferry/index.html").is_file()
+
+
+def test_a_duplicate_names_both_records_from_the_site_folder(good: Scratch) -> None:
+    """`cd mysite && masthead build`: the warning names the kept record as it names the
+    merged one, from the working folder, so a terminal or an editor opens either."""
+    good.add("2026-11-13-copy.md", title="Quay again", url=_url_of(good, "2026-11-10-quay.md"))
+    expected = (
+        "content/2026-11-13-copy.md: warning: same story as "
+        "content/2026-11-10-quay.md; merged into it"
+    )
+    for command in ("build", "check"):
+        done = masthead(command, cwd=good.root)
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stderr.splitlines(), done.stderr
+    inside = masthead("build", "--site", "..", cwd=good.root / "content")
+    assert "2026-11-13-copy.md: warning: same story as 2026-11-10-quay.md; merged" in inside.stderr

@@ -236,7 +236,11 @@ def test_a_build_after_the_cache_went_bad_parses_everything_and_equals_a_clean_b
         cache.write_text("in the way")
     elif how == "version":
         data = (cache / name).read_bytes()
-        (cache / name).write_bytes(data.replace(b" records 9 ", b" records 8 ", 1))
+        was, older = (
+            f" {RECORDS.name} {v} ".encode() for v in (RECORDS.version, RECORDS.version - 1)
+        )
+        assert was in data
+        (cache / name).write_bytes(data.replace(was, older, 1))
     else:
         _damage(cache / name, how)
     # Another topic: the site changes shape, so the records are read (not the stored model).

@@ -30,6 +30,9 @@ class Diagnostic:
     strict: bool = False
     """A warning that `build --strict` and `check` fail on: the site builds, but shows
     less than its records say (a site path that leads nowhere)."""
+    other: str | None = None
+    """A second file the message names in place of `{other}` (a duplicate's kept record),
+    by the same root as `path`, so that both are shown the one way."""
 
     @property
     def fails(self) -> bool:
@@ -38,18 +41,20 @@ class Diagnostic:
         return self.severity == "error" or self.strict
 
     def __str__(self) -> str:
-        return self._line(self.path)
+        return self._line(self.path, self.other)
 
     def shown(self, root: Path) -> str:
         """The message with its file named from the working directory; `root` is the
         folder `path` is relative to (the content folder for records)."""
-        return self._line(shown_path(root / self.path))
+        other = shown_path(root / self.other) if self.other is not None else None
+        return self._line(shown_path(root / self.path), other)
 
-    def _line(self, path: str) -> str:
+    def _line(self, path: str, other: str | None) -> str:
         where = f"{path}:{self.line}" if self.line else path
         kind = "warning: " if self.severity == "warning" else ""
+        message = self.message if other is None else self.message.replace("{other}", other)
         tail = f" (expected {self.expected})" if self.expected else ""
-        return _printable(f"{where}: {kind}{self.message}{tail}")
+        return _printable(f"{where}: {kind}{message}{tail}")
 
 
 def shown_path(path: Path | str) -> str:
@@ -65,7 +70,14 @@ def shown_path(path: Path | str) -> str:
 def rebased(diagnostics: Iterable[Diagnostic], root: Path) -> tuple[Diagnostic, ...]:
     """Diagnostics about files outside the content folder (`data/`, whose paths are
     relative to the site) with their paths made absolute, so `shown()` finds them."""
-    return tuple(replace(d, path=(root / d.path).absolute().as_posix()) for d in diagnostics)
+    return tuple(
+        replace(
+            d,
+            path=(root / d.path).absolute().as_posix(),
+            other=None if d.other is None else (root / d.other).absolute().as_posix(),
+        )
+        for d in diagnostics
+    )
 
 
 def fails_strict(diagnostics: Iterable[Diagnostic]) -> bool:

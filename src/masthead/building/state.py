@@ -106,9 +106,9 @@ class RecordsDelta(NamedTuple):
     files: dict[str, ParsedFile | None]
 
 
-STATE = Kind("build-state", 9, BuildState)
-RECORDS = Kind("records", 9, RecordsChunk)
-DELTA = Kind("records-delta", 9, RecordsDelta)
+STATE = Kind("build-state", 10, BuildState)
+RECORDS = Kind("records", 10, RecordsChunk)
+DELTA = Kind("records-delta", 10, RecordsDelta)
 _STATE, _RECORDS, _DELTA = "build-state.bin", "records.bin", "records-delta.bin"
 _CHUNK = 128
 """Records pickled at a time into records.bin (see cachefile.write). Small chunks keep

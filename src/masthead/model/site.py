@@ -440,7 +440,11 @@ def _merge_duplicates(
         for dup in rest:
             diagnostics.append(
                 Diagnostic(
-                    dup.path, None, f"same story as {keep.path}; merged into it", severity="warning"
+                    dup.path,
+                    None,
+                    "same story as {other}; merged into it",
+                    severity="warning",
+                    other=keep.path,
                 )
             )
         stories.append((keep, tuple(d.path for d in rest)))
