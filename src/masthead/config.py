@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import re
 import tomllib
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from masthead.diagnostics import ConfigError
+from masthead.diagnostics import ConfigError, shown_path
 
 log = logging.getLogger(__name__)
 
@@ -192,31 +193,123 @@ def load_config(site_dir: Path, overrides: dict[str, Any] | None = None) -> Site
     """Read `site_dir/site.toml` (absent means all defaults) and apply command-line overrides."""
     path = site_dir / CONFIG_FILE
     data: dict[str, Any] = {}
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    source = _Source(path, "", given)
     if path.is_file():
+        raw = path.read_bytes()
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    config = _from_table(SiteConfig, data, str(path), prefix="")
-    _check(config, str(path))
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ConfigError(f"{source.shown}:{line}: not valid UTF-8 ({exc.reason})") from exc
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source.shown}{_toml_position(str(exc))}") from exc
+        source = _Source(path, text, given)
+    data.update(given)
+    config = _from_table(SiteConfig, data, source, prefix="")
+    _check(config, source)
     return config
 
 
-def _from_table(cls: type, data: dict[str, Any], source: str, prefix: str) -> Any:
+def _toml_position(message: str) -> str:
+    """tomllib's message as `:LINE: not valid TOML: what (at column C)`."""
+    found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message, re.S)
+    if found is None:
+        return f": not valid TOML: {message}"
+    what, line, column = found.groups()
+    return f":{line}: not valid TOML: {what} (at column {column})"
+
+
+class _Source:
+    """site.toml as messages name it: from the working folder, with the line of the key a
+    message is about where the text shows it (tomllib keeps no positions, so it is found
+    again), or the command-line option that gave the value instead."""
+
+    def __init__(self, path: Path, text: str, overridden: dict[str, Any]) -> None:
+        self.shown = shown_path(path)
+        self.text = text
+        self.overridden = overridden
+        self._lines: dict[str, int] | None = None
+
+    def at(self, key: str) -> str:
+        """Where the value of dotted `key` (`newsletter.stories`, `import.feeds[0].url`) is."""
+        if key in self.overridden:
+            return "--" + key.replace("_", "-")
+        if self._lines is None:
+            self._lines = _key_lines(self.text)
+        parts = key.split(".")
+        while parts:  # or of the table that holds it (an inline table, say)
+            line = self._lines.get(".".join(parts))
+            if line:
+                return f"{self.shown}:{line}"
+            parts.pop()
+        return self.shown
+
+    def error(self, message: str) -> ConfigError:
+        """A ConfigError for `message`, which starts with the key it is about."""
+        return ConfigError(f"{self.at(message.split(' ', 1)[0])}: {message}")
+
+
+_TOML_KEY = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
+_DOTTED = rf"{_TOML_KEY}(?:\s*\.\s*{_TOML_KEY})*"
+_HEADER = re.compile(rf"\s*(\[\[?)\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?")
+_ASSIGNMENT = re.compile(rf"\s*({_DOTTED})\s*=")
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The first line of each dotted key (and table) the text sets, by its headers and
+    `key =` lines; lines inside multi-line strings are skipped."""
+    lines: dict[str, int] = {}
+    arrays: dict[str, int] = {}  # tables of each array of tables so far
+    table, in_string = "", False
+    for number, line in enumerate(text.splitlines(), 1):
+        quotes = line.count('"""') + line.count("'''")
+        if in_string:
+            in_string = quotes % 2 == 0
+            continue
+        in_string = quotes % 2 == 1
+        header = _HEADER.fullmatch(line)
+        if header:
+            name = _joined(header.group(2))
+            if header.group(1) == "[[":
+                arrays[name] = arrays.get(name, -1) + 1
+                lines.setdefault(name, number)
+                name = f"{name}[{arrays[name]}]"
+            table = name
+            lines.setdefault(name, number)
+            continue
+        assignment = _ASSIGNMENT.match(line)
+        if assignment:
+            key = _joined(assignment.group(1))
+            parts = [table] if table else []
+            for part in key.split("."):
+                parts.append(part)
+                lines.setdefault(".".join(parts), number)
+    return lines
+
+
+def _joined(dotted: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in re.findall(_TOML_KEY, dotted))
+
+
+def _from_table(cls: type, data: dict[str, Any], source: _Source, prefix: str) -> Any:
     """Build dataclass `cls` from a TOML table, warning on unknown keys, failing on bad types."""
     hints = typing.get_type_hints(cls)
     known = {f.metadata.get("key", f.name): f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
-            log.warning("%s: unknown key %r ignored", source, prefix + key)
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+            also = f" (did you mean {close[0]!r}?)" if close else ""
+            log.warning("%s: unknown key %r ignored%s", source.at(prefix + key), prefix + key, also)
     values: dict[str, Any] = {}
     for key in known.keys() & data.keys():
         name = known[key]
         hint, value = hints[name], data[key]
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
-                raise ConfigError(f"{source}: {prefix}{key} must be a table")
+                raise source.error(f"{prefix}{key} must be a table")
             values[name] = _from_table(hint, value, source, prefix=f"{prefix}{key}.")
         elif _table_list_of(hint):
             values[name] = _tables(_table_list_of(hint), value, source, f"{prefix}{key}")
@@ -233,13 +326,13 @@ def _table_list_of(hint: Any) -> Any:
     return None
 
 
-def _tables(cls: type, value: Any, source: str, key: str) -> tuple[Any, ...]:
+def _tables(cls: type, value: Any, source: _Source, key: str) -> tuple[Any, ...]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError(f"{source}: {key} must be an array of tables ([[{key}]])")
+        raise source.error(f"{key} must be an array of tables ([[{key}]])")
     return tuple(_from_table(cls, v, source, prefix=f"{key}[{i}].") for i, v in enumerate(value))
 
 
-def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+def _coerce(value: Any, hint: Any, key: str, source: _Source) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         item = typing.get_args(hint)[0]
@@ -247,15 +340,13 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
             isinstance(v, item) and not isinstance(v, bool) for v in value
         ):
             return tuple(value)
-        raise ConfigError(
-            f"{source}: {key} must be a list of {_PLURAL.get(item, item)}, not {_kind(value)}"
-        )
+        raise source.error(f"{key} must be a list of {_PLURAL.get(item, item)}, not {_kind(value)}")
     if origin in (types.UnionType, typing.Union):  # pragma: no cover - no optional keys yet
         hint = next(h for h in typing.get_args(hint) if h is not type(None))
     # bool is an int in Python; a TOML `true` is not a page size.
     if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
         return value
-    raise ConfigError(f"{source}: {key} must be {_article(hint)}, not {_kind(value)}")
+    raise source.error(f"{key} must be {_article(hint)}, not {_kind(value)}")
 
 
 def _kind(value: Any) -> str:
@@ -271,81 +362,75 @@ def _article(hint: Any) -> str:
     return {int: "an integer", str: "a string", bool: "a boolean"}.get(hint, str(hint))
 
 
-def _check(config: SiteConfig, source: str) -> None:
+def _check(config: SiteConfig, source: _Source) -> None:
     """Reject values that have the right type but cannot work."""
     parts = urlsplit(config.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"{source}: base_url must be an absolute http(s) URL, not {config.base_url!r}"
-        )
+        raise source.error(f"base_url must be an absolute http(s) URL, not {config.base_url!r}")
     for name in ("page_size", "feed_size", "api_page_size"):
         if getattr(config, name) < 1:
-            raise ConfigError(f"{source}: {name} must be at least 1")
+            raise source.error(f"{name} must be at least 1")
     if config.lead_stories < 0:
-        raise ConfigError(f"{source}: lead_stories must not be negative")
+        raise source.error("lead_stories must not be negative")
     if config.max_record_bytes < 1024:
-        raise ConfigError(f"{source}: max_record_bytes must be at least 1024")
+        raise source.error("max_record_bytes must be at least 1024")
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"{source}: timezone {config.timezone!r} is not a known IANA zone"
-        ) from exc
+        raise source.error(f"timezone {config.timezone!r} is not a known IANA zone") from exc
     for name in ("article", "topics", "providers", "editions", "archive", "search", "api"):
         pattern = getattr(config.urls, name)
         if not (pattern.startswith("/") and pattern.endswith("/")) or ".." in pattern:
-            raise ConfigError(f"{source}: urls.{name} must start and end with '/'")
+            raise source.error(f"urls.{name} must start and end with '/'")
     if "{slug}" not in config.urls.article:
-        raise ConfigError(f"{source}: urls.article must contain {{slug}}")
+        raise source.error("urls.article must contain {slug}")
     if "{n}" not in config.urls.page or config.urls.page.startswith("/"):
-        raise ConfigError(f"{source}: urls.page must be relative and contain {{n}}")
+        raise source.error("urls.page must be relative and contain {n}")
     if config.cname and not _HOST_NAME.fullmatch(config.cname):
-        raise ConfigError(f"{source}: cname must be a host name such as news.example.org")
+        raise source.error("cname must be a host name such as news.example.org")
     _check_import(config.imports, source)
     _check_newsletter(config.newsletter, source)
     _check_images(config.images, source)
     for host in config.iframe_hosts:
         if not host or "/" in host or ":" in host:
-            raise ConfigError(f"{source}: iframe_hosts entry {host!r} is not a host name")
+            raise source.error(f"iframe_hosts entry {host!r} is not a host name")
 
 
-def _check_import(imports: ImportConfig, source: str) -> None:
+def _check_import(imports: ImportConfig, source: _Source) -> None:
     for index, feed in enumerate(imports.feeds):
         if not feed.url.strip():
-            raise ConfigError(f"{source}: import.feeds[{index}] needs a url")
+            raise source.error(f"import.feeds[{index}] needs a url")
     for name in ("excerpt_length", "max_feed_bytes", "timeout"):
         if getattr(imports, name) < 1:
-            raise ConfigError(f"{source}: import.{name} must be at least 1")
+            raise source.error(f"import.{name} must be at least 1")
     if imports.folder.startswith("/") or ".." in Path(imports.folder).parts:
-        raise ConfigError(f"{source}: import.folder must be a folder inside the content folder")
+        raise source.error("import.folder must be a folder inside the content folder")
 
 
-def _check_newsletter(newsletter: NewsletterConfig, source: str) -> None:
+def _check_newsletter(newsletter: NewsletterConfig, source: _Source) -> None:
     """Values that would make a broken email or a header that could be forged."""
     if newsletter.stories < 1:
-        raise ConfigError(f"{source}: newsletter.stories must be at least 1")
+        raise source.error("newsletter.stories must be at least 1")
     for name in ("sender_name", "sender_address", "address", "unsubscribe_url"):
         if any(ord(c) < 32 or ord(c) == 127 for c in getattr(newsletter, name)):
-            raise ConfigError(f"{source}: newsletter.{name} must be one line of text")
+            raise source.error(f"newsletter.{name} must be one line of text")
     sender = newsletter.sender_address
     if sender and not re.fullmatch(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+", sender):
-        raise ConfigError(f"{source}: newsletter.sender_address {sender!r} is not an address")
+        raise source.error(f"newsletter.sender_address {sender!r} is not an address")
     if any(c in newsletter.unsubscribe_url for c in ' <>"'):
-        raise ConfigError(
-            f"{source}: newsletter.unsubscribe_url must hold no spaces, <, > or quotes"
-        )
+        raise source.error("newsletter.unsubscribe_url must hold no spaces, <, > or quotes")
 
 
 IMAGE_FORMATS = ("avif", "webp")
 
 
-def _check_images(images: ImagesConfig, source: str) -> None:
+def _check_images(images: ImagesConfig, source: _Source) -> None:
     if not images.widths or any(not 16 <= w <= 8192 for w in images.widths):
-        raise ConfigError(f"{source}: images.widths must be widths between 16 and 8192")
+        raise source.error("images.widths must be widths between 16 and 8192")
     if not images.formats or any(f not in IMAGE_FORMATS for f in images.formats):
-        raise ConfigError(f"{source}: images.formats must name avif and/or webp")
+        raise source.error("images.formats must name avif and/or webp")
     if not 1 <= images.quality <= 100:
-        raise ConfigError(f"{source}: images.quality must be between 1 and 100")
+        raise source.error("images.quality must be between 1 and 100")
     for name in ("max_bytes", "timeout", "max_pixels", "concurrency"):
         if getattr(images, name) < 1:
-            raise ConfigError(f"{source}: images.{name} must be at least 1")
+            raise source.error(f"images.{name} must be at least 1")
