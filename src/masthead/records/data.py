@@ -7,6 +7,7 @@ reported like a bad record and ignored, never fatal.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def load_data(site_dir: Path) -> SiteData:
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") or path.suffix not in (".yaml", ".yml", ".md"):
+            if path.name.startswith(".") or path.suffix not in DATA_SUFFIXES:
                 continue
             rel = path.relative_to(site_dir).as_posix()
             if path.is_symlink() or folder.is_symlink():
@@ -87,7 +88,40 @@ def load_data(site_dir: Path) -> SiteData:
             names.setdefault((kind, term_key(meta.name)), meta)
             if kind == "providers" and meta.domain:
                 table.setdefault(meta.domain.lower(), meta)
+    diagnostics.extend(_not_read(site_dir))
     return SiteData(topics, providers, tuple(diagnostics), names)
+
+
+DATA_SUFFIXES = (".yaml", ".yml", ".md")
+NOT_READ_MAX = 20
+"""Files under data/ named one by one as not read; more are counted in one line."""
+
+
+def _not_read(site_dir: Path) -> list[Diagnostic]:
+    """A warning for each file under data/ that no build reads (`data/topics.yaml`, a
+    `.json`, a folder below data/topics/): it describes nothing, and would otherwise be
+    ignored without a word."""
+    root = site_dir / DATA_DIR
+    found: list[str] = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        where = Path(folder)
+        read = where.parent == root and where.name in ("topics", "providers")
+        found.extend(
+            (where / name).relative_to(site_dir).as_posix()
+            for name in sorted(files)
+            if not name.startswith(".") and not (read and name.endswith(DATA_SUFFIXES))
+        )
+    expected = "a file in data/topics/ or data/providers/ ending .yaml, .yml or .md"
+    said = [
+        Diagnostic(rel, None, "not read: no topic or provider is described there", expected,
+                   "warning")
+        for rel in found[:NOT_READ_MAX]
+    ]  # fmt: skip
+    if len(found) > NOT_READ_MAX:
+        more = f"not read either: {len(found) - NOT_READ_MAX} more files under data/"
+        said.append(Diagnostic(DATA_DIR, None, more, expected, "warning"))
+    return said
 
 
 class _Bad(Exception):
