@@ -33,7 +33,7 @@ from masthead.building.state import (
 )
 from masthead.diagnostics import Diagnostic
 from masthead.hashing import bytes_digest
-from tests.conftest import Scratch
+from tests.conftest import Scratch, masthead
 from tests.test_incremental import _record, assert_same_as_clean
 
 KEY = "k" * 64
@@ -249,6 +249,16 @@ def test_a_build_after_the_cache_went_bad_parses_everything_and_equals_a_clean_b
     assert not report.failed and report.parsed == 4  # nothing from the cache was used
     assert len([w for w in _warnings(caplog) if "discarded" in w or "without it" in w]) == 1
     assert_same_as_clean(site, tmp_path)
+
+
+def test_a_damaged_cache_file_is_named_from_the_working_folder(site: Scratch) -> None:
+    """`cd mysite && masthead build` names the file it discards as it names records."""
+    _damage(site.root / ".masthead-cache" / "records.bin", "flipped")
+    site.add("2026-11-11-story-1.md", _record(1, "Transport", "Harbour Ledger", day=11))
+    done = masthead("build", "--no-search", cwd=site.root)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if "discarded" in line]
+    assert line.startswith("WARNING: .masthead-cache/records.bin: "), line
 
 
 # -- compiled templates ----------------------------------------------------------------

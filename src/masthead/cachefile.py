@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from masthead import __version__
+from masthead.diagnostics import shown_path
 from masthead.hashing import hasher
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Unusable(Exception):
 
 def discard(path: Path, why: object) -> None:
     """The one warning a cache file that cannot be used gets."""
-    log.warning("%s: %s; discarded", path, why)
+    log.warning("%s: %s; discarded", shown_path(path), why)
 
 
 # -- writing ------------------------------------------------------------------------

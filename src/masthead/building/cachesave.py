@@ -33,6 +33,7 @@ from masthead.building.state import (
     save_files,
     whole_records_due,
 )
+from masthead.diagnostics import shown_path
 from masthead.parallel import WorkerDied, beside
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,9 @@ class CacheWrites:
         except OSError as exc:  # a full disk, say: save_cache leaves the whole cache out
             failed = exc
         except Exception as exc:  # the site is built: a cache not saved costs time only
-            log.warning("%s: cannot write the build cache's model: %s", self.cache_dir, exc)
+            log.warning(
+                "%s: cannot write the build cache's model: %s", shown_path(self.cache_dir), exc
+            )
         # The records' process is waited for even when the model failed.
         held = _again_if_died(records, self.records) if records is not None else None
         if failed is not None:

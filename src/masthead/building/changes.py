@@ -21,7 +21,7 @@ from masthead.building.context import BuildOptions, Inputs, Memory, Scan
 from masthead.building.modelstore import MODEL, ModelStore
 from masthead.building.state import ParsedFile
 from masthead.config import CONFIG_FILE, SiteConfig
-from masthead.diagnostics import fails_strict
+from masthead.diagnostics import fails_strict, shown_path
 from masthead.hashing import digest_of
 from masthead.model.site import Article, Site, keeps_place, patched_article
 from masthead.outputs.plan import PageSpec
@@ -170,7 +170,7 @@ def _from_store(scan: Scan, changed: list[str]) -> tuple[InPlace, Stored] | None
         with store:
             return _read_stored(scan, store, changed)
     except Exception as exc:  # damaged, or from another build of masthead: never trusted
-        log.warning("%s: %s; building without it", inputs.cache_dir / MODEL, exc)
+        log.warning("%s: %s; building without it", shown_path(inputs.cache_dir / MODEL), exc)
         return None
 
 

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, ClassVar, NamedTuple
 
 from masthead import cachefile
 from masthead.cachefile import HashingWriter, Kind
+from masthead.diagnostics import shown_path
 from masthead.hashing import KEY_BYTES, bytes_digest, checksum, short_key
 from masthead.model.site import Article, Site
 from masthead.outputs.plan import PageSpec
@@ -316,7 +317,9 @@ class ModelStore:
         try:
             return cls(cache_dir / MODEL, table, start, dict(patched))
         except OSError as exc:
-            log.warning("%s: cannot be used (%s); building without it", cache_dir / MODEL, exc)
+            log.warning(
+                "%s: cannot be used (%s); building without it", shown_path(cache_dir / MODEL), exc
+            )
             return None
 
     def close(self) -> None:

@@ -39,7 +39,7 @@ from masthead.building.state import (
     forget_state,
     save_state,
 )
-from masthead.diagnostics import fails_strict
+from masthead.diagnostics import fails_strict, shown_path
 from masthead.killpoint import kill_point
 from masthead.outputs import search_shards
 from masthead.outputs.images import image_phase, write_images
@@ -288,7 +288,7 @@ class Builder:
             cache_dir = memory.inputs.cache_dir
             log.warning(
                 "%s: cannot write the build cache (%s); the next build starts without it",
-                cache_dir,
+                shown_path(cache_dir),
                 exc.strerror or exc,
             )
             forget_state(cache_dir)

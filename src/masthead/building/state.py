@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from masthead import cachefile
 from masthead.cachefile import Kind
-from masthead.diagnostics import Diagnostic
+from masthead.diagnostics import Diagnostic, shown_path
 from masthead.records.loader import Record, Stamp, rebuild_as_tuple
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ def cache_usable(cache_dir: Path) -> bool:
     except OSError as exc:
         log.warning(
             "%s: cannot use the build cache (%s); building without it",
-            cache_dir,
+            shown_path(cache_dir),
             exc.strerror or exc,
         )
         return False

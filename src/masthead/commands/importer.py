@@ -19,7 +19,7 @@ from typing import Any
 
 from masthead.building.state import CACHE_DIR
 from masthead.config import ImportFeed, SiteConfig, load_config
-from masthead.diagnostics import RecordError, plural
+from masthead.diagnostics import RecordError, plural, shown_path
 from masthead.records.data import load_data
 from masthead.records.feedread import FeedEntry, FeedError, ParsedFeed, read_feed
 from masthead.records.feedrecords import (
@@ -324,7 +324,7 @@ class Validators:
         except FileNotFoundError:
             pass
         except (OSError, ValueError, AttributeError) as exc:
-            log.warning("%s: unreadable (%s); fetching every feed in full", path, exc)
+            log.warning("%s: unreadable (%s); fetching every feed in full", shown_path(path), exc)
 
     def headers(self, url: str) -> dict[str, str]:
         known = self.feeds.get(url, {})

@@ -83,7 +83,7 @@ def published_files(output: Path) -> dict[str, Path]:
             if rel in BOOKKEEPING:
                 continue
             if path.is_symlink():
-                log.warning("%s: symbolic link, not published", path)
+                log.warning("%s: symbolic link, not published", shown_path(path))
                 continue
             files[rel] = path
     return dict(sorted(files.items()))

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from masthead import cachefile
 from masthead.cachefile import Kind
 from masthead.config import ImagesConfig
-from masthead.diagnostics import MastheadError
+from masthead.diagnostics import MastheadError, shown_path
 from masthead.hashing import bytes_digest, digest_of
 from masthead.model.sitepaths import site_key
 from masthead.outputs.assets import Assets
@@ -207,7 +207,7 @@ def run_image_stage(
         store.open()
     except OSError as exc:
         log.warning("%s: cannot keep images there (%s); images are linked where they are",
-                    store.root, exc.strerror or exc)  # fmt: skip
+                    shown_path(store.root), exc.strerror or exc)  # fmt: skip
         return ImageMap()
     originals = _local_originals(local, store)
     originals.update(_remote_originals(remote, store, config, fetchable))
@@ -279,7 +279,9 @@ def _local_originals(local: dict[str, Path], store: _Store) -> dict[str, str]:
         try:
             found[url] = store.local_hash(path)
         except OSError as exc:
-            log.warning("%s: cannot read (%s); linked as it is", path, exc.strerror or exc)
+            log.warning(
+                "%s: cannot read (%s); linked as it is", shown_path(path), exc.strerror or exc
+            )
     return found
 
 
@@ -460,7 +462,7 @@ class _Store:
         try:
             cachefile.write_bytes(self.root / INDEX, INDEX_KIND, text.encode("utf-8"))
         except OSError as exc:
-            log.warning("%s: cannot write (%s)", self.root / INDEX, exc.strerror or exc)
+            log.warning("%s: cannot write (%s)", shown_path(self.root / INDEX), exc.strerror or exc)
 
     def prune(self, wanted: set[str], referenced: set[str], keys: set[str]) -> None:
         """Drop the originals no record shows (`referenced` are those of the URLs
@@ -480,7 +482,11 @@ class _Store:
         self.made = {key: entry for key, entry in self.made.items() if key in keys}
         self.local = {f: mark for f, mark in self.local.items() if mark[1] in referenced}
         if dropped:
-            log.info("images: %d originals no record shows dropped from %s", dropped, self.root)
+            log.info(
+                "images: %d originals no record shows dropped from %s",
+                dropped,
+                shown_path(self.root),
+            )
 
     def original(self, sha: str) -> Path:
         return self.originals / sha[:2] / sha

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from masthead import cachefile
 from masthead.cachefile import Kind
+from masthead.diagnostics import shown_path
 from masthead.hashing import bytes_digest, digest_of, hasher
 from masthead.killpoint import kill_point
 from masthead.outputs.pagefind_bundle import stabilise_files
@@ -502,7 +503,9 @@ class _Cache:
         try:
             return _unpack(data, only)
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("%s: %s; indexing that part of the search again", self._path(name), exc)
+            log.warning(
+                "%s: %s; indexing that part of the search again", shown_path(self._path(name)), exc
+            )
             return None
 
     def put(self, name: str, files: Files, docs: list[Document] | None = None) -> None:
@@ -523,7 +526,7 @@ class _Cache:
             else:
                 cachefile.write(path, kind, [payload])
         except OSError as exc:
-            log.warning("%s: %s; the search index is not cached", path, exc)
+            log.warning("%s: %s; the search index is not cached", shown_path(path), exc)
 
     def prune(self, names: set[str]) -> None:
         """Remove the bundles of shards this build no longer has (and leftovers of other
