@@ -140,9 +140,25 @@ def test_unsafe_output_exits_1(capsys: pytest.CaptureFixture[str], scratch: Scra
     assert snapshot(scratch.root) == before
 
 
-def test_missing_content_folder_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, err = run(capsys, "build", "--site", str(tmp_path))
-    assert code == 1 and "does not exist" in err
+def test_missing_content_folder_exits_1_saying_why(tmp_path: Path) -> None:
+    """Run in a folder that is not a site, the command says so and how to make one."""
+    elsewhere = "no content folder: content does not exist (and no site.toml here: is this a site?"
+    said = {
+        (): elsewhere,
+        ("--content", "news"): "no content folder: news does not exist (given by --content)",
+    }
+    for args, message in said.items():
+        for command in ("build", "check"):
+            done = masthead(command, *args, cwd=tmp_path)
+            assert done.returncode == 1
+            assert done.stderr.startswith(f"error: {message}"), done.stderr
+    assert "`masthead init DIR` makes one)" in masthead("build", cwd=tmp_path).stderr
+    (tmp_path / "site.toml").write_text('title = "Harbour"\n', encoding="utf-8")
+    done = masthead("build", cwd=tmp_path)
+    assert done.stderr == (
+        "error: no content folder: content does not exist "
+        "(records go there; content_dir in site.toml names another folder)\n"
+    )
 
 
 @pytest.mark.parametrize(

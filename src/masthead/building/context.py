@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from masthead.building.state import CACHE_DIR, BuildState, Files
-from masthead.config import SiteConfig, load_config
+from masthead.config import CONFIG_FILE, SiteConfig, load_config
 from masthead.diagnostics import ConfigError, Diagnostic, one_line_a_file, plural, shown_path
 from masthead.model.sitepaths import SitePaths
 from masthead.outputs.images import ImageMap
@@ -188,11 +188,24 @@ def resolve_inputs(options: BuildOptions) -> Inputs:
     content_dir = (options.content_dir or site_dir / config.content_dir).absolute()
     output_dir = (options.output_dir or site_dir / config.output_dir).absolute()
     if not content_dir.is_dir():
-        raise ConfigError(f"content folder {shown_path(content_dir)} does not exist")
+        raise ConfigError(_no_content(options, site_dir, content_dir))
     check_folders(site_dir, content_dir, output_dir)
     cache_dir = (options.cache_dir or site_dir / CACHE_DIR).absolute()
     check_cache_folder(site_dir, content_dir, output_dir, cache_dir)
     return Inputs(site_dir, content_dir, output_dir, cache_dir, config)
+
+
+def _no_content(options: BuildOptions, site_dir: Path, content_dir: Path) -> str:
+    """What to say of a content folder that is not there, by where its name came from:
+    no site.toml either most likely means the command ran in the wrong folder."""
+    if options.content_dir is not None:
+        why = "given by --content"
+    elif (site_dir / CONFIG_FILE).is_file():
+        why = f"records go there; content_dir in {CONFIG_FILE} names another folder"
+    else:
+        where = "here" if shown_path(site_dir) == "." else f"in {shown_path(site_dir)}"
+        why = f"and no {CONFIG_FILE} {where}: is this a site? `masthead init DIR` makes one"
+    return f"no content folder: {shown_path(content_dir)} does not exist ({why})"
 
 
 @dataclass(slots=True)
