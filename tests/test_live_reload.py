@@ -187,6 +187,8 @@ def test_a_record_broken_twice_is_named_as_build_and_check_name_it(site: Scratch
             served.wait_for(r"Built: .*\(1 skipped\)")
     finally:
         served.stop()
+    # The output folder too, as `masthead build` names it ("-> public").
+    assert any(line.startswith("Serving public at http://127.0.0.1:") for line in served.stdout)
     said = [line for line in served.stderr if "bus-lane.md" in line]
     assert said == [
         "content/2026-11-16-bus-lane.md:3: title is an integer (expected a string)"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from masthead.building.build import Builder, BuildOptions, BuildReport, Mode, resolve_inputs
 from masthead.commands.serve_search import BackgroundIndex, Failed, Landed, Outcome
-from masthead.diagnostics import MastheadError
+from masthead.diagnostics import MastheadError, shown_path
 from masthead.outputs.render import theme_dir
 from masthead.outputs.search import find_pagefind
 from masthead.preview.server import Change, DevServer, warn_if_public
@@ -192,7 +192,7 @@ def serve(options: ServeOptions) -> int:
     try:
         preview.start()
         url = preview.server.url
-        print(f"Serving {preview.server.root} at {url} (Ctrl-C to stop)", flush=True)
+        print(f"Serving {shown_path(preview.server.root)} at {url} (Ctrl-C to stop)", flush=True)
         if options.open_browser:
             webbrowser.open(url)
         # Python runs signal handlers in the main thread only, between bytecodes: a wait
