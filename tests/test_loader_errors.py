@@ -163,3 +163,25 @@ def test_a_skipped_record_reports_only_its_error() -> None:
 def test_diagnostics_escape_control_characters_in_file_names() -> None:
     line = str(Diagnostic("evil\x1b[2J\x07.md", 3, "bad\rthing"))
     assert line == "evil\\x1b[2J\\x07.md:3: bad\\rthing"
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "wanted"),
+    [
+        # The two mistakes of YAML written by hand, each with its fix.
+        (
+            "title: Harbour: a year on\n",
+            2,
+            'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"',
+        ),
+        ("title: T\ntopics:\n\t- Rail\n", 4, "valid YAML: spaces, not tabs, to indent"),
+        ("\ttitle: T\n", 2, "valid YAML: spaces, not tabs, to indent"),
+        # A tab inside a value is no indentation: the plain expectation.
+        ('title: "Tab\there\n', 2, "valid YAML"),
+        ("title: [unclosed\n", 2, "valid YAML"),
+    ],
+)
+def test_a_yaml_mistake_says_how_to_write_it(front: str, line: int, wanted: str) -> None:
+    text = error(f"---\n{front}publishedDateTime: 2026-11-18T09:00:00Z\n---\n")
+    assert text.startswith(f"r.md:{line}: YAML error: "), text
+    assert text.endswith(f"(expected {wanted})"), text

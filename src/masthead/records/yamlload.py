@@ -142,7 +142,8 @@ def load_yaml_document(text: str) -> tuple[Any, yaml.Node | None]:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         problem = _unquoted(exc.problem or exc.context or "invalid YAML")
-        raise YamlError(f"YAML error: {problem}", _error_line(exc), "valid YAML") from None
+        line = _error_line(exc)
+        raise YamlError(f"YAML error: {problem}", line, _wanted(problem, text, line)) from None
     except yaml.reader.ReaderError:
         # Its position counts bytes with libyaml and characters without: find the culprit.
         found = _UNREADABLE.search(text)
@@ -298,6 +299,18 @@ class _Builder:
                 exc.line,
                 "a plain string",
             ) from None
+
+
+def _wanted(problem: str, text: str, line: int | None) -> str:
+    """What the front matter should be, with the fix for the two mistakes people make most
+    when they write YAML by hand: an unquoted value holding `: `, a tab to indent."""
+    if problem.startswith("mapping values are not allowed"):
+        return 'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"'
+    lines = text.splitlines()
+    blamed = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+    if "\t" in blamed[: len(blamed) - len(blamed.lstrip())] or "tab" in problem:
+        return "valid YAML: spaces, not tabs, to indent"
+    return "valid YAML"
 
 
 def _error_line(exc: yaml.MarkedYAMLError) -> int | None:
