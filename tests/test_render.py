@@ -13,7 +13,7 @@ from markupsafe import Markup
 from masthead.commands.cli import main
 from masthead.config import SiteConfig
 from masthead.outputs.render import TemplateError, make_env
-from tests.conftest import Scratch, record_text, snapshot
+from tests.conftest import Scratch, masthead, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 
 STANDALONE = """<!DOCTYPE html>
@@ -283,6 +283,21 @@ def test_template_runtime_error_names_file_and_line(scratch: Scratch) -> None:
         scratch.build()
     assert "article.html:4: " in str(caught.value)
     assert "no_such_field" in str(caught.value)
+
+
+def test_a_template_error_names_the_template_from_the_site_folder(scratch: Scratch) -> None:
+    """`cd mysite && masthead build`: templates/article.html:4, as records are named."""
+    scratch.add("2026-11-18-story.md")
+    for broken, said in (
+        (BROKEN, "templates/article.html:4: Expected an expression"),
+        (BROKEN.replace("{% if %}", "{{ 1 // 0 }}"), "templates/article.html:4: ZeroDivision"),
+    ):
+        scratch.template("article.html", broken)
+        for command in ("build", "check"):
+            done = masthead(command, cwd=scratch.root)
+            assert done.returncode == 1
+            first = done.stderr.splitlines()[0]  # build says "error: ", check lists it
+            assert first.removeprefix("error: ").startswith(said), done.stderr
 
 
 def test_failed_template_exits_1_and_leaves_the_previous_output(

@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from masthead.config import SiteConfig
-from masthead.diagnostics import MastheadError
+from masthead.diagnostics import MastheadError, shown_path
 from masthead.model.site import TAXONOMIES
 from masthead.model.sitepaths import site_key
 from masthead.outputs import jsonld
@@ -405,7 +405,8 @@ def render_page(
         template = env.select_template(list(templates))
         return template.render(context)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from exc
+        where = shown_path(exc.filename) if exc.filename else exc.name
+        raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from exc
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template not found: {exc.name}") from exc
     except jinja2.TemplateError as exc:
@@ -420,6 +421,6 @@ def _where(exc: BaseException) -> str:
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
         if name.endswith(".html") or name.endswith(".xml"):
-            found = f"{name}:{tb.tb_lineno}: "
+            found = f"{shown_path(name)}:{tb.tb_lineno}: "
         tb = tb.tb_next
     return found
