@@ -291,6 +291,11 @@ def test_a_template_error_names_the_template_from_the_site_folder(scratch: Scrat
     for broken, said in (
         (BROKEN, "templates/article.html:4: Expected an expression"),
         (BROKEN.replace("{% if %}", "{{ 1 // 0 }}"), "templates/article.html:4: ZeroDivision"),
+        # Named as a template's author knows it, not by masthead's module.
+        (
+            BROKEN.replace("{% if %}", "{{ article.record.nosuch.deeper }}"),
+            "templates/article.html:4: 'Record' has no attribute 'nosuch'",
+        ),
     ):
         scratch.template("article.html", broken)
         for command in ("build", "check"):

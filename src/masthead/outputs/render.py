@@ -410,9 +410,14 @@ def render_page(
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template not found: {exc.name}") from exc
     except jinja2.TemplateError as exc:
-        raise TemplateError(f"{_where(exc)}{exc}") from exc
+        # "'masthead.records.loader.Record object' has no attribute 'x'": a Record.
+        said = _OUR_OBJECT.sub(r"'\1'", str(exc))
+        raise TemplateError(f"{_where(exc)}{said}") from exc
     except Exception as exc:  # a filter or a value's method failing inside a template
         raise TemplateError(f"{_where(exc)}{type(exc).__name__}: {exc}") from exc
+
+
+_OUR_OBJECT = re.compile(r"'masthead\.[\w.]+\.(\w+) object'")
 
 
 def _where(exc: BaseException) -> str:
