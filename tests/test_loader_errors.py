@@ -185,3 +185,14 @@ def test_a_yaml_mistake_says_how_to_write_it(front: str, line: int, wanted: str)
     text = error(f"---\n{front}publishedDateTime: 2026-11-18T09:00:00Z\n---\n")
     assert text.startswith(f"r.md:{line}: YAML error: "), text
     assert text.endswith(f"(expected {wanted})"), text
+
+
+def test_a_provider_written_as_its_name_says_how_to_write_it() -> None:
+    mapping = "provider:\n  name: Harbour Ledger\n  domain: harbourledger.example\n"
+    assert mapping in record_text()
+    text = record_text().replace(mapping, "provider: Harbour  Ledger\n")
+    message = error(text)
+    assert message.endswith(
+        'provider is a string (expected a mapping, such as {name: "Harbour Ledger"})'
+    ), message
+    assert message.startswith("r.md:"), message

@@ -6,6 +6,7 @@ import calendar
 import errno
 import functools
 import html
+import json
 import logging
 import os
 import re
@@ -778,6 +779,11 @@ class _Fields:
     def provider(self, value: Any, keys: tuple[str | int, ...]) -> Provider | None:
         if value is None:
             return None
+        if isinstance(value, str):  # `provider: The Verge`, the way people write it first
+            example = json.dumps(" ".join(value.split())[:60], ensure_ascii=False)
+            raise self.fail(
+                keys, f"{_dotted(keys)} is a string", f"a mapping, such as {{name: {example}}}"
+            )
         m = self.mapping(value, keys)
         name = self.text(m, (*keys, "name"), required=True)
         return Provider(
