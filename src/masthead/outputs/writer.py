@@ -28,7 +28,7 @@ from collections.abc import Collection, Iterator
 from itertools import chain
 from pathlib import Path
 
-from masthead.diagnostics import ConfigError, OutputError
+from masthead.diagnostics import ConfigError, OutputError, shown_path
 from masthead.hashing import bytes_digest, text_digest
 from masthead.killpoint import kill_point
 
@@ -103,7 +103,7 @@ class OutputWriter:
         log.warning(
             "%s: the last build was stopped while it replaced the output; this build "
             "writes every file again",
-            self.root,
+            shown_path(self.root),
         )
         self.untrusted = True
         for rel in old.keys() | new.keys():
@@ -289,11 +289,11 @@ def remove_if_ours(root: Path, real_root: Path, rel: str, digests: Collection[st
         ):
             return False
         if bytes_digest(path.read_bytes()) not in digests:
-            log.warning("%s: changed since masthead wrote it; left in place", path)
+            log.warning("%s: changed since masthead wrote it; left in place", shown_path(path))
             return False
         path.unlink()
     except OSError as exc:
-        log.warning("%s: could not remove stale file: %s", path, exc)
+        log.warning("%s: could not remove stale file: %s", shown_path(path), exc)
         return False
     prune_empty_dirs(path.parent, root)
     return True
@@ -361,7 +361,9 @@ def output_lock(root: Path) -> Iterator[bool]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log.warning("%s: another build is writing this folder; waiting for it to end", root)
+            log.warning(
+                "%s: another build is writing this folder; waiting for it to end", shown_path(root)
+            )
             fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             held, now = os.fstat(fd), os.stat(root)
