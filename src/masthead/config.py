@@ -234,7 +234,8 @@ class _Source:
         self._lines: dict[str, int] | None = None
 
     def at(self, key: str) -> str:
-        """Where the value of dotted `key` (`newsletter.stories`, `import.feeds[0].url`) is."""
+        """Where the value of dotted `key` (`newsletter.stories`, `import.feeds[0].url`) is:
+        its line, or the option that gave it (`base_url`: --base-url)."""
         if key in self.overridden:
             return "--" + key.replace("_", "-")
         if self._lines is None:

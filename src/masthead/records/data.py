@@ -113,11 +113,8 @@ def _not_read(site_dir: Path) -> list[Diagnostic]:
             if not name.startswith(".") and not (read and name.endswith(DATA_SUFFIXES))
         )
     expected = "a file in data/topics/ or data/providers/ ending .yaml, .yml or .md"
-    said = [
-        Diagnostic(rel, None, "not read: no topic or provider is described there", expected,
-                   "warning")
-        for rel in found[:NOT_READ_MAX]
-    ]  # fmt: skip
+    message = "not read: no topic or provider is described there"
+    said = [Diagnostic(rel, None, message, expected, "warning") for rel in found[:NOT_READ_MAX]]
     if len(found) > NOT_READ_MAX:
         more = f"not read either: {len(found) - NOT_READ_MAX} more files under data/"
         said.append(Diagnostic(DATA_DIR, None, more, expected, "warning"))
