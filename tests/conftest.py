@@ -170,6 +170,14 @@ class Scratch:
         return build(BuildOptions(site_dir=self.root, **options))  # type: ignore[arg-type]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tag_cache() -> None:
+    """Each test resolves its YAML scalars itself: yamlload remembers the tag of short
+    plain scalars for the process, and a value an earlier test (or, under mutmut, the
+    process a mutant's run is forked from) resolved would skip the path under test."""
+    yamlload._resolved.clear()
+
+
 @pytest.fixture(params=["libyaml", "pure-python"])
 def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run with libyaml and with the pure-Python parser masthead falls back to without it."""

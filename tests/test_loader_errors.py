@@ -179,6 +179,15 @@ def test_diagnostics_escape_control_characters_in_file_names() -> None:
         # A tab inside a value is no indentation: the plain expectation.
         ('title: "Tab\there\n', 2, "valid YAML"),
         ("title: [unclosed\n", 2, "valid YAML"),
+        # A line indented by mistake is no value holding ": ".
+        ("title: T\n excerpt: E\n", 3, "valid YAML"),
+        (
+            "title: Re:\n",
+            2,
+            'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"',
+        ),
+        # libyaml's own words name the tab, on a line before the one that holds it.
+        ("excerpt: |\n\tText\ntitle: T\n", 2, "valid YAML: spaces, not tabs, to indent"),
     ],
 )
 def test_a_yaml_mistake_says_how_to_write_it(front: str, line: int, wanted: str) -> None:
@@ -187,12 +196,35 @@ def test_a_yaml_mistake_says_how_to_write_it(front: str, line: int, wanted: str)
     assert text.endswith(f"(expected {wanted})"), text
 
 
-def test_a_provider_written_as_its_name_says_how_to_write_it() -> None:
+@pytest.mark.parametrize(
+    ("front", "line", "wanted"),
+    [
+        # The last line of the front matter, indented by a tab.
+        ("title: T\ntopics:\n\t- Rail\n", 5, "valid YAML: spaces, not tabs, to indent"),
+        # A problem placed after the last line (libyaml's mark at the end of the text).
+        ("title: T\n%YAML 1.2\n", 5, "valid YAML"),
+    ],
+)
+def test_a_yaml_mistake_at_the_end_of_the_front_matter(front: str, line: int, wanted: str) -> None:
+    text = error(f"---\npublishedDateTime: 2026-11-18T09:00:00Z\n{front}---\n")
+    assert text.startswith(f"r.md:{line}: YAML error: "), text
+    assert text.endswith(f"(expected {wanted})"), text
+
+
+@pytest.mark.parametrize(
+    ("written", "example"),
+    [
+        ("Harbour  Ledger", '"Harbour Ledger"'),  # its spaces as a name's
+        ("Le Monde – Économie", '"Le Monde – Économie"'),  # as written, not \u escapes
+        ("Quay " * 20, '"' + ("Quay " * 12)[:60] + '"'),  # at most 60 characters of it
+    ],
+)
+def test_a_provider_written_as_its_name_says_how_to_write_it(written: str, example: str) -> None:
     mapping = "provider:\n  name: Harbour Ledger\n  domain: harbourledger.example\n"
     assert mapping in record_text()
-    text = record_text().replace(mapping, "provider: Harbour  Ledger\n")
+    text = record_text().replace(mapping, f"provider: {written}\n")
     message = error(text)
     assert message.endswith(
-        'provider is a string (expected a mapping, such as {name: "Harbour Ledger"})'
-    ), message
+        f"provider is a string (expected a mapping, such as {{name: {example}}})"
+    )
     assert message.startswith("r.md:"), message

@@ -85,6 +85,7 @@ SCOPES: dict[str, list[str]] = {
         "scan_records",
         "link_problem",
         "read_record",
+        "says_draft",
         "load_record",
         "_read_at_most",
         "parse_record",
@@ -103,6 +104,8 @@ SCOPES: dict[str, list[str]] = {
         "_Fields.topics",
         "_Fields.images",
         "_Fields.dimension",
+        "_Fields.provider",
+        "_Fields.with_every_problem",
     ],
     "server": [
         "DevServer.resolve",

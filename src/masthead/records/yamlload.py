@@ -304,10 +304,13 @@ class _Builder:
 def _wanted(problem: str, text: str, line: int | None) -> str:
     """What the front matter should be, with the fix for the two mistakes people make most
     when they write YAML by hand: an unquoted value holding `: `, a tab to indent."""
-    if problem.startswith("mapping values are not allowed"):
-        return 'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"'
     lines = text.splitlines()
     blamed = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+    value = blamed.partition(": ")[2]
+    if problem.startswith("mapping values are not allowed") and (
+        ": " in value or value.endswith(":")
+    ):
+        return 'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"'
     if "\t" in blamed[: len(blamed) - len(blamed.lstrip())] or "tab" in problem:
         return "valid YAML: spaces, not tabs, to indent"
     return "valid YAML"
