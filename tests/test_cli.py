@@ -366,22 +366,19 @@ def test_files_under_data_that_no_build_reads_are_named(scratch: Scratch) -> Non
     data = scratch.root / "data"
     (data / "topics" / "old").mkdir(parents=True)
     (data / "providers").mkdir()
-    for rel in ("topics.yaml", "topics/climate.json", "topics/old/rail.yaml", "README"):
-        (data / rel).write_text("name: Climate\n", encoding="utf-8")
-    for rel in ("topics/climate.yaml", ".notes", "topics/.draft.yaml"):
+    unread = ["README", "topics.yaml", "topics/climate.json", "topics/old/rail.yaml"]
+    for rel in (*unread, "topics/climate.yaml", ".notes", "topics/.draft.yaml"):  # read, hidden
         (data / rel).write_text("name: Climate\n", encoding="utf-8")
     (data / "providers/ledger.md").write_text("---\nname: Harbour Ledger\n---\n", "utf-8")
     tail = (
         "warning: not read: no topic or provider is described there (expected a file in "
         "data/topics/ or data/providers/ ending .yaml, .yml or .md)"
     )
-    unread = ["data/README", "data/topics.yaml", "data/topics/climate.json",
-              "data/topics/old/rail.yaml"]  # fmt: skip
     for command in ("build", "check"):
         done = masthead(command, cwd=scratch.root)
         assert done.returncode == 0, done.stderr
         said = sorted(line for line in done.stderr.splitlines() if "not read" in line)
-        assert said == [f"{rel}: {tail}" for rel in unread], done.stderr
+        assert said == [f"data/{rel}: {tail}" for rel in unread], done.stderr
     for n in range(25):
         (data / f"extra-{n:02}.json").write_text("{}", encoding="utf-8")
     said = [line for line in masthead("build", cwd=scratch.root).stderr.splitlines()
