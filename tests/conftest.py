@@ -71,6 +71,17 @@ def masthead(
     )
 
 
+def build_and_check(cwd: Path, *args: str, code: int = 0) -> list[list[str]]:
+    """What `masthead build` and `masthead check` each print on stderr, run in `cwd` as a
+    user runs them, line by line; both must exit with `code`. The two name problems alike."""
+    said = []
+    for command in ("build", "check"):
+        done = masthead(command, *args, cwd=cwd)
+        assert done.returncode == code, (command, done.stderr)
+        said.append(done.stderr.splitlines())
+    return said
+
+
 def record_text(
     title: str = "A story about the harbour",
     when: str = "2026-11-18T09:30:00Z",

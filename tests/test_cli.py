@@ -13,7 +13,15 @@ import pytest
 
 from masthead import __version__
 from masthead.commands.cli import main
-from tests.conftest import REPO, Scratch, copy_site, masthead, record_text, snapshot
+from tests.conftest import (
+    REPO,
+    Scratch,
+    build_and_check,
+    copy_site,
+    masthead,
+    record_text,
+    snapshot,
+)
 from tests.htmlcheck import broken_links, html_files, parse
 
 SUMMARY = re.compile(
@@ -148,10 +156,8 @@ def test_missing_content_folder_exits_1_saying_why(tmp_path: Path) -> None:
         ("--content", "news"): "no content folder: news does not exist (given by --content)",
     }
     for args, message in said.items():
-        for command in ("build", "check"):
-            done = masthead(command, *args, cwd=tmp_path)
-            assert done.returncode == 1
-            assert done.stderr.startswith(f"error: {message}"), done.stderr
+        for lines in build_and_check(tmp_path, *args, code=1):
+            assert lines[0].startswith(f"error: {message}"), lines
     assert "`masthead init DIR` makes one)" in masthead("build", cwd=tmp_path).stderr
     (tmp_path / "site.toml").write_text('title = "Harbour"\n', encoding="utf-8")
     done = masthead("build", cwd=tmp_path)
@@ -374,11 +380,9 @@ def test_files_under_data_that_no_build_reads_are_named(scratch: Scratch) -> Non
         "warning: not read: no topic or provider is described there (expected a file in "
         "data/topics/ or data/providers/ ending .yaml, .yml or .md)"
     )
-    for command in ("build", "check"):
-        done = masthead(command, cwd=scratch.root)
-        assert done.returncode == 0, done.stderr
-        said = sorted(line for line in done.stderr.splitlines() if "not read" in line)
-        assert said == [f"data/{rel}: {tail}" for rel in unread], done.stderr
+    for lines in build_and_check(scratch.root):
+        said = sorted(line for line in lines if "not read" in line)
+        assert said == [f"data/{rel}: {tail}" for rel in unread], lines
     for n in range(25):
         (data / f"extra-{n:02}.json").write_text("{}", encoding="utf-8")
     said = [line for line in masthead("build", cwd=scratch.root).stderr.splitlines()

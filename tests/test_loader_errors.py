@@ -165,48 +165,32 @@ def test_diagnostics_escape_control_characters_in_file_names() -> None:
     assert line == "evil\\x1b[2J\\x07.md:3: bad\\rthing"
 
 
+WHEN = "publishedDateTime: 2026-11-18T09:00:00Z\n"
+QUOTE_IT = 'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"'
+NO_TABS = "valid YAML: spaces, not tabs, to indent"
+
+
 @pytest.mark.parametrize(
     ("front", "line", "wanted"),
     [
         # The two mistakes of YAML written by hand, each with its fix.
-        (
-            "title: Harbour: a year on\n",
-            2,
-            'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"',
-        ),
-        ("title: T\ntopics:\n\t- Rail\n", 4, "valid YAML: spaces, not tabs, to indent"),
-        ("\ttitle: T\n", 2, "valid YAML: spaces, not tabs, to indent"),
-        # A tab inside a value is no indentation: the plain expectation.
-        ('title: "Tab\there\n', 2, "valid YAML"),
-        ("title: [unclosed\n", 2, "valid YAML"),
-        # A line indented by mistake is no value holding ": ".
-        ("title: T\n excerpt: E\n", 3, "valid YAML"),
-        (
-            "title: Re:\n",
-            2,
-            'valid YAML: a value holding ": " in quotes, such as title: "Harbour: a year on"',
-        ),
+        (f"title: Harbour: a year on\n{WHEN}", 2, QUOTE_IT),
+        (f"title: Re:\n{WHEN}", 2, QUOTE_IT),
+        (f"title: T\ntopics:\n\t- Rail\n{WHEN}", 4, NO_TABS),
+        (f"\ttitle: T\n{WHEN}", 2, NO_TABS),
+        (f"{WHEN}title: T\ntopics:\n\t- Rail\n", 5, NO_TABS),  # on the last line
         # libyaml's own words name the tab, on a line before the one that holds it.
-        ("excerpt: |\n\tText\ntitle: T\n", 2, "valid YAML: spaces, not tabs, to indent"),
+        (f"excerpt: |\n\tText\ntitle: T\n{WHEN}", 2, NO_TABS),
+        # A tab inside a value is no indentation; a line indented by mistake is no value
+        # holding ": "; a mark past the last line (libyaml's, at the end of the text).
+        (f'title: "Tab\there\n{WHEN}', 2, "valid YAML"),
+        (f"title: T\n excerpt: E\n{WHEN}", 3, "valid YAML"),
+        (f"title: [unclosed\n{WHEN}", 2, "valid YAML"),
+        (f"{WHEN}title: T\n%YAML 1.2\n", 5, "valid YAML"),
     ],
 )
 def test_a_yaml_mistake_says_how_to_write_it(front: str, line: int, wanted: str) -> None:
-    text = error(f"---\n{front}publishedDateTime: 2026-11-18T09:00:00Z\n---\n")
-    assert text.startswith(f"r.md:{line}: YAML error: "), text
-    assert text.endswith(f"(expected {wanted})"), text
-
-
-@pytest.mark.parametrize(
-    ("front", "line", "wanted"),
-    [
-        # The last line of the front matter, indented by a tab.
-        ("title: T\ntopics:\n\t- Rail\n", 5, "valid YAML: spaces, not tabs, to indent"),
-        # A problem placed after the last line (libyaml's mark at the end of the text).
-        ("title: T\n%YAML 1.2\n", 5, "valid YAML"),
-    ],
-)
-def test_a_yaml_mistake_at_the_end_of_the_front_matter(front: str, line: int, wanted: str) -> None:
-    text = error(f"---\npublishedDateTime: 2026-11-18T09:00:00Z\n{front}---\n")
+    text = error(f"---\n{front}---\n")
     assert text.startswith(f"r.md:{line}: YAML error: "), text
     assert text.endswith(f"(expected {wanted})"), text
 

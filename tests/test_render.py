@@ -13,7 +13,7 @@ from markupsafe import Markup
 from masthead.commands.cli import main
 from masthead.config import SiteConfig
 from masthead.outputs.render import TemplateError, make_env
-from tests.conftest import Scratch, masthead, record_text, snapshot
+from tests.conftest import Scratch, build_and_check, record_text, snapshot
 from tests.htmlcheck import broken_links, html_files, parse
 
 STANDALONE = """<!DOCTYPE html>
@@ -298,11 +298,9 @@ def test_a_template_error_names_the_template_from_the_site_folder(scratch: Scrat
         ),
     ):
         scratch.template("article.html", broken)
-        for command in ("build", "check"):
-            done = masthead(command, cwd=scratch.root)
-            assert done.returncode == 1
-            first = done.stderr.splitlines()[0]  # build says "error: ", check lists it
-            assert first.removeprefix("error: ").startswith(said), done.stderr
+        for lines in build_and_check(scratch.root, code=1):
+            # build says "error: " before it, check lists it
+            assert lines[0].removeprefix("error: ").startswith(said), lines
 
 
 def test_failed_template_exits_1_and_leaves_the_previous_output(
