@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jinja2
 import pytest
+from markupsafe import Markup
 
 from masthead.building import fingerprint
 from masthead.building.fingerprint import (
@@ -134,6 +136,25 @@ def test_an_empty_digest_is_no_name_the_value_is_walked() -> None:
 
     assert value_key(Item("", "a")) != value_key(Item("", "b"))
     assert value_key(Item("d", "a")) == value_key(Item("d", "b")) == "d"
+
+
+def test_a_string_or_number_of_a_subclass_is_its_own_key_not_an_unknown_value() -> None:
+    """Markup (what the body_html filter gives) is a str, an IntEnum member an int: a page
+    showing one is fingerprinted, and its fingerprint follows the value, rather than the
+    page being unknown and rendered again on every build."""
+    env = jinja2.Environment(loader=jinja2.DictLoader({"p.html": "{{ body }} {{ status }}"}))
+
+    def fingerprint_of(body: Markup, status: HTTPStatus) -> str | None:
+        context = {"body": body, "status": status}
+        return page_fingerprint("/a/", ("p.html",), context, "b", TemplateDigests(env), {})
+
+    first = fingerprint_of(Markup("<p>a</p>"), HTTPStatus.OK)
+    assert first is not None
+    assert fingerprint_of(Markup("<p>a</p>"), HTTPStatus.OK) == first
+    assert fingerprint_of(Markup("<p>b</p>"), HTTPStatus.OK) != first
+    assert fingerprint_of(Markup("<p>a</p>"), HTTPStatus.NOT_FOUND) != first
+    assert value_key(Markup("<p>a</p>"), {}) == "<p>a</p>"
+    assert value_key(HTTPStatus.OK, {}) == 200
 
 
 def test_the_memo_keeps_every_compound_value_walked(site: Site) -> None:

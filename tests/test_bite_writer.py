@@ -514,6 +514,29 @@ def test_the_digest_of_an_output_folder_follows_its_manifest() -> None:
     assert OutputWriter.digest_of(None) == OutputWriter.digest_of({})
 
 
+def test_an_output_a_commit_was_cut_short_in_has_a_digest_of_its_own(tmp_path: Path) -> None:
+    """A build trusts its cached page fingerprints only when they were made for the
+    output's manifest, OutputWriter.digest_of(writer.previous) (building/phases.py). After
+    a commit cut short, the files of both manifests are listed with no digest: that
+    identifies an output no finished commit left, and the build after it goes on."""
+    root = tmp_path / "public"
+    _build(root, {"a.html": b"a", "gone.html": b"g"})
+    committed = read_manifest(root / MANIFEST)
+    journal = {"a.html": bytes_digest(b"a, edited"), "new.html": bytes_digest(b"n")}
+    (root / JOURNAL).write_text(json.dumps({"version": 1, "files": journal}))
+    recovering = OutputWriter(root)
+    assert sorted(recovering.previous or {}) == ["a.html", "gone.html", "new.html"]
+    digest = OutputWriter.digest_of(recovering.previous)
+    others = (committed, journal, {}, dict.fromkeys(["a.html", "gone.html", "new.html"], "x"))
+    assert digest not in {OutputWriter.digest_of(files) for files in others}
+    recovering.write("a.html", b"a, edited")
+    recovering.commit()
+    assert _files(root) == {"a.html": b"a, edited"}
+    assert OutputWriter.digest_of(OutputWriter(root).previous) == OutputWriter.digest_of(
+        {"a.html": bytes_digest(b"a, edited")}
+    )
+
+
 def test_a_folder_at_the_journal_s_name_is_replaced_and_the_manifest_is_0644(
     tmp_path: Path,
 ) -> None:
