@@ -22,6 +22,7 @@ from masthead.records import loader, yamlload
 from masthead.records.loader import (
     MAX_MARKUP,
     MAX_NAME,
+    Read,
     Record,
     load_record,
     read_record,
@@ -651,3 +652,116 @@ def test_any_other_yaml_failure_is_still_one_yaml_error(monkeypatch: pytest.Monk
     monkeypatch.setattr(yamlload, "_Loader", failing)
     error = _error("a: 1")
     assert (error.message, error.line, error.expected) == ("YAML error: boom", None, "valid YAML")
+
+
+# records/loader.py: load_record, the one-file reader tests and tools call directly.
+
+
+def test_load_record_refuses_a_file_too_big_by_the_name_it_was_given(tmp_path: Path) -> None:
+    path = tmp_path / "big.md"
+    path.write_bytes(b"x" * (CONFIG.max_record_bytes + 1))
+    with pytest.raises(RecordError) as caught:
+        load_record(path, "2026/big.md", CONFIG)
+    diagnostic = caught.value.diagnostic
+    assert (diagnostic.path, diagnostic.line, diagnostic.message) == (
+        "2026/big.md",
+        1,
+        f"file is {CONFIG.max_record_bytes + 1} bytes",
+    )
+
+
+def test_load_record_gives_a_kept_records_warnings_to_the_list_it_is_handed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "2026-11-18-story.md"
+    path.write_text(_front(f"{BASE}\nwebUrl: 'javascript:x'"), encoding="utf-8")
+    warnings: list[Diagnostic] = []
+    record = load_record(path, path.name, CONFIG, warnings)
+    assert record.title == "Harbour" and record.web_url is None
+    assert [(d.path, d.line, d.message, d.severity) for d in warnings] == [
+        (path.name, 4, "webUrl dropped: 'javascript:x'", "warning")
+    ]
+
+
+# records/loader.py: a record broken in several fields (_Fields.with_every_problem).
+
+
+def test_every_wrong_field_of_a_record_is_named_with_its_line_in_the_files_order(
+    tmp_path: Path,
+) -> None:
+    """The title is checked first but written below quality: each problem is reported,
+    once, in the order of the file's lines, not the order the fields are checked in."""
+    text = _front("quality: lots\ntitle: 12\npublishedDateTime: soon\nheat: 2")
+    record, diagnostics = _read(tmp_path, text)
+    assert record is None
+    assert [(d.path, d.line, d.message, d.expected, d.severity) for d in diagnostics] == [
+        ("2026-11-18-story.md", 2, "quality is a string 'lots'", "an integer", "error"),
+        ("2026-11-18-story.md", 3, "title is an integer", "a string", "error"),
+        (
+            "2026-11-18-story.md",
+            4,
+            "publishedDateTime is not a date-time: 'soon'",
+            "ISO 8601 such as 2024-05-01T09:30:00Z",
+            "error",
+        ),
+    ]
+
+
+# records/loader.py: a build that leaves drafts out skims them (says_draft).
+
+DRAFT = record_text(title="Embargoed fares", published=False)
+LIVE = record_text(title="Ferry timetable")
+SKIMMED: dict[str, tuple[str | bytes, bool]] = {
+    "plain": (DRAFT, True),
+    "first field": (_front(f"published: false\n{BASE}"), True),
+    "a body line like the key": (DRAFT + "published: in print on Monday\n", True),
+    # A front matter ended with CRs alone and a body with LFs: the search of the bytes
+    # goes on past the body's other lines, the decoded front matter decides.
+    "cr front matter": (
+        _front(f"{BASE}\npublished: false").replace("\n", "\r")
+        + "\npublished: soon\npublished: false\npublished: later\n",
+        True,
+    ),
+    "published": (LIVE, False),
+    "key twice": (DRAFT.replace("published: false", "published: false\n'published': true"), False),
+    "in the body only": (LIVE + "published: false\n", False),
+}
+
+
+@pytest.mark.parametrize("name", list(SKIMMED))
+def test_a_draft_is_skimmed_when_its_front_matter_says_so_plainly(
+    tmp_path: Path, name: str
+) -> None:
+    text, skimmed = SKIMMED[name]
+    path = tmp_path / "content" / "2026-11-18-story.md"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    skim = read_record(path, path.name, CONFIG, skim_drafts=True)
+    full = read_record(path, path.name, CONFIG)
+    if skimmed:
+        assert skim == Read(None, (), draft=True)
+        assert skim.draft is True
+        assert full.record is not None and full.record.published is False
+    else:
+        assert skim == full and skim.draft is False
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("---\ntitle: x\npublished: false\n", 1, "front matter is never closed"),
+        (b"---\ntitle: \xff\npublished: false\n---\n", 2, "invalid UTF-8 at byte 11"),
+    ],
+)
+def test_a_broken_draft_skimmed_is_refused_by_name_and_line_as_the_parser_refuses_it(
+    tmp_path: Path, text: str | bytes, line: int, message: str
+) -> None:
+    path = tmp_path / "content" / "2026" / "draft.md"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    skim = read_record(path, "2026/draft.md", CONFIG, skim_drafts=True)
+    assert skim.record is None and skim.draft is False
+    assert [(d.path, d.line, d.message, d.severity) for d in skim.diagnostics] == [
+        ("2026/draft.md", line, message, "error")
+    ]
+    assert skim == read_record(path, "2026/draft.md", CONFIG)

@@ -69,6 +69,7 @@ MODULES: dict[str, list[str]] = {
     "writer": ["test_bite_writer.py", "test_output.py", "test_output_safety.py"],
     "loader": [
         "test_bite_loader.py",
+        "test_drafts.py",
         "test_records.py",
         "test_loader_errors.py",
         "test_integer_fields.py",
@@ -87,6 +88,7 @@ SCOPES: dict[str, list[str]] = {
         "read_record",
         "says_draft",
         "load_record",
+        "read_bytes",
         "_read_at_most",
         "parse_record",
         "decode_text",
