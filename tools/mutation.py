@@ -321,18 +321,26 @@ def mutate(
     minutes: float,
     names: list[str],
 ) -> None:
+    log = scratch / "mutmut.log"
+    before = log.stat().st_size if log.exists() else 0
     try:
         subprocess.run(
             [mutmut, "run", "--max-children", "1", *names],
             cwd=scratch,
             env=env,
             timeout=minutes * 60,
-            stdout=(scratch / "mutmut.log").open("a"),
+            stdout=log.open("a"),
             stderr=subprocess.STDOUT,
             check=False,
         )
     except subprocess.TimeoutExpired:
         print(f"{module}: time box of {minutes:g} minutes reached; results so far")
+    with log.open("rb") as said:
+        said.seek(before)
+        if b"failed to collect stats" in said.read():
+            # The tests fail on the unmutated source (a scratch copy older than the tests,
+            # say): nothing was run, and the results below would be the last run's.
+            raise SystemExit(f"{module}: mutmut could not run the tests; see {log}")
 
 
 def report(module: str, results: dict[str, str], equivalent: dict[str, str]) -> tuple[int, int]:
