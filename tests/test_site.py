@@ -275,7 +275,7 @@ def test_duplicates_merge_published_first_then_best_quality() -> None:
         assert sorted(kept.merged) == ["2026-11-18-a-draft.md", "2026-11-18-b-weak.md"]
         warnings = {d.path: d for d in site.diagnostics}
         assert warnings.keys() == {"2026-11-18-a-draft.md", "2026-11-18-b-weak.md"}
-        assert all(d.severity == "warning" and "c-strong" in d.message for d in warnings.values())
+        assert all(d.severity == "warning" and "c-strong" in str(d) for d in warnings.values())
 
 
 def test_without_drafts_a_draft_duplicate_is_simply_left_out() -> None:
