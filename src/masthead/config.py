@@ -192,25 +192,30 @@ class SiteConfig:
 def load_config(site_dir: Path, overrides: dict[str, Any] | None = None) -> SiteConfig:
     """Read `site_dir/site.toml` (absent means all defaults) and apply command-line overrides."""
     path = site_dir / CONFIG_FILE
-    data: dict[str, Any] = {}
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    source = _Source(path, "", given)
-    if path.is_file():
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise ConfigError(f"{source.shown}:{line}: not valid UTF-8 ({exc.reason})") from exc
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source.shown}{_toml_position(str(exc))}") from exc
-        source = _Source(path, text, given)
+    text, data = _read_toml(path)
     data.update(given)
+    source = _Source(path, text, given)
     config = _from_table(SiteConfig, data, source, prefix="")
     _check(config, source)
     return config
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The file's text and table (none for no file); a ConfigError naming the line of what
+    is not UTF-8 or not TOML."""
+    if not path.is_file():
+        return "", {}
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{shown_path(path)}:{line}: not valid UTF-8 ({exc.reason})") from exc
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{shown_path(path)}{_toml_position(str(exc))}") from exc
 
 
 def _toml_position(message: str) -> str:
