@@ -59,12 +59,12 @@ def load_data(site_dir: Path) -> SiteData:
     providers: dict[str, TermMeta] = {}
     names: dict[tuple[str, str], TermMeta] = {}
     diagnostics: list[Diagnostic] = []
-    for kind, table in (("topics", topics), ("providers", providers)):
+    for kind, table in zip(TERM_FOLDERS, (topics, providers), strict=True):
         folder = root / kind
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") or path.suffix not in DATA_SUFFIXES:
+            if not _read_there(path.name):
                 continue
             rel = path.relative_to(site_dir).as_posix()
             if path.is_symlink() or folder.is_symlink():
@@ -92,6 +92,7 @@ def load_data(site_dir: Path) -> SiteData:
     return SiteData(topics, providers, tuple(diagnostics), names)
 
 
+TERM_FOLDERS = ("topics", "providers")
 DATA_SUFFIXES = (".yaml", ".yml", ".md")
 NOT_READ_MAX = 20
 """Files under data/ named one by one as not read; more are counted in one line."""
@@ -106,11 +107,11 @@ def _not_read(site_dir: Path) -> list[Diagnostic]:
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         where = Path(folder)
-        read = where.parent == root and where.name in ("topics", "providers")
+        read = where.parent == root and where.name in TERM_FOLDERS
         found.extend(
             (where / name).relative_to(site_dir).as_posix()
             for name in sorted(files)
-            if not name.startswith(".") and not (read and name.endswith(DATA_SUFFIXES))
+            if not name.startswith(".") and not (read and _read_there(name))
         )
     expected = "a file in data/topics/ or data/providers/ ending .yaml, .yml or .md"
     message = "not read: no topic or provider is described there"
@@ -119,6 +120,11 @@ def _not_read(site_dir: Path) -> list[Diagnostic]:
         more = f"not read either: {len(found) - NOT_READ_MAX} more files under data/"
         said.append(Diagnostic(DATA_DIR, None, more, expected, "warning"))
     return said
+
+
+def _read_there(name: str) -> bool:
+    """Whether load_data reads a file of this name in one of TERM_FOLDERS."""
+    return not name.startswith(".") and name.endswith(DATA_SUFFIXES)
 
 
 class _Bad(Exception):
