@@ -276,3 +276,55 @@ def test_an_article_page_shows_the_stories_around_it(
         a["href"] for a in nav
     ]
     assert soup.select(".story-aside .more-from") and len(headlines) == len(set(headlines))
+
+
+# Pictures that fail to load ------------------------------------------------------------
+
+FAILING = ("/images/stories/harbour", "/images/stories/clinic", "/images/providers/pulse")
+
+PICTURES_SHOWN = """() => Array.from(document.images).map(img => ({
+  src: img.getAttribute('src'), broken: img.complete && img.naturalWidth === 0,
+  loaded: img.complete && img.naturalWidth > 0, framed: !!img.closest('.thumb, figure'),
+}))"""
+
+EMPTY_FRAMES = "() => Array.from(document.querySelectorAll('.thumb, figure')).filter(f => !f.querySelector('img, iframe')).length"
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE])
+def test_a_picture_that_fails_to_load_leaves_no_broken_frame(
+    served: Served, browser: Browser, viewport: dict[str, int]
+) -> None:
+    """Remote pictures fail (gone, or refused to other sites): the story then reads as one
+    without a picture, not as a grey box holding the browser's broken-image icon."""
+    hero = next(
+        p
+        for p in sorted((served.output / "news").rglob("index.html"))
+        if any(f in str(parse(p).select_one(".story-image img")) for f in FAILING)
+    )
+    refused: list[str] = []
+
+    def answer(route: Route) -> None:
+        url = route.request.url
+        if not url.startswith("http://127.0.0.1:") or any(f in url for f in FAILING):
+            refused.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context.route("**/*", answer)
+    page = context.new_page()
+    for url in (served.url, served.url + hero.parent.relative_to(served.output).as_posix() + "/"):
+        _open(page, url)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # the lazy ones too
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(200)
+        shown = page.evaluate(PICTURES_SHOWN)
+        assert [p["src"] for p in shown if p["broken"]] == [], url
+        assert not [p for p in shown if any(f in p["src"] for f in FAILING)], url
+        assert [p for p in shown if p["loaded"] and p["framed"]], url  # the others stay
+        assert page.evaluate(EMPTY_FRAMES) == 0, url
+    assert page.locator("figure.story-image").count() == 0  # the hero's frame went too
+    assert any("/images/stories/" in url for url in refused)
+    context.close()
+
