@@ -328,3 +328,50 @@ def test_a_picture_that_fails_to_load_leaves_no_broken_frame(
     assert any("/images/stories/" in url for url in refused)
     context.close()
 
+
+# A phone's narrow screen ---------------------------------------------------------------
+
+OVERLAPS = """() => Array.from(document.querySelectorAll('.edition-days li')).filter(row => {
+  const day = row.querySelector('.edition-day time').getBoundingClientRect();
+  const top = row.querySelector('.edition-top').getBoundingClientRect();
+  return top.width > 0 && day.right > top.left;
+}).length"""
+
+SPLIT_NAMES = """() => Array.from(document.querySelectorAll('.meta a, .meta time'))
+  .filter(e => e.getClientRects().length > 1).map(e => e.textContent)"""
+
+
+def test_on_a_phone_nothing_runs_into_its_neighbour(
+    served: Served, browser: Browser, page_kinds: dict[str, str]
+) -> None:
+    page = _page(browser, {"width": 320, "height": 700})
+    _open(page, served.url + page_kinds["editions"])
+    assert page.locator(".edition-days li").count() > 5
+    assert page.evaluate(OVERLAPS) == 0  # a day's date beside its lead story, not under it
+    page.evaluate("document.querySelectorAll('.edition-day time').forEach(t => { t.textContent = 'Wed 28 May'; })")
+    assert page.evaluate(OVERLAPS) == 0  # the widest a date can be
+    for kind in ("home", "topic", "article"):
+        _open(page, served.url + page_kinds[kind])
+        assert page.evaluate(SPLIT_NAMES) == [], kind  # a provider or topic on one line
+    page.context.close()
+
+
+def test_on_a_phone_a_tile_answers_a_tap_anywhere_and_search_results_come_first(
+    served: Served, browser: Browser, page_kinds: dict[str, str]
+) -> None:
+    page = _page(browser, PHONE)
+    _open(page, served.url + page_kinds["topics"])
+    tile = page.locator(".term-list li").first
+    href = tile.locator("a").get_attribute("href")
+    box = tile.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] - 4, box["y"] + box["height"] / 2)  # its count
+    page.wait_for_url(f"**{href}")
+    _open(page, served.url + page_kinds["search"])
+    first = page.locator(".pagefind-ui__result").first.bounding_box()
+    assert first is not None and first["y"] < PHONE["height"]  # filters folded away
+    page.context.close()
+    page = _page(browser, DESKTOP)
+    _open(page, served.url + page_kinds["search"])
+    assert page.locator("details.pagefind-ui__filter-block[open]").count() > 0
+    page.context.close()

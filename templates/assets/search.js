@@ -29,7 +29,8 @@ function start(box, status, bundle, merge) {
     showSubResults: false,
     showImages: true,
     resetStyles: false,
-    openFilters: ["topic", "provider", "type"],
+    // Open filters on a phone would push the first result below the first screen.
+    openFilters: window.matchMedia("(max-width: 36rem)").matches ? [] : ["topic", "provider", "type"],
   });
   var tidy = function () {
     var input = box.querySelector(".pagefind-ui__search-input");
