@@ -189,6 +189,50 @@ def test_usage_error_exit_status_from_the_command(tmp_path: Path) -> None:
     assert "--no-such-option" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["build", "--no-serch"],
+            "masthead build: error: unrecognized arguments: --no-serch (did you mean --no-search?)",
+        ),
+        (
+            ["build", "mysite"],
+            "masthead build: error: unrecognized arguments: mysite "
+            "(a site folder is named with --site mysite)",
+        ),
+        (
+            ["check", "--contents", "records"],
+            "masthead check: error: unrecognized arguments: --contents records "
+            "(did you mean --content?)",
+        ),
+        (
+            ["serve", "--port", "99999"],
+            "masthead serve: error: argument --port: must be 0 to 65535",
+        ),
+        (["serve", "--port", "-1"], "masthead serve: error: argument --port: must be 0 to 65535"),
+        (
+            ["newsletter", "2026-02-30"],
+            "masthead newsletter: error: argument DATE: "
+            "not a date: '2026-02-30' (expected 2026-11-18)",
+        ),
+        (["init", "a", "b"], "masthead init: error: unrecognized arguments: b"),
+    ],
+)
+def test_a_mistyped_command_line_is_named_under_its_command(
+    tmp_path: Path, argv: list[str], said: str
+) -> None:
+    """As a user meets it, in a site folder: the command's own usage, the option meant,
+    and no traceback for a value out of range."""
+    scratch = Scratch(tmp_path / "site")
+    scratch.add("2026-11-18-story.md")
+    done = masthead(*argv, cwd=scratch.root)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"usage: masthead {argv[0]} ") and lines[-1] == said
+    assert not (scratch.root / "public").exists()
+
+
 def test_version(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "masthead", "--version"],
@@ -472,3 +516,12 @@ def test_serve_on_a_port_in_use_is_one_clear_error(scratch: Scratch) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: cannot serve on 127.0.0.1 port {port}: ")
     assert "--port 0" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_each_command_says_what_it_does_in_its_help(tmp_path: Path) -> None:
+    listed = masthead("--help", cwd=tmp_path).stdout
+    for command in ("build", "serve", "check", "publish", "newsletter", "import", "init"):
+        done = masthead(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0
+        description = done.stdout.split("\n\n")[1]
+        assert description.endswith(".") and description[:-1].lower() in listed.lower()

@@ -109,7 +109,7 @@ def test_requests_wait_for_a_running_build(server: DevServer) -> None:
 
 
 def test_binds_loopback_unless_told_and_warns_otherwise(caplog: pytest.LogCaptureFixture) -> None:
-    assert _parser().parse_args(["serve"]).host == "127.0.0.1"
+    assert _parser()[0].parse_args(["serve"]).host == "127.0.0.1"
     with caplog.at_level(logging.WARNING):
         warn_if_public("127.0.0.1")
         assert caplog.text == ""

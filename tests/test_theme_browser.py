@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from masthead.building.build import BuildOptions, build
-from tests.browser import Browser, Page, chromium
+from tests.browser import Browser, Page, Route, chromium
 from tests.crawl import serve_under
 from tests.htmlcheck import parse
 
@@ -348,7 +348,9 @@ def test_on_a_phone_nothing_runs_into_its_neighbour(
     _open(page, served.url + page_kinds["editions"])
     assert page.locator(".edition-days li").count() > 5
     assert page.evaluate(OVERLAPS) == 0  # a day's date beside its lead story, not under it
-    page.evaluate("document.querySelectorAll('.edition-day time').forEach(t => { t.textContent = 'Wed 28 May'; })")
+    page.evaluate(
+        "document.querySelectorAll('.edition-day time').forEach(t => { t.textContent = 'Wed 28 May'; })"
+    )
     assert page.evaluate(OVERLAPS) == 0  # the widest a date can be
     for kind in ("home", "topic", "article"):
         _open(page, served.url + page_kinds[kind])

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -27,14 +27,15 @@ from masthead.diagnostics import MastheadError
 log = logging.getLogger("masthead")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line's parser, and each command's own (for its usage in errors)."""
     parser = argparse.ArgumentParser(
         prog="masthead", description="Static site generator for curated news."
     )
     parser.add_argument("-V", "--version", action="version", version=f"masthead {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    b = commands.add_parser("build", help="build the site into its output folder")
+    b = _command(commands, "build", help="build the site into its output folder")
     _site_options(b)
     b.add_argument(
         "--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)"
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--profile", action="store_true", help="print the time spent in each stage")
 
-    p = commands.add_parser("publish", help="build, then publish to a gh-pages branch or a folder")
+    p = _command(commands, "publish", help="build, then publish to a gh-pages branch or a folder")
     _site_options(p)
     p.add_argument(
         "--to",
@@ -74,11 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _build_flags(p)
 
-    s = commands.add_parser("serve", help="build, serve with live reload, rebuild on change")
+    s = _command(commands, "serve", help="build, serve with live reload, rebuild on change")
     _site_options(s)
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument(
-        "--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)"
+        "--port", type=_port, default=8000, help="port; 0 picks a free one (default: 8000)"
     )
     s.add_argument("--open", action="store_true", help="open the preview in a browser")
     s.add_argument(
@@ -88,15 +89,17 @@ def _parser() -> argparse.ArgumentParser:
         "--output", type=Path, metavar="DIR", help="output folder (default: from site.toml)"
     )
 
-    c = commands.add_parser("check", help="validate records, templates and links; write nothing")
+    c = _command(commands, "check", help="validate records, templates and links; write nothing")
     _site_options(c)
     c.add_argument(
         "--content", type=Path, metavar="DIR", help="records folder (default: from site.toml)"
     )
 
-    n = commands.add_parser("newsletter", help="write or send a day's edition as an email")
+    n = _command(commands, "newsletter", help="write or send a day's edition as an email")
     _site_options(n)
-    n.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD (default: the latest)")
+    n.add_argument(
+        "date", nargs="?", type=_day, metavar="DATE", help="YYYY-MM-DD (default: the latest)"
+    )
     n.add_argument("--base-url", metavar="URL", help="override base_url")
     n.add_argument(
         "--to", type=Path, metavar="FILE.eml", help="write the message (default: stdout)"
@@ -107,15 +110,15 @@ def _parser() -> argparse.ArgumentParser:
         "--recipient", action="append", default=[], metavar="ADDR", help="send to ADDR (repeatable)"
     )
 
-    i = commands.add_parser("init", help="create a new site that builds at once")
-    i.add_argument("directory", type=Path, metavar="DIR")
+    i = _command(commands, "init", help="create a new site that builds at once")
+    i.add_argument("directory", type=Path, metavar="DIR", help="the new site's folder")
     _import_parser(commands)
-    return parser
+    return parser, commands.choices
 
 
 def _import_parser(commands: Any) -> None:
-    m = commands.add_parser(
-        "import", help="turn RSS, Atom and JSON feeds into draft records in content/"
+    m = _command(
+        commands, "import", help="turn RSS, Atom and JSON feeds into draft records in content/"
     )
     m.add_argument(
         "sources",
@@ -147,6 +150,30 @@ def _import_parser(commands: Any) -> None:
     m.add_argument("--provider", default="", metavar="NAME", help="provider name for the SOURCEs")
 
 
+def _unrecognized(command: argparse.ArgumentParser, extra: list[str]) -> NoReturn:
+    """argparse names unknown arguments under the top-level usage; they are named here
+    under the command's, with the option meant where one is close, and --site for what
+    looks like a site folder given bare (`masthead build mysite`)."""
+    import difflib
+    import re
+
+    known = sorted(set(re.findall(r"(?<![\w-])--[a-z][\w-]*", command.format_help())))
+    hints = []
+    for before, word in zip(["", *extra], extra, strict=False):
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.partition("=")[0], known, n=1)
+            hints += [f"did you mean {close[0]}?"] if close else []
+        elif "--site" in known and not before.startswith("-"):  # not an option's value
+            hints.append(f"a site folder is named with --site {shlex.quote(word)}")
+    more = f" ({'; '.join(hints)})" if hints else ""
+    command.error(f"unrecognized arguments: {' '.join(extra)}{more}")
+
+
+def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A command whose `--help` opens with what it does, as the command list says it."""
+    return commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+
+
 def _since(text: str) -> datetime:
     """`2026-11-18` or an ISO 8601 time; without a zone, UTC."""
     try:
@@ -154,6 +181,20 @@ def _since(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected 2026-11-18)") from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected 2026-11-18)") from None
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 0 to 65535")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -258,8 +299,10 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
     without freeing it."""
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stderr)
     logging.getLogger().handlers[0].setLevel(logging.WARNING)
-    parser = _parser()
-    args = parser.parse_args(argv)
+    parser, commands = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unrecognized(commands[args.command], extra)
     try:
         if args.command == "build":
             return _build(args, keep if keep is not None else [])

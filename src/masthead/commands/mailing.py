@@ -56,10 +56,9 @@ def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         parser.error("--smtp and --recipient go together")
     if args.starttls and not args.smtp:
         parser.error("--starttls applies to --smtp only")
-    day = _parse_day(args.date) if args.date else None
     server = parse_server(args.smtp) if args.smtp else None
     options = BuildOptions(site_dir=args.site, drafts=args.drafts, base_url=args.base_url)
-    config, edition = render_edition(options, day)
+    config, edition = render_edition(options, args.date)
     message = make_message(config, edition)
     if args.to is not None:
         write_message(message, args.to)
@@ -71,13 +70,6 @@ def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         sent = send(message, smtp)
         print(f"Sent the edition of {edition.day} to {sent} recipients", file=sys.stderr)
     return 0
-
-
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise NewsletterError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 def render_edition(options: BuildOptions, day: date | None) -> tuple[SiteConfig, EmailEdition]:
