@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from masthead.commands.cli import main
 from tests.conftest import Scratch, build_and_check, masthead, record_text
+from tests.htmlcheck import parse
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -222,3 +224,33 @@ def test_a_duplicate_names_both_records_from_the_site_folder(good: Scratch) -> N
         assert expected in lines, lines
     inside = masthead("build", "--site", "..", cwd=good.root / "content")
     assert "2026-11-13-copy.md: warning: same story as 2026-11-10-quay.md; merged" in inside.stderr
+
+
+def test_a_story_type_the_theme_does_not_know_is_named(good: Scratch) -> None:
+    """`type: Video` is meant as video and shown as one; `vidoe` would lose its player
+    without a word, so it is named, with the word meant; a word of the site's own is
+    kept, and named too, since the theme shows it as an article."""
+    for day, title, kind in (
+        ("12", "Clip", "Video"),
+        ("13", "Typo", "vidoe"),
+        ("14", "Pod", "podcast"),
+    ):
+        good.add(
+            f"2026-11-{day}-{title.lower()}.md",
+            title=title,
+            when=f"2026-11-{day}T09:00:00Z",
+            story_type=kind,
+        )
+    line = record_text(story_type="x").splitlines().index("type: x") + 1
+    for lines in build_and_check(good.root):
+        assert [text for text in lines if "type" in text] == [
+            f"content/2026-11-13-typo.md:{line}: warning: type 'vidoe' is shown as an "
+            "article; did you mean 'video'? (expected article or video)",
+            f"content/2026-11-14-pod.md:{line}: warning: type 'podcast' is shown as an "
+            "article (expected article or video)",
+        ]
+    clip = parse(good.output / "news/2026/11/12/clip/index.html")
+    assert "Video" in [badge.get_text() for badge in clip.select(".story-header .badge")]
+    api = json.loads((good.output / "api/news/index.json").read_text("utf-8"))
+    kinds = {item["title"]: item["type"] for item in api["items"]}
+    assert (kinds["Clip"], kinds["Typo"], kinds["Pod"]) == ("video", "vidoe", "podcast")

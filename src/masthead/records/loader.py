@@ -52,6 +52,8 @@ MAX_ITEMS = {"topics": 50, "images": 20, "related": 100}
 """Longest lists a record may have: each topic is a page, each image and related story a card."""
 MAX_WARNINGS = 10
 """Warnings shown per record; the rest are counted in one line, so one file cannot flood stderr."""
+STORY_TYPES = ("article", "video")
+"""The `type`s the theme knows; a story of any other is shown as an article."""
 
 # C0 and C1 controls (but tab and newline) and the two non-characters XML 1.0 forbids:
 # they have no business in a headline and would make a feed ill-formed.
@@ -662,6 +664,20 @@ class _Fields:
             return ""
         raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a string")
 
+    def kind(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str:
+        """`type`, which the theme reads as `article` or `video`: `Video` is taken as meant,
+        and another word kept (a site's own templates may know it) but named, since the
+        theme shows it as an article: `vidoe` would lose its player without a word."""
+        value = self.text(d, keys) or "article"
+        if value.casefold() in STORY_TYPES:
+            return value.casefold()
+        near = [t for t in STORY_TYPES if _distance(value.casefold(), t) <= 2]
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        self.warn(
+            keys, f"{_dotted(keys)} {value!r} is shown as an article{hint}", "article or video"
+        )
+        return value
+
     def plain(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str:
         """Text that feeds sometimes deliver as HTML: tags stripped, entities decoded."""
         value = self.text(d, keys)
@@ -840,7 +856,7 @@ class _Fields:
                     url=self.url(m, (*keys, "webUrl")) or self.url(m, (*keys, "originalUrl")),
                     excerpt=self.summary(m, (*keys, "excerpt")),
                     published_at=self.when(m, (*keys, "publishedDateTime")),
-                    type=self.text(m, (*keys, "type")) or "article",
+                    type=self.kind(m, (*keys, "type")),
                     provider=self.provider(m.get("provider"), (*keys, "provider")),
                     quality=self.integer(m, (*keys, "quality")),
                     images=self.images(m.get("images"), (*keys, "images")),
@@ -853,7 +869,7 @@ _FIELDS: tuple[tuple[str, Callable[[_Fields, Mapping[str, Any]], Any]], ...] = (
     ("title", _Fields.title),
     ("web_url", lambda f, d: f.url(d, ("webUrl",))),
     ("original_url", lambda f, d: f.url(d, ("originalUrl",))),
-    ("type", lambda f, d: f.text(d, ("type",)) or "article"),
+    ("type", lambda f, d: f.kind(d, ("type",))),
     ("embed_html", _Fields.embed),
     ("published_at", lambda f, d: f.when(d, ("publishedDateTime",), required=True)),
     ("excerpt", lambda f, d: f.summary(d, ("excerpt",))),
