@@ -3,10 +3,25 @@
   "use strict";
   const here = () => decodeURIComponent(location.pathname);
   let overlay = null;
+  // Errors the curator dismissed stay hidden in this tab until they change: the rest of
+  // the site still built, and can be read and clicked meanwhile.
+  const DISMISSED = "masthead-dismissed-errors";
+  const remembered = () => { try { return sessionStorage.getItem(DISMISSED); } catch { return null; } };
+  const remember = (key) => { try { sessionStorage.setItem(DISMISSED, key); } catch { /* private mode */ } };
+
+  function hide() {
+    if (overlay) { overlay.remove(); overlay = null; }
+  }
+
+  function dismiss() {
+    if (overlay) remember(overlay.dataset.errors);
+    hide();
+  }
 
   function showErrors(errors) {
-    if (!errors.length) {
-      if (overlay) { overlay.remove(); overlay = null; }
+    const key = JSON.stringify(errors);
+    if (!errors.length || remembered() === key) {
+      hide();
       return;
     }
     if (!overlay) {
@@ -18,6 +33,13 @@
       document.body.appendChild(overlay);
     }
     overlay.replaceChildren();
+    overlay.dataset.errors = key;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Dismiss (Esc)";
+    close.style.cssText = "float:right;font:14px system-ui,sans-serif;padding:.3rem .8rem;cursor:pointer";
+    close.addEventListener("click", dismiss);
+    overlay.appendChild(close);
     const title = document.createElement("h2");
     title.textContent = "masthead: the last build reported errors";
     title.style.cssText = "color:#ff8a78;font:bold 18px system-ui,sans-serif;margin:0 0 1rem";
@@ -30,6 +52,10 @@
       overlay.appendChild(line);
     }
   }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") dismiss();
+  });
 
   function swapStylesheets(urls) {
     for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
