@@ -79,8 +79,8 @@ def test_every_kind_of_problem_is_listed(good: Scratch, capsys: pytest.CaptureFi
     ]
     warnings = [
         # Both files named the one way (here, outside the working folder: in full).
-        "content/2026-11-13-copy.md: warning: same story as "
-        f"{good.root / 'content' / '2026-11-10-quay.md'}; merged into it",
+        "content/2026-11-13-copy.md: warning: same webUrl as "
+        f"{good.root / 'content' / '2026-11-10-quay.md'}, whose record is shown",
         "providers/harbour-ledger/index.html: warning: broken link '/nowhere/'",
     ]
     for fragment in problems + warnings:
@@ -217,13 +217,40 @@ def test_a_duplicate_names_both_records_from_the_site_folder(good: Scratch) -> N
     merged one, from the working folder, so a terminal or an editor opens either."""
     good.add("2026-11-13-copy.md", title="Quay again", url=_url_of(good, "2026-11-10-quay.md"))
     expected = (
-        "content/2026-11-13-copy.md: warning: same story as "
-        "content/2026-11-10-quay.md; merged into it"
+        "content/2026-11-13-copy.md: warning: same webUrl as content/2026-11-10-quay.md, "
+        "whose record is shown (same quality, first by file name); this one is left out"
     )
     for lines in build_and_check(good.root):
         assert expected in lines, lines
     inside = masthead("build", "--site", "..", cwd=good.root / "content")
-    assert "2026-11-13-copy.md: warning: same story as 2026-11-10-quay.md; merged" in inside.stderr
+    assert "2026-11-13-copy.md: warning: same webUrl as 2026-11-10-quay.md, whose" in inside.stderr
+
+
+@pytest.mark.parametrize(
+    ("copy", "args", "said"),
+    [
+        (
+            {"quality": 10},
+            (),
+            "content/2026-11-13-copy.md: warning: same webUrl as content/2026-11-10-quay.md, "
+            "whose record is shown (quality 50 against 10); this one is left out",
+        ),
+        (
+            {"published": False, "quality": 90},
+            ("--drafts",),
+            "content/2026-11-13-copy.md: warning: same webUrl as content/2026-11-10-quay.md, "
+            "whose record is shown (published, where this one is a draft); this one is left out",
+        ),
+    ],
+)
+def test_a_duplicate_says_which_record_is_shown_and_why(
+    good: Scratch, copy: dict[str, object], args: tuple[str, ...], said: str
+) -> None:
+    """A curator who added a story twice should not have to guess which one they see."""
+    url = _url_of(good, "2026-11-10-quay.md")
+    good.add("2026-11-13-copy.md", title="Quay again", url=url, **copy)  # type: ignore[arg-type]
+    for lines in build_and_check(good.root, *args):
+        assert said in lines, lines
 
 
 def test_a_story_type_the_theme_does_not_know_is_named(good: Scratch) -> None:

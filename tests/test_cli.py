@@ -74,7 +74,7 @@ def test_build_succeeds_with_exit_0_and_one_summary_line(
     assert int(match["pages"]) == len(html_files(out_dir))
     assert int(match["written"]) == int(match["files"]) == len(files)
     assert match["output"] == str(out_dir)
-    assert "warning: same story as" in err  # the duplicate is reported
+    assert "warning: same webUrl as" in err  # the duplicate is reported
 
 
 def test_bad_records_are_listed_skipped_and_counted(

@@ -89,7 +89,7 @@ WARNINGS = {
     "2026-11-02-related-injection.md": "related[0].images[0].url dropped",
     "2026-11-04-embed-only-bad.md": "embed dropped",
     "2026-11-07-published-string.md": "published is the string 'false', read as false",
-    "2026-11-08-duplicate-story.md": "same story as 2026-11-01-script-in-title.md",
+    "2026-11-08-duplicate-story.md": "same webUrl as 2026-11-01-script-in-title.md",
     "b/2026-11-08-same-slug.md": "already taken; using 'same-slug-2'",
     "2026-11-06-colliding-provider.md": "shares the slug 'quay-courier' with 'Quay Courier'",
     "2026-11-06-colliding-topics.md": "topic 'AT-T' shares the slug 'at-t' with 'at t'",
@@ -191,8 +191,10 @@ def test_payloads_survive_only_as_visible_text(built: Run) -> None:
     """The scan above is not vacuous: the payloads are on the pages, as text."""
     page = parse(built.out / "news/2026/11/10/script-in-title/index.html")
     assert page.h1.get_text() == "<script>alert('MHXSS-title')</script> Harbour crane stops"
-    # The one script is the page's JSON-LD, where the title is JSON text.
-    (script,) = page.find_all("script")
+    # The one inline script is the page's JSON-LD, where the title is JSON text; the
+    # others are the theme's own files.
+    (script,) = page.find_all("script", src=False)
+    assert all("/assets/" in s["src"] for s in page.find_all("script", src=True))
     assert script["type"] == "application/ld+json"
     assert json.loads(script.string)["headline"] == page.h1.get_text()
     topic = parse(built.out / "topics/script-mhxss-topic-script/index.html")
@@ -325,6 +327,6 @@ def test_check_lists_every_bad_file_and_writes_nothing() -> None:
     assert code == 1
     named = {line.split(":", 1)[0] for line in err.splitlines()}
     assert set(ERRORS) <= named
-    assert "2026-11-08-duplicate-story.md: warning: same story as" in err
+    assert "2026-11-08-duplicate-story.md: warning: same webUrl as" in err
     assert "links to /news/2030/01/01/nothing-here/, which is no page or file of this site" in err
     assert sorted((p, p.stat().st_mtime_ns) for p in SITE.rglob("*")) == before

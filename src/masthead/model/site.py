@@ -442,7 +442,8 @@ def _merge_duplicates(
                 Diagnostic(
                     dup.path,
                     None,
-                    "same story as {other}; merged into it",
+                    f"same {_url_field(dup)} as {{other}}, whose record is shown "
+                    f"({_why_kept(keep, dup)}); this one is left out",
                     severity="warning",
                     other=keep.path,
                 )
@@ -450,6 +451,20 @@ def _merge_duplicates(
         stories.append((keep, tuple(d.path for d in rest)))
     stories.sort(key=lambda s: s[0].path)
     return stories
+
+
+def _url_field(record: Record) -> str:
+    """The field that makes a record's identity (Record.url), as a record spells it."""
+    return "webUrl" if record.web_url else "originalUrl"
+
+
+def _why_kept(keep: Record, dup: Record) -> str:
+    """Why `keep` is the one of two records of a story shown: the order of the sort above."""
+    if keep.published != dup.published:
+        return "published, where this one is a draft"
+    if keep.quality != dup.quality:
+        return f"quality {keep.quality} against {dup.quality}"
+    return "same quality, first by file name"
 
 
 def _assign_urls(
