@@ -407,6 +407,13 @@ def test_the_summary_names_drafts_and_files_that_are_not_records(
         ignored = next(line for line in out.splitlines() if line.startswith("Not read"))
         assert "2 files" in ignored and ".md or .markdown" in ignored
         assert "content/seed.txt" in ignored and "content/notes/2026-11-01-idea" in ignored
+    # check says it too, as build does, from the site folder as people run it.
+    said = []
+    for command in ("build", "check"):
+        done = masthead(command, cwd=scratch.root)
+        assert done.returncode == 0
+        said.append([line for line in done.stdout.splitlines() if line.startswith("Not read")])
+    assert said[0] == said[1] == [ignored.replace(f"{scratch.root}/", "")]
 
 
 def test_files_under_data_that_no_build_reads_are_named(scratch: Scratch) -> None:

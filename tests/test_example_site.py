@@ -114,7 +114,7 @@ def test_the_duplicate_pair_is_merged(
     assert report.merged == sum(len(paths) - 1 for paths in duplicates)
     articles = [name for name in pages if name.startswith("news/")]
     assert len(articles) == len(stories)
-    merged = {d.path for d in report.diagnostics if "same story" in d.message}
+    merged = {d.path for d in report.diagnostics if "whose record is shown" in d.message}
     assert merged and all(any(path in paths for paths in duplicates) for path in merged)
 
 

@@ -154,19 +154,26 @@ class BuildReport:
         ]
         if self.drafts:
             lines.append(
-                f"Drafts left out (published: false; --drafts builds them): {self._named(self.drafts)}"
+                f"Drafts left out (published: false; --drafts builds them): {named(self.drafts, self.files_root)}"
             )
         if self.ignored:
-            suffixes = " or ".join(RECORD_SUFFIXES)
-            lines.append(
-                f"Not read: {plural(len(self.ignored), 'file')} in the content folder without "
-                f"a record's extension ({suffixes}): {self._named(self.ignored)}"
-            )
+            lines.append(not_read(self.ignored, self.files_root))
         return "\n".join(lines)
 
-    def _named(self, paths: list[str], shown: int = 3) -> str:
-        names = ", ".join(shown_path(self.files_root / rel) for rel in paths[:shown])
-        return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+
+def named(paths: list[str], root: Path, shown: int = 3) -> str:
+    """A few of `paths` (relative to `root`) as the working folder sees them, then a count."""
+    names = ", ".join(shown_path(root / rel) for rel in paths[:shown])
+    return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+
+
+def not_read(ignored: list[str], root: Path) -> str:
+    """The line `build` and `check` give the files under content/ that are not records."""
+    suffixes = " or ".join(RECORD_SUFFIXES)
+    return (
+        f"Not read: {plural(len(ignored), 'file')} in the content folder without "
+        f"a record's extension ({suffixes}): {named(ignored, root)}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

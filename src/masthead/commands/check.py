@@ -13,10 +13,12 @@ from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
 from masthead.building.build import BuildOptions, SiteInMemory, site_in_memory
+from masthead.building.context import not_read
 from masthead.config import base_path_of
 from masthead.diagnostics import plural, rebased
 from masthead.outputs.render import TemplateError, build_memos, render_output
 from masthead.outputs.search import search_bundle_urls
+from masthead.records.loader import scan_records
 from masthead.urls import output_path, url_for_output
 
 
@@ -29,6 +31,8 @@ class CheckReport:
 
     records: int = 0
     files: int = 0
+    not_read: str = ""
+    """The files under content/ that are not records, named as `build` names them."""
     problems: list[str] = field(default_factory=list)
     """Everything that makes the check (and `build --strict`) fail, one line each."""
     warnings: list[str] = field(default_factory=list)
@@ -41,8 +45,10 @@ class CheckReport:
     def summary(self) -> str:
         warned = f", {plural(len(self.warnings), 'warning')}" if self.warnings else ""
         if self.ok:
-            return f"OK: {plural(self.records, 'record')}, {plural(self.files, 'file')} checked{warned}"
-        return f"Check failed: {plural(len(self.problems), 'problem')}{warned}"
+            line = f"OK: {plural(self.records, 'record')}, {plural(self.files, 'file')} checked{warned}"
+        else:
+            line = f"Check failed: {plural(len(self.problems), 'problem')}{warned}"
+        return line + (f"\n{self.not_read}" if self.not_read else "")
 
 
 def check(options: BuildOptions) -> CheckReport:
@@ -50,6 +56,10 @@ def check(options: BuildOptions) -> CheckReport:
     memory = site_in_memory(options)
     inputs = memory.inputs
     report = CheckReport(records=memory.loaded.files)
+    ignored: list[str] = []
+    scan_records(inputs.content_dir, ignored)
+    if ignored:
+        report.not_read = not_read(ignored, inputs.content_dir)
     diagnostics = (
         *memory.loaded.diagnostics,
         *rebased(memory.data.diagnostics, inputs.site_dir),
