@@ -281,3 +281,27 @@ def test_a_story_type_the_theme_does_not_know_is_named(good: Scratch) -> None:
     api = json.loads((good.output / "api/news/index.json").read_text("utf-8"))
     kinds = {item["title"]: item["type"] for item in api["items"]}
     assert (kinds["Clip"], kinds["Typo"], kinds["Pod"]) == ("video", "vidoe", "podcast")
+
+
+def test_a_name_on_one_story_close_to_a_common_one_is_named(good: Scratch) -> None:
+    """`Heritge` would give its story a topic page of its own, away from `Heritage`; the
+    curator hears of it. `Windows 10` beside `Windows 11` differs by more than a letter
+    and is left alone, as is a name that is rare everywhere."""
+    for day in (15, 16, 17):
+        good.add(f"2026-11-{day}-h.md", title=f"Heritage {day}", when=f"2026-11-{day}T09:00:00Z",
+                 topics=("Heritage", "Windows 11"))  # fmt: skip
+    good.add("2026-11-18-typo.md", title="Typo", topics=("Heritge", "Windows 10", "Busines"),
+             provider="Harbour Ledgr")  # fmt: skip
+    good.add("2026-11-19-ship.md", title="Ship", when="2026-11-19T09:00:00Z", topics=("Shiping",))
+    (good.root / "data" / "topics").mkdir(parents=True)
+    (good.root / "data" / "topics" / "shipping.yaml").write_text("name: Shipping\n", "utf-8")
+    for lines in build_and_check(good.root):
+        assert [line for line in lines if "on this story only" in line] == [
+            "content/2026-11-18-typo.md: warning: topic 'Heritge' is on this story only; "
+            "did you mean 'Heritage'?",
+            "content/2026-11-19-ship.md: warning: topic 'Shiping' is on this story only; "
+            "did you mean 'Shipping'?",
+            "content/2026-11-18-typo.md: warning: provider 'Harbour Ledgr' is on this story "
+            "only; did you mean 'Harbour Ledger'?",
+        ], lines
+    assert (good.output / "topics/heritge/index.html").is_file()  # said, not changed

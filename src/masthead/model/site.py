@@ -6,6 +6,7 @@ page plan walks.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -518,6 +519,7 @@ def _term_refs(
             first_use[key] = min(first_use.get(key, r.path), r.path)
             if spec.name == "providers" and r.provider and r.provider.domain:
                 domains.setdefault(key, r.provider.domain)
+    _near_names(spec, spellings, first_use, data, diagnostics)
     by_slug: dict[str, list[str]] = defaultdict(list)
     for key in spellings:
         by_slug[term_slug(key)].append(key)
@@ -548,6 +550,52 @@ def _term_refs(
             ref = TermRef(spec.name, display, own, term_url(config, spec.name, own))
             refs.update(dict.fromkeys(names, ref))
     return refs
+
+
+NEAR_NAME_RATIO = 0.85
+"""How alike (difflib's ratio) a name on one story and a common one must be for the first
+to be taken for a typo: `Heritge` and `Heritage` are 0.93, `Power BI` and `Power Apps` 0.78."""
+
+
+def _near_names(
+    spec: TaxonomySpec,
+    spellings: dict[str, Counter[str]],
+    first_use: dict[str, str],
+    data: SiteData,
+    diagnostics: list[Diagnostic],
+) -> None:
+    """A name on one story only, a letter or two from one the site uses often (three
+    stories or more, or named in data/), is probably a typo, which would give the story a
+    page of its own instead of its place on the common one. Said, not changed: `Windows 10`
+    beside `Windows 11` is no typo, so names that differ by more than letters are left."""
+    shown = {k: _most_used(n) for k, n in spellings.items() if n.total() >= 3}
+    shown.update((k, m.name) for (kind, k), m in data.names.items() if kind == spec.name)
+    by_length: dict[int, list[str]] = defaultdict(list)
+    for key in shown:
+        by_length[len(key)].append(key)
+    for key, names in spellings.items():
+        if names.total() > 1 or len(key) < 5 or key in shown:
+            continue
+        alike = [k for n in range(len(key) - 2, len(key) + 3) for k in by_length.get(n, ())]
+        for near in difflib.get_close_matches(key, alike, n=1, cutoff=NEAR_NAME_RATIO):
+            if _differ_by_letters(key, near):
+                diagnostics.append(
+                    Diagnostic(
+                        first_use[key],
+                        None,
+                        f"{spec.singular} {_most_used(names)!r} is on this story only; "
+                        f"did you mean {shown[near]!r}?",
+                        severity="warning",
+                    )
+                )
+
+
+def _differ_by_letters(a: str, b: str) -> bool:
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return all(
+        op == "equal" or (a[i1:i2] + b[j1:j2]).replace(" ", "").isalpha()
+        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+    )
 
 
 def _punctuation(name: str) -> int:
