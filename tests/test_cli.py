@@ -212,6 +212,10 @@ def test_usage_error_exit_status_from_the_command(tmp_path: Path) -> None:
         ),
         (["serve", "--port", "-1"], "masthead serve: error: argument --port: must be 0 to 65535"),
         (
+            ["serve", "--port", "abc"],
+            "masthead serve: error: argument --port: not a whole number: 'abc'",
+        ),
+        (
             ["newsletter", "2026-02-30"],
             "masthead newsletter: error: argument DATE: "
             "not a date: '2026-02-30' (expected 2026-11-18)",
@@ -526,9 +530,9 @@ def test_serve_on_a_port_in_use_is_one_clear_error(scratch: Scratch) -> None:
 
 
 def test_each_command_says_what_it_does_in_its_help(tmp_path: Path) -> None:
-    listed = masthead("--help", cwd=tmp_path).stdout
+    listed = " ".join(masthead("--help", cwd=tmp_path).stdout.split()).lower()
     for command in ("build", "serve", "check", "publish", "newsletter", "import", "init"):
         done = masthead(command, "--help", cwd=tmp_path)
         assert done.returncode == 0
-        description = done.stdout.split("\n\n")[1]
-        assert description.endswith(".") and description[:-1].lower() in listed.lower()
+        description = " ".join(done.stdout.split("\n\n")[1].split()).lower()
+        assert description.endswith(".") and description[:-1] in listed

@@ -150,10 +150,11 @@ def _import_parser(commands: Any) -> None:
     m.add_argument("--provider", default="", metavar="NAME", help="provider name for the SOURCEs")
 
 
-def _unrecognized(command: argparse.ArgumentParser, extra: list[str]) -> NoReturn:
+def _unrecognized(command: argparse.ArgumentParser, extra: list[str], site_given: bool) -> NoReturn:
     """argparse names unknown arguments under the top-level usage; they are named here
     under the command's, with the option meant where one is close, and --site for what
-    looks like a site folder given bare (`masthead build mysite`)."""
+    looks like a site folder given bare (`masthead build mysite`). The options are read
+    from the command's help, argparse's one public list of them."""
     import difflib
     import re
 
@@ -163,7 +164,7 @@ def _unrecognized(command: argparse.ArgumentParser, extra: list[str]) -> NoRetur
         if word.startswith("-"):
             close = difflib.get_close_matches(word.partition("=")[0], known, n=1)
             hints += [f"did you mean {close[0]}?"] if close else []
-        elif "--site" in known and not before.startswith("-"):  # not an option's value
+        elif "--site" in known and not site_given and not before.startswith("-"):
             hints.append(f"a site folder is named with --site {shlex.quote(word)}")
     more = f" ({'; '.join(hints)})" if hints else ""
     command.error(f"unrecognized arguments: {' '.join(extra)}{more}")
@@ -185,23 +186,31 @@ def _since(text: str) -> datetime:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected 2026-11-18)") from None
 
 
 def _port(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be 0 to 65535")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _whole(text: str) -> int:
+    """argparse would name the converter (`invalid _port value`), not what was wanted."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
 def _site_options(p: argparse.ArgumentParser) -> None:
@@ -302,7 +311,7 @@ def main(argv: Sequence[str] | None = None, keep: list[object] | None = None) ->
     parser, commands = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        _unrecognized(commands[args.command], extra)
+        _unrecognized(commands[args.command], extra, getattr(args, "site", None) != Path("."))
     try:
         if args.command == "build":
             return _build(args, keep if keep is not None else [])
