@@ -194,7 +194,8 @@ def test_payloads_survive_only_as_visible_text(built: Run) -> None:
     # The one inline script is the page's JSON-LD, where the title is JSON text; the
     # others are the theme's own files.
     (script,) = page.find_all("script", src=False)
-    assert all("/assets/" in s["src"] for s in page.find_all("script", src=True))
+    files = [s["src"] for s in page.find_all("script", src=True)]
+    assert files and all("/assets/" in src for src in files)
     assert script["type"] == "application/ld+json"
     assert json.loads(script.string)["headline"] == page.h1.get_text()
     topic = parse(built.out / "topics/script-mhxss-topic-script/index.html")

@@ -187,8 +187,11 @@ def test_the_overlay_can_be_dismissed_until_the_errors_change(
     assert "quality is a string 'lots'" in overlay.inner_text()
     page.keyboard.press("Escape")
     expect(overlay).to_have_count(0)
+    record.write_text(good)  # fixed, then broken the same way again: shown again
+    page.wait_for_function("() => sessionStorage.getItem('masthead-dismissed-errors') === null")
+    record.write_text(good.replace("quality: 50", "quality: lots"))
+    expect(overlay).to_be_visible(timeout=TIMEOUT_MS)
     record.write_text(good)
-    expect(page.locator("h1")).to_be_visible(timeout=TIMEOUT_MS)
 
 
 def test_a_record_broken_twice_is_named_as_build_and_check_name_it(site: Scratch) -> None:

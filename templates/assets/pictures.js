@@ -11,6 +11,6 @@
     if (event.target instanceof HTMLImageElement) drop(event.target);
   }, true);
   Array.prototype.forEach.call(document.images, function (img) {
-    if (img.complete) img.decode().catch(function () { drop(img); });
+    if (img.complete && img.decode) img.decode().catch(function () { drop(img); });
   });
 })();

@@ -8,6 +8,7 @@
   const DISMISSED = "masthead-dismissed-errors";
   const remembered = () => { try { return sessionStorage.getItem(DISMISSED); } catch { return null; } };
   const remember = (key) => { try { sessionStorage.setItem(DISMISSED, key); } catch { /* private mode */ } };
+  const forget = () => { try { sessionStorage.removeItem(DISMISSED); } catch { /* private mode */ } };
 
   function hide() {
     if (overlay) { overlay.remove(); overlay = null; }
@@ -20,6 +21,7 @@
 
   function showErrors(errors) {
     const key = JSON.stringify(errors);
+    if (!errors.length) forget();  // fixed: the same error made again is shown again
     if (!errors.length || remembered() === key) {
       hide();
       return;
