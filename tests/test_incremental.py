@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from masthead import __version__
+from masthead.building import phases
 from masthead.building.build import Builder, BuildOptions, Mode, build
 from masthead.outputs.writer import MANIFEST
+from masthead.records import loader
 from tests.conftest import Scratch, record_text
 from tests.htmlcheck import parse
 
@@ -268,6 +270,16 @@ def test_the_import_table_re_renders_nothing(site: Scratch, tmp_path: Path) -> N
     assert not report.failed
     assert (report.parsed, report.rendered, report.written) == (0, 0, 0)
     assert_same_as_clean(site, tmp_path)
+
+
+def test_records_are_read_again_when_masthead_reads_them_otherwise(
+    site: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to how a file is read (a `type` taken in another case, a new warning)
+    must reach records the cache already holds, though no file and no version changed."""
+    assert build(BuildOptions(site_dir=site.root, jobs=1)).parsed == 0
+    monkeypatch.setattr(phases, "READING", loader.READING + 1)
+    assert build(BuildOptions(site_dir=site.root, jobs=1)).parsed == 6
 
 
 def test_record_edit_rewrites_only_affected_pages(site: Scratch, tmp_path: Path) -> None:

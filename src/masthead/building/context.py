@@ -8,7 +8,7 @@ the phases (pipeline.py) take it and the values the phases before them returned.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -154,25 +154,25 @@ class BuildReport:
         ]
         if self.drafts:
             lines.append(
-                f"Drafts left out (published: false; --drafts builds them): {named(self.drafts, self.files_root)}"
+                f"Drafts left out (published: false; --drafts builds them): {a_few(self.drafts, self.files_root)}"
             )
         if self.ignored:
             lines.append(not_read(self.ignored, self.files_root))
         return "\n".join(lines)
 
 
-def named(paths: list[str], root: Path, shown: int = 3) -> str:
+def a_few(paths: Sequence[str], root: Path, shown: int = 3) -> str:
     """A few of `paths` (relative to `root`) as the working folder sees them, then a count."""
     names = ", ".join(shown_path(root / rel) for rel in paths[:shown])
     return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
-def not_read(ignored: list[str], root: Path) -> str:
+def not_read(ignored: Sequence[str], root: Path) -> str:
     """The line `build` and `check` give the files under content/ that are not records."""
     suffixes = " or ".join(RECORD_SUFFIXES)
     return (
         f"Not read: {plural(len(ignored), 'file')} in the content folder without "
-        f"a record's extension ({suffixes}): {named(ignored, root)}"
+        f"a record's extension ({suffixes}): {a_few(ignored, root)}"
     )
 
 

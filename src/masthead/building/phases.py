@@ -45,7 +45,7 @@ from masthead.outputs.render import make_env, theme_dir
 from masthead.outputs.writer import OutputWriter
 from masthead.parallel import beside, default_jobs, run_chunks
 from masthead.records.data import SiteData, load_data
-from masthead.records.loader import Stamp, scan_records
+from masthead.records.loader import READING, Stamp, scan_records
 from masthead.urls import output_path
 
 PARSE_MIN_PER_JOB = 400
@@ -102,6 +102,7 @@ def cache_key(options: BuildOptions, inputs: Inputs) -> str:
     them apart)."""
     parts = (
         __version__,
+        READING,
         parsing_digest(inputs.config),
         options.drafts,
         skims_drafts(options),  # records.bin holds drafts as read

@@ -18,7 +18,6 @@ from masthead.config import base_path_of
 from masthead.diagnostics import plural, rebased
 from masthead.outputs.render import TemplateError, build_memos, render_output
 from masthead.outputs.search import search_bundle_urls
-from masthead.records.loader import scan_records
 from masthead.urls import output_path, url_for_output
 
 
@@ -31,7 +30,7 @@ class CheckReport:
 
     records: int = 0
     files: int = 0
-    not_read: str = ""
+    not_read_line: str = ""
     """The files under content/ that are not records, named as `build` names them."""
     problems: list[str] = field(default_factory=list)
     """Everything that makes the check (and `build --strict`) fail, one line each."""
@@ -48,7 +47,7 @@ class CheckReport:
             line = f"OK: {plural(self.records, 'record')}, {plural(self.files, 'file')} checked{warned}"
         else:
             line = f"Check failed: {plural(len(self.problems), 'problem')}{warned}"
-        return line + (f"\n{self.not_read}" if self.not_read else "")
+        return line + (f"\n{self.not_read_line}" if self.not_read_line else "")
 
 
 def check(options: BuildOptions) -> CheckReport:
@@ -56,10 +55,8 @@ def check(options: BuildOptions) -> CheckReport:
     memory = site_in_memory(options)
     inputs = memory.inputs
     report = CheckReport(records=memory.loaded.files)
-    ignored: list[str] = []
-    scan_records(inputs.content_dir, ignored)
-    if ignored:
-        report.not_read = not_read(ignored, inputs.content_dir)
+    if memory.loaded.ignored:
+        report.not_read_line = not_read(memory.loaded.ignored, inputs.content_dir)
     diagnostics = (
         *memory.loaded.diagnostics,
         *rebased(memory.data.diagnostics, inputs.site_dir),

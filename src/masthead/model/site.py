@@ -6,7 +6,6 @@ page plan walks.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from masthead.hashing import digest_of, url_tag
 from masthead.model.sitepaths import names_site_path
 from masthead.records.data import SiteData
 from masthead.records.loader import Image, Provider, Record
+from masthead.typos import OneSlip
 from masthead.urls import (
     article_url,
     page_url,
@@ -465,7 +465,7 @@ def _why_kept(keep: Record, dup: Record) -> str:
         return "published, where this one is a draft"
     if keep.quality != dup.quality:
         return f"quality {keep.quality} against {dup.quality}"
-    return "same quality, first by file name"
+    return "same quality, first by path"
 
 
 def _assign_urls(
@@ -519,7 +519,7 @@ def _term_refs(
             first_use[key] = min(first_use.get(key, r.path), r.path)
             if spec.name == "providers" and r.provider and r.provider.domain:
                 domains.setdefault(key, r.provider.domain)
-    _near_names(spec, spellings, first_use, data, diagnostics)
+    _near_names(spec, spellings, first_use, domains, data, diagnostics)
     by_slug: dict[str, list[str]] = defaultdict(list)
     for key in spellings:
         by_slug[term_slug(key)].append(key)
@@ -552,33 +552,28 @@ def _term_refs(
     return refs
 
 
-NEAR_NAME_RATIO = 0.85
-"""How alike (difflib's ratio) a name on one story and a common one must be for the first
-to be taken for a typo: `Heritge` and `Heritage` are 0.93, `Power BI` and `Power Apps` 0.78."""
-
-
 def _near_names(
     spec: TaxonomySpec,
     spellings: dict[str, Counter[str]],
     first_use: dict[str, str],
+    domains: dict[str, str],
     data: SiteData,
     diagnostics: list[Diagnostic],
 ) -> None:
-    """A name on one story only, a letter or two from one the site uses often (three
+    """A name on one story only, one letter from a name the site uses often (three
     stories or more, or named in data/), is probably a typo, which would give the story a
-    page of its own instead of its place on the common one. Said, not changed: `Windows 10`
-    beside `Windows 11` is no typo, so names that differ by more than letters are left."""
+    page of its own instead of its place on the common one. Said, not changed, and only
+    of a slip inside a word of four letters or more: `Windows 10` and `Windows 11`,
+    `ABC News` and `NBC News`, or two providers on different domains, are two names."""
     shown = {k: _most_used(n) for k, n in spellings.items() if n.total() >= 3}
     shown.update((k, m.name) for (kind, k), m in data.names.items() if kind == spec.name)
-    by_length: dict[int, list[str]] = defaultdict(list)
-    for key in shown:
-        by_length[len(key)].append(key)
+    slips = OneSlip(shown)
     for key, names in spellings.items():
-        if names.total() > 1 or len(key) < 5 or key in shown:
+        if names.total() > 1 or key in shown:
             continue
-        alike = [k for n in range(len(key) - 2, len(key) + 3) for k in by_length.get(n, ())]
-        for near in difflib.get_close_matches(key, alike, n=1, cutoff=NEAR_NAME_RATIO):
-            if _differ_by_letters(key, near):
+        for near in slips.near(key):
+            mine, theirs = domains.get(key), domains.get(near)
+            if _slip_in_a_word(key, near) and not (mine and theirs and mine != theirs):
                 diagnostics.append(
                     Diagnostic(
                         first_use[key],
@@ -588,14 +583,20 @@ def _near_names(
                         severity="warning",
                     )
                 )
+                break
 
 
-def _differ_by_letters(a: str, b: str) -> bool:
-    matcher = difflib.SequenceMatcher(None, a, b)
-    return all(
-        op == "equal" or (a[i1:i2] + b[j1:j2]).replace(" ", "").isalpha()
-        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+def _slip_in_a_word(a: str, b: str) -> bool:
+    """Whether `a` and `b` (one edit apart) first differ at a letter of a word of `a` of
+    four letters or more."""
+    at = next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
     )
+    changed = a[at : at + 1] + b[at : at + 1]  # one of them empty at the end of a word
+    start = a.rfind(" ", 0, at) + 1
+    end = a.find(" ", at)
+    word = a[start : end if end >= 0 else len(a)]
+    return len(word) >= 4 and changed.isalpha()
 
 
 def _punctuation(name: str) -> int:

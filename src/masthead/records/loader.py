@@ -33,6 +33,7 @@ from masthead.records.yamlload import (
     load_yaml_document,
     node_line,
 )
+from masthead.typos import distance
 from masthead.urls import slug_from_filename
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ MAX_WARNINGS = 10
 """Warnings shown per record; the rest are counted in one line, so one file cannot flood stderr."""
 STORY_TYPES = ("article", "video")
 """The `type`s the theme knows; a story of any other is shown as an article."""
+READING = 2
+"""Bumped when the same file is read into another Record (or other warnings), so that a
+build cache made by the code before reads its records again rather than keep them."""
 
 # C0 and C1 controls (but tab and newline) and the two non-characters XML 1.0 forbids:
 # they have no business in a headline and would make a feed ill-formed.
@@ -179,6 +183,8 @@ class LoadResult:
     records: tuple[Record, ...]
     diagnostics: tuple[Diagnostic, ...]
     files: int
+    ignored: tuple[str, ...] = ()
+    """The other files under the content folder, which no build reads (scan_records)."""
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -270,13 +276,14 @@ def load_records(content_dir: Path, config: SiteConfig) -> LoadResult:
     """Load every record; bad ones become diagnostics instead of stopping the build."""
     records: list[Record] = []
     diagnostics: list[Diagnostic] = []
-    files = scan_records(content_dir)
+    ignored: list[str] = []
+    files = scan_records(content_dir, ignored)
     for rel in files:
         read = read_record(content_dir / rel, rel, config)
         if read.record is not None:
             records.append(read.record)
         diagnostics.extend(read.diagnostics)
-    return LoadResult(tuple(records), tuple(diagnostics), len(files))
+    return LoadResult(tuple(records), tuple(diagnostics), len(files), tuple(ignored))
 
 
 class Read(NamedTuple):
@@ -665,17 +672,20 @@ class _Fields:
         raise self.fail(keys, f"{_dotted(keys)} is {_kind(value)}", "a string")
 
     def kind(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str:
-        """`type`, which the theme reads as `article` or `video`: `Video` is taken as meant,
-        and another word kept (a site's own templates may know it) but named, since the
-        theme shows it as an article: `vidoe` would lose its player without a word."""
+        """`type`, which the theme reads as `article` or `video`. `Video` is taken as
+        meant; a slip from either (`vidoe`) is named, since the story would lose its
+        player without a word; any other word (`podcast`) is a site's own, for its own
+        templates, and kept without one."""
         value = self.text(d, keys) or "article"
-        if value.casefold() in STORY_TYPES:
-            return value.casefold()
-        near = [t for t in STORY_TYPES if _distance(value.casefold(), t) <= 2]
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        self.warn(
-            keys, f"{_dotted(keys)} {value!r} is shown as an article{hint}", "article or video"
-        )
+        folded = value.casefold()
+        if folded in STORY_TYPES:
+            return folded
+        for known in STORY_TYPES:
+            if distance(folded, known) <= 2:
+                message = (
+                    f"{_dotted(keys)} {value!r} is shown as an article; did you mean {known!r}?"
+                )
+                self.warn(keys, message, "article or video")
         return value
 
     def plain(self, d: Mapping[str, Any], keys: tuple[str | int, ...]) -> str:
@@ -1029,22 +1039,5 @@ def _near_field(key: str) -> str | None:
         if known.casefold() == folded:
             return known
     allowed = 1 if len(key) <= 5 else 2
-    best = min(_SUGGESTED, key=lambda known: _distance(folded, known.casefold()))
-    return best if _distance(folded, best.casefold()) <= allowed else None
-
-
-def _distance(a: str, b: str) -> int:
-    """Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`."""
-    if abs(len(a) - len(b)) > 2:
-        return 3
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        row = [i]
-        for j, cb in enumerate(b, 1):
-            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, previous2[j - 2] + 1)
-            row.append(cost)
-        previous2, previous = previous, row
-    return previous[-1]
+    best = min(_SUGGESTED, key=lambda known: distance(folded, known.casefold()))
+    return best if distance(folded, best.casefold()) <= allowed else None
