@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from masthead.typos import OneSlip, distance
+from masthead.records.typos import OneSlip, distance
 
 WORDS = st.text(alphabet="abcde ", min_size=1, max_size=8)
 

@@ -18,7 +18,7 @@ from masthead.hashing import digest_of, url_tag
 from masthead.model.sitepaths import names_site_path
 from masthead.records.data import SiteData
 from masthead.records.loader import Image, Provider, Record
-from masthead.typos import OneSlip
+from masthead.records.typos import OneSlip
 from masthead.urls import (
     article_url,
     page_url,

@@ -26,6 +26,7 @@ from masthead.diagnostics import Diagnostic, RecordError
 from masthead.hashing import bytes_digest
 from masthead.records.embeds import sanitize_embed
 from masthead.records.safeurl import safe_link, safe_url
+from masthead.records.typos import distance
 from masthead.records.yamlload import (
     SECRET_KEY,
     YamlError,
@@ -33,7 +34,6 @@ from masthead.records.yamlload import (
     load_yaml_document,
     node_line,
 )
-from masthead.typos import distance
 from masthead.urls import slug_from_filename
 
 if TYPE_CHECKING:
