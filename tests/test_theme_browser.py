@@ -61,16 +61,27 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-def _page(browser: Browser, viewport: dict[str, int], scheme: str = "light") -> Page:
+def _page(
+    browser: Browser,
+    viewport: dict[str, int],
+    scheme: str = "light",
+    failing: tuple[str, ...] = (),
+    refused: list[str] | None = None,
+) -> Page:
+    """A page that reaches 127.0.0.1 only, less the URLs holding one of `failing`; the
+    URLs refused are added to `refused`."""
     context = browser.new_context(viewport=viewport, color_scheme=scheme)  # type: ignore[arg-type]
-    context.route(
-        "**/*",
-        lambda route: (
+
+    def answer(route: Route) -> None:
+        url = route.request.url
+        if url.startswith("http://127.0.0.1:") and not any(f in url for f in failing):
             route.continue_()
-            if route.request.url.startswith("http://127.0.0.1:")
-            else route.abort()
-        ),
-    )
+        else:
+            if refused is not None:
+                refused.append(url)
+            route.abort()
+
+    context.route("**/*", answer)
     return context.new_page()
 
 
@@ -302,18 +313,7 @@ def test_a_picture_that_fails_to_load_leaves_no_broken_frame(
         if any(f in str(parse(p).select_one(".story-image img")) for f in FAILING)
     )
     refused: list[str] = []
-
-    def answer(route: Route) -> None:
-        url = route.request.url
-        if not url.startswith("http://127.0.0.1:") or any(f in url for f in FAILING):
-            refused.append(url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-    context.route("**/*", answer)
-    page = context.new_page()
+    page = _page(browser, viewport, failing=FAILING, refused=refused)
     for url in (served.url, served.url + hero.parent.relative_to(served.output).as_posix() + "/"):
         _open(page, url)
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # the lazy ones too
@@ -326,7 +326,7 @@ def test_a_picture_that_fails_to_load_leaves_no_broken_frame(
         assert page.evaluate(EMPTY_FRAMES) == 0, url
     assert page.locator("figure.story-image").count() == 0  # the hero's frame went too
     assert any("/images/stories/" in url for url in refused)
-    context.close()
+    page.context.close()
 
 
 # A phone's narrow screen ---------------------------------------------------------------
